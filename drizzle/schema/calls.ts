@@ -1,0 +1,110 @@
+import { sql } from "drizzle-orm";
+import { boolean, check, index, integer, pgTable, primaryKey, smallint, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { createdAt, id, timestamps, tstz } from "./columns";
+import { callDirection, callOutcome, callStatus } from "./enums";
+import { organizations } from "./organizations";
+import { agents } from "./agents";
+
+export const contacts = pgTable(
+  "contacts",
+  {
+    id: id(),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    /** E.164 */
+    phone: text("phone").notNull(),
+    name: text("name"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("contacts_org_phone_unique").on(t.orgId, t.phone)],
+);
+
+/**
+ * The big table (10M+ rows). Range-partitioned by month on started_at (see the first migration and
+ * sql/partitions.sql), so its primary key includes started_at and uniqueness of external ids lives in
+ * call_external_ids.
+ */
+export const calls = pgTable(
+  "calls",
+  {
+    id: uuid("id").notNull().defaultRandom(),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    externalId: text("external_id"),
+    agentId: uuid("agent_id").references(() => agents.id, { onDelete: "set null" }),
+    contactId: uuid("contact_id")
+      .notNull()
+      .references(() => contacts.id, { onDelete: "cascade" }),
+    direction: callDirection("direction").notNull(),
+    status: callStatus("status").notNull(),
+    phoneNumber: text("phone_number").notNull(),
+    startedAt: tstz("started_at").notNull().defaultNow(),
+    endedAt: tstz("ended_at"),
+    durationSec: integer("duration_sec"),
+    creditsUsed: integer("credits_used").notNull().default(0),
+    outcome: callOutcome("outcome"),
+    leadScore: smallint("lead_score"),
+    reconnectToken: text("reconnect_token"),
+    reconnectEligible: boolean("reconnect_eligible").notNull().default(false),
+    poolId: uuid("pool_id"),
+    siteId: uuid("site_id"),
+    countryCode: text("country_code"),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ name: "calls_pkey", columns: [t.id, t.startedAt] }),
+    index("calls_id_idx").on(t.id),
+    index("calls_org_started_idx").on(t.orgId, t.startedAt.desc(), t.id.desc()),
+    index("calls_org_created_idx").on(t.orgId, t.createdAt),
+    index("calls_org_status_created_idx").on(t.orgId, t.status, t.createdAt),
+    index("calls_org_phone_created_idx").on(t.orgId, t.phoneNumber, t.createdAt),
+    index("calls_org_agent_started_idx").on(t.orgId, t.agentId, t.startedAt),
+    index("calls_reconnect_token_idx").on(t.reconnectToken).where(sql`${t.reconnectToken} IS NOT NULL`),
+    check("calls_lead_score_range", sql`${t.leadScore} BETWEEN 0 AND 100`),
+    check("calls_duration_nonnegative", sql`${t.durationSec} >= 0`),
+    check("calls_credits_nonnegative", sql`${t.creditsUsed} >= 0`),
+  ],
+);
+
+/** Enforces "external_id unique per org" across partitions and answers the upsert's lookup in one probe. */
+export const callExternalIds = pgTable(
+  "call_external_ids",
+  {
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    externalId: text("external_id").notNull(),
+    callId: uuid("call_id").notNull(),
+    startedAt: tstz("started_at").notNull(),
+  },
+  (t) => [primaryKey({ name: "call_external_ids_pkey", columns: [t.orgId, t.externalId] })],
+);
+
+export const callMilestones = pgTable(
+  "call_milestones",
+  {
+    callId: uuid("call_id").notNull(),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    achieved: boolean("achieved").notNull(),
+  },
+  (t) => [primaryKey({ name: "call_milestones_pkey", columns: [t.callId, t.key] })],
+);
+
+export const callObjections = pgTable(
+  "call_objections",
+  {
+    id: id(),
+    callId: uuid("call_id").notNull(),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    kind: text("kind").notNull(),
+    handled: boolean("handled").notNull(),
+  },
+  (t) => [index("call_objections_call_idx").on(t.callId)],
+);

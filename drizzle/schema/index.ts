@@ -1,0 +1,6 @@
+export * from "./enums";
+export * from "./organizations";
+export * from "./agents";
+export * from "./calls";
+export * from "./bookings";
+export * from "./widget";

@@ -1,0 +1,99 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { compress } from "hono/compress";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { timing } from "hono/timing";
+import { StatementCounter } from "./db/database";
+import type { AppDeps, AppEnv } from "./deps";
+import { ApiError, fromDatabaseError, fromHttpException, problem, validationError } from "./lib/errors";
+import { authenticate } from "./middleware/auth";
+import { registerRoutes } from "./routes";
+import { docsPage } from "./routes/docs";
+
+export type App = OpenAPIHono<AppEnv>;
+
+/** Requests slower than this are logged as slow, with their statements and cache outcome. */
+export const DEFAULT_SLOW_REQUEST_MS = 500;
+/** SPEC §4: bodies over 1 MiB are refused. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export const OPENAPI_INFO = {
+  openapi: "3.1.0",
+  info: {
+    title: "Tally API",
+    version: "0.1.0",
+    description: "Analytics for a multi-tenant voice-AI call center. Contract: SPEC.md.",
+  },
+} as const;
+
+/** Builds the one Hono app from the dependencies a runtime hands it. Holds no state of its own. */
+export function createApp(deps: AppDeps): App {
+  const app: App = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error, result.target);
+    },
+  });
+
+  app.use("*", requestId({ headerName: "x-request-id" }));
+  app.use("*", timing({ crossOrigin: true }));
+  app.use("*", async (c, next) => {
+    const counter = new StatementCounter();
+    c.set("deps", deps);
+    c.set("counter", counter);
+    c.set("db", deps.database.withCounter(counter));
+    const started = performance.now();
+    await next();
+    const durationMs = Math.round((performance.now() - started) * 10) / 10;
+    const fields = {
+      requestId: c.var.requestId,
+      method: c.req.method,
+      route: c.req.routePath,
+      path: c.req.path,
+      status: c.res.status,
+      durationMs,
+      statements: counter.count,
+      cache: c.var.cacheStatus,
+    };
+    const slow = durationMs >= (deps.slowRequestMs ?? DEFAULT_SLOW_REQUEST_MS);
+    deps.logger.log(slow ? "warn" : "info", slow ? "slow request" : "request", fields);
+  });
+  app.use("*", compress());
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError("payload_too_large", "The request body exceeds 1 MiB");
+      },
+    }),
+  );
+  app.use("/api/*", async (c, next) => {
+    if (c.req.path.startsWith("/api/webhooks/")) return next();
+    return authenticate(c, next);
+  });
+
+  registerRoutes(app);
+
+  app.doc31("/openapi.json", OPENAPI_INFO);
+  app.get("/docs", (c) => c.html(docsPage(app.getOpenAPI31Document(OPENAPI_INFO))));
+
+  app.notFound((c) => problem(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`)));
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return problem(c, error);
+    if (error instanceof HTTPException) return problem(c, fromHttpException(error));
+    const fromDb = fromDatabaseError(error);
+    if (fromDb) {
+      c.var.deps?.logger.log("warn", "database rejected a request", { requestId: c.var.requestId, code: fromDb.code });
+      return problem(c, fromDb);
+    }
+    deps.logger.log("error", "unhandled error", {
+      requestId: c.var.requestId,
+      path: c.req.path,
+      error: error instanceof Error ? error.message : String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
+    return problem(c, new ApiError("internal", "An unexpected error occurred; the request id identifies it in the logs"));
+  });
+  return app;
+}

@@ -1,0 +1,44 @@
+import type { SQL } from "drizzle-orm";
+import type { Logger as DrizzleLogger } from "drizzle-orm/logger";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type * as schema from "../../drizzle/schema";
+
+export type Schema = typeof schema;
+/** The Drizzle handle every query is written against, whichever driver runs underneath. */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+export type DriverKind = "pglite" | "postgres" | "neon";
+
+/** Counts the statements a unit of work sends; the query-budget tests and the slow-request log read it. */
+export class StatementCounter implements DrizzleLogger {
+  count = 0;
+  logQuery(): void {
+    this.count += 1;
+  }
+}
+
+/**
+ * One interface over PGlite, postgres.js and Neon. Nothing above it knows which driver runs:
+ * `db` is a Drizzle handle, `rows` runs hand-written SQL and always answers an array of rows.
+ */
+export interface Database {
+  readonly kind: DriverKind;
+  readonly db: Db;
+  /** A Drizzle handle over the same connection(s) whose statements are counted by `counter`. */
+  withCounter(counter: StatementCounter): Db;
+  close(): Promise<void>;
+}
+
+type RawResult<T> = T[] | { rows: T[] };
+
+/**
+ * Runs hand-written SQL and answers its rows. postgres.js answers a bare array and PGlite/Neon `{ rows }`;
+ * callers cast counts in SQL (`::int`) so numbers come back as numbers on every driver.
+ */
+export async function rows<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as RawResult<T>;
+  return Array.isArray(result) ? result : result.rows;
+}
+
+export async function firstRow<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T | undefined> {
+  return (await rows<T>(db, query))[0];
+}

@@ -1,0 +1,28 @@
+import { PGlite } from "@electric-sql/pglite";
+import { drizzle } from "drizzle-orm/pglite";
+import * as schema from "../../drizzle/schema";
+import type { Database, Db, StatementCounter } from "./database";
+
+export type PgliteOptions = {
+  /** a data directory; omitted means in memory */
+  dataDir?: string;
+  /** a tarball from `PGlite.dumpDataDir()` to start from (tests start from a migrated template) */
+  loadDataDir?: Blob | File;
+};
+
+/** The embedded default: Postgres in WASM, one connection, queries run one after another. */
+export async function openPglite(options: PgliteOptions = {}): Promise<Database & { client: PGlite }> {
+  const client = new PGlite({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+  });
+  await client.waitReady;
+  const db = drizzle({ client, schema }) as unknown as Db;
+  return {
+    kind: "pglite",
+    client,
+    db,
+    withCounter: (counter: StatementCounter) => drizzle({ client, schema, logger: counter }) as unknown as Db,
+    close: () => client.close(),
+  };
+}

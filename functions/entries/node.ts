@@ -1,0 +1,73 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { serve } from "@hono/node-server";
+import { sql } from "drizzle-orm";
+import { createApp } from "../app";
+import { memoryCache } from "../cache/memory";
+import { firstRow, type Database } from "../db/database";
+import { migrate } from "../db/migrate";
+import { openPglite } from "../db/pglite";
+import { openPostgres } from "../db/postgres";
+import { systemClock } from "../lib/clock";
+import { jsonLogger } from "../lib/logger";
+import { nodeEnvSchema, parseEnv } from "./env";
+import { createDemoOrganization, type DemoKeys } from "./demo";
+
+const env = parseEnv(nodeEnvSchema, process.env);
+const logger = jsonLogger({ level: env.LOG_LEVEL, base: { service: "tally" } });
+const clock = systemClock;
+
+async function openDatabase(): Promise<Database> {
+  if (env.DATABASE_URL) return openPostgres({ url: env.DATABASE_URL });
+  mkdirSync(env.TALLY_DATA_DIR, { recursive: true });
+  return openPglite({ dataDir: join(env.TALLY_DATA_DIR, "pgdata") });
+}
+
+const database = await openDatabase();
+await migrate(database, clock.now());
+const cache = memoryCache(clock);
+
+let demo: DemoKeys | undefined;
+const demoFile = join(env.TALLY_DATA_DIR, "demo-keys.json");
+if (env.TALLY_DEMO === "auto") {
+  const existing = await firstRow<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM organizations`);
+  if (existing?.n === 0) {
+    logger.log("info", "seeding the demo organization (first start)");
+    demo = await createDemoOrganization(database, clock.now());
+    mkdirSync(env.TALLY_DATA_DIR, { recursive: true });
+    writeFileSync(demoFile, JSON.stringify(demo, null, 2), { mode: 0o600 });
+  } else if (existsSync(demoFile)) {
+    demo = JSON.parse(readFileSync(demoFile, "utf8")) as DemoKeys;
+  }
+}
+
+const app = createApp({ database, cache, clock, logger, ...(env.TALLY_ADMIN_KEY ? { adminKey: env.TALLY_ADMIN_KEY } : {}) });
+const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
+  const base = `http://localhost:${info.port}`;
+  const lines = [
+    `Tally is listening on ${base} (database: ${database.kind}${database.kind === "pglite" ? ` in ${env.TALLY_DATA_DIR}/pgdata` : ""}, cache: memory)`,
+    `API reference: ${base}/docs   OpenAPI: ${base}/openapi.json`,
+  ];
+  if (demo) {
+    lines.push(
+      `Demo organization "${demo.organizationName}" (${demo.orgId})`,
+      `  read key:  ${demo.readKey}`,
+      `  write key: ${demo.writeKey}`,
+      `Try:`,
+      `  curl -H "Authorization: Bearer ${demo.readKey}" "${base}/api/calls/${demo.sampleCallId}"`,
+      `  curl -X POST -H "Authorization: Bearer ${demo.writeKey}" -H "content-type: application/json" \\`,
+      `       -d '{"phoneNumber":"+14155550123","direction":"inbound","status":"completed","durationSec":95}' ${base}/api/calls`,
+    );
+  }
+  process.stdout.write(lines.join("\n") + "\n");
+});
+
+async function shutdown(signal: string) {
+  logger.log("info", "shutting down", { signal });
+  server.close();
+  await cache.close();
+  await database.close();
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

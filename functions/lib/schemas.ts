@@ -1,0 +1,83 @@
+import { z } from "@hono/zod-openapi";
+
+/** ISO-8601 instant with an explicit offset that names a real calendar moment (2026-02-30 is rejected). */
+export const instant = z
+  .string()
+  .max(40)
+  .refine(isRealInstant, { message: "must be an ISO-8601 instant with offset, e.g. 2026-03-01T09:30:00Z, on a real calendar date" })
+  .openapi({ format: "date-time", example: "2026-03-01T09:30:00Z" });
+
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})$/;
+
+export function isRealInstant(value: string): boolean {
+  const m = ISO_INSTANT.exec(value);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? "0"].map(Number) as number[];
+  if (month! < 1 || month! > 12 || hour! > 23 || minute! > 59 || second! > 59) return false;
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  if (day! < 1 || day! > daysInMonth) return false;
+  const t = Date.parse(value);
+  return Number.isFinite(t) && year! >= 1970 && year! <= 9999;
+}
+
+export const uuid = z.uuid({ message: "must be a UUID" }).openapi({ format: "uuid" });
+export const idParam = z.object({ id: uuid.openapi({ param: { name: "id", in: "path" } }) });
+
+/** E.164: a plus sign and 8 to 15 digits, the first not zero. */
+export const e164 = z
+  .string()
+  .regex(/^\+[1-9]\d{7,14}$/, { message: "must be an E.164 phone number such as +14155550123" })
+  .openapi({ example: "+14155550123" });
+
+export function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: value });
+    return /^[A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)*$|^UTC$/.test(value);
+  } catch {
+    return false;
+  }
+}
+
+export const timeZone = z
+  .string()
+  .max(64)
+  .refine(isTimeZone, { message: "must be an IANA time zone such as America/New_York" })
+  .openapi({ example: "America/New_York" });
+
+export const shortText = (max = 200) => z.string().trim().min(1).max(max);
+export const countryCode = z.string().regex(/^[A-Z]{2}$/, { message: "must be an ISO 3166-1 alpha-2 code such as US" });
+
+/** `{ data: T }` envelope for OpenAPI response schemas. */
+export const envelope = <T extends z.ZodTypeAny>(data: T) => z.object({ data });
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    requestId: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem");
+
+const problemContent = { "application/problem+json": { schema: problemSchema } };
+
+/** The error responses every authenticated route can answer. */
+export const errorResponses = {
+  400: { description: "Invalid input", content: problemContent },
+  401: { description: "Missing or unknown API key", content: problemContent },
+  403: { description: "The key's scope does not allow this route", content: problemContent },
+  404: { description: "Not found (also for another organization's ids)", content: problemContent },
+} as const;
+
+export const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({
+  body: { content: { "application/json": { schema } }, required: true },
+});
+
+export const jsonResponse = <T extends z.ZodTypeAny>(description: string, schema: T) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+export const bearer = [{ bearerAuth: [] }];

@@ -1,0 +1,39 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { App } from "../../app";
+import { requireOrg } from "../../middleware/auth";
+import { toCallResource, upsertCall } from "../../services/calls";
+import { bearer, errorResponses, jsonBody, jsonResponse } from "../../lib/schemas";
+import { callFields, callSchema, externalIdField } from "./call-schemas";
+
+export const createCallBody = z
+  .object({ externalId: externalIdField, ...callFields })
+  .partial()
+  .strict()
+  .openapi("CreateCall", {
+    description: "phoneNumber, direction and status are required to create a call; with an externalId that already exists, only the fields sent change.",
+  });
+
+export const route = createRoute({
+  method: "post",
+  path: "/api/calls",
+  summary: "Record a call (upsert by externalId); creates the contact by phone number",
+  tags: ["calls"],
+  security: bearer,
+  request: jsonBody(createCallBody),
+  responses: {
+    200: jsonResponse("An existing call (matched by externalId), changed", z.object({ data: callSchema })),
+    201: jsonResponse("A new call", z.object({ data: callSchema })),
+    ...errorResponses,
+  },
+});
+
+export type CreateCallRequest = z.infer<typeof createCallBody>;
+
+export function register(app: App) {
+  app.openapi(route, async (c) => {
+    const org = requireOrg(c.var.auth);
+    const { call, created } = await upsertCall(c.var.db, org.id, c.req.valid("json"), c.var.deps.clock.now());
+    await c.var.deps.cache.invalidateOrg(org.id);
+    return c.json({ data: toCallResource(call) }, created ? 201 : 200);
+  });
+}

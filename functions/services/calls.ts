@@ -1,0 +1,207 @@
+import { and, eq, sql } from "drizzle-orm";
+import { agents, callExternalIds, callMilestones, callObjections, calls, contacts } from "../../drizzle/schema";
+import { rows, type Db } from "../db/database";
+import { ApiError, notFound } from "../lib/errors";
+import { iso } from "../lib/respond";
+
+type CallRow = typeof calls.$inferSelect;
+type CallInsert = typeof calls.$inferInsert;
+
+/** The fields a client may send for a call (camelCase of the columns); `contactName` names the contact. */
+export type CallInput = Partial<{
+  externalId: string;
+  agentId: string | null;
+  phoneNumber: string;
+  contactName: string | null;
+  direction: CallInsert["direction"];
+  status: CallInsert["status"];
+  startedAt: string;
+  endedAt: string | null;
+  durationSec: number | null;
+  creditsUsed: number;
+  outcome: CallInsert["outcome"] | null;
+  leadScore: number | null;
+  reconnectToken: string | null;
+  reconnectEligible: boolean;
+  poolId: string | null;
+  siteId: string | null;
+  countryCode: string | null;
+}>;
+
+/** The public shape of a call. The reconnect token is a credential and never leaves. */
+export function toCallResource(row: CallRow) {
+  return {
+    id: row.id,
+    externalId: row.externalId,
+    agentId: row.agentId,
+    contactId: row.contactId,
+    direction: row.direction,
+    status: row.status,
+    phoneNumber: row.phoneNumber,
+    startedAt: iso(row.startedAt)!,
+    endedAt: iso(row.endedAt),
+    durationSec: row.durationSec,
+    creditsUsed: row.creditsUsed,
+    outcome: row.outcome,
+    leadScore: row.leadScore,
+    reconnectEligible: row.reconnectEligible,
+    poolId: row.poolId,
+    siteId: row.siteId,
+    countryCode: row.countryCode,
+    createdAt: iso(row.createdAt)!,
+    updatedAt: iso(row.updatedAt)!,
+  };
+}
+export type CallResource = ReturnType<typeof toCallResource>;
+
+const REQUIRED_ON_CREATE = ["phoneNumber", "direction", "status"] as const;
+
+/** Columns a write may set, from the fields it was sent (absent fields stay as they are). */
+function columnsFrom(input: CallInput): Partial<CallInsert> {
+  const out: Partial<CallInsert> = {};
+  const copy = <K extends keyof CallInput & keyof CallInsert>(k: K) => {
+    if (input[k] !== undefined) (out as Record<string, unknown>)[k] = input[k];
+  };
+  for (const k of ["externalId", "agentId", "phoneNumber", "direction", "status", "durationSec", "creditsUsed", "outcome", "leadScore", "reconnectToken", "reconnectEligible", "poolId", "siteId", "countryCode"] as const) copy(k);
+  if (input.startedAt !== undefined) out.startedAt = new Date(input.startedAt);
+  if (input.endedAt !== undefined) out.endedAt = input.endedAt === null ? null : new Date(input.endedAt);
+  return out;
+}
+
+async function assertAgentInOrg(tx: Db, orgId: string, agentId: string | null | undefined) {
+  if (!agentId) return;
+  const [row] = await tx.select({ id: agents.id }).from(agents).where(and(eq(agents.id, agentId), eq(agents.orgId, orgId))).limit(1);
+  if (!row) throw notFound("Agent");
+}
+
+/** Finds or creates the contact for a phone number (unique per organization); a sent name updates it. */
+export async function upsertContact(tx: Db, orgId: string, phone: string, name?: string | null) {
+  const [row] = await tx
+    .insert(contacts)
+    .values({ orgId, phone, name: name ?? null })
+    .onConflictDoUpdate({
+      target: [contacts.orgId, contacts.phone],
+      set: { name: sql`COALESCE(EXCLUDED.name, ${contacts.name})` },
+    })
+    .returning({ id: contacts.id });
+  return row!.id;
+}
+
+function checkTimes(row: { startedAt: Date; endedAt: Date | null }) {
+  if (row.endedAt && row.endedAt < row.startedAt)
+    throw new ApiError("validation_failed", "endedAt is before startedAt", { errors: [{ path: "endedAt", message: "must not be before startedAt" }] });
+}
+
+/**
+ * Creates a call, or — when `externalId` names an existing call of the organization — changes only the fields sent.
+ * Serialised per (organization, externalId) by an advisory lock, so concurrent deliveries of one event never
+ * create two calls. Answers the call and whether it was created.
+ */
+export async function upsertCall(db: Db, orgId: string, input: CallInput, now: Date): Promise<{ call: CallRow; created: boolean }> {
+  return db.transaction(async (txx) => {
+    const tx = txx as unknown as Db;
+    await assertAgentInOrg(tx, orgId, input.agentId);
+    if (input.externalId !== undefined) {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${orgId}::text || ':' || ${input.externalId}))`);
+      const [existing] = await tx
+        .select()
+        .from(callExternalIds)
+        .where(and(eq(callExternalIds.orgId, orgId), eq(callExternalIds.externalId, input.externalId)))
+        .limit(1);
+      if (existing) {
+        const call = await updateCallIn(tx, orgId, existing.callId, input, now);
+        return { call, created: false };
+      }
+    }
+    const missing = REQUIRED_ON_CREATE.filter((k) => input[k] === undefined);
+    if (missing.length)
+      throw new ApiError("validation_failed", `A new call needs ${missing.join(", ")}`, {
+        errors: missing.map((path) => ({ path, message: "is required to create a call" })),
+      });
+    const contactId = await upsertContact(tx, orgId, input.phoneNumber!, input.contactName);
+    const values = { ...columnsFrom(input), orgId, contactId, createdAt: now, updatedAt: now, startedAt: input.startedAt ? new Date(input.startedAt) : now } as CallInsert;
+    checkTimes({ startedAt: values.startedAt!, endedAt: values.endedAt ?? null });
+    const [call] = await tx.insert(calls).values(values).returning();
+    if (input.externalId !== undefined)
+      await tx.insert(callExternalIds).values({ orgId, externalId: input.externalId, callId: call!.id, startedAt: call!.startedAt });
+    return { call: call!, created: true };
+  });
+}
+
+async function updateCallIn(tx: Db, orgId: string, callId: string, input: CallInput, now: Date): Promise<CallRow> {
+  const [current] = await tx.select().from(calls).where(and(eq(calls.id, callId), eq(calls.orgId, orgId))).limit(1);
+  if (!current) throw notFound("Call");
+  const set: Partial<CallInsert> = { ...columnsFrom(input), updatedAt: now };
+  delete set.externalId;
+  if (input.phoneNumber !== undefined && input.phoneNumber !== current.phoneNumber)
+    set.contactId = await upsertContact(tx, orgId, input.phoneNumber, input.contactName);
+  else if (input.contactName !== undefined)
+    await tx.update(contacts).set({ name: input.contactName }).where(and(eq(contacts.id, current.contactId), eq(contacts.orgId, orgId)));
+  checkTimes({ startedAt: set.startedAt ?? current.startedAt, endedAt: set.endedAt === undefined ? current.endedAt : set.endedAt });
+  const [call] = await tx.update(calls).set(set).where(and(eq(calls.id, callId), eq(calls.orgId, orgId))).returning();
+  if (set.startedAt && current.externalId !== null)
+    await tx
+      .update(callExternalIds)
+      .set({ startedAt: set.startedAt })
+      .where(and(eq(callExternalIds.orgId, orgId), eq(callExternalIds.externalId, current.externalId)));
+  return call!;
+}
+
+/** Changes only the fields sent; another organization's call answers 404. */
+export async function patchCall(db: Db, orgId: string, callId: string, input: CallInput, now: Date): Promise<CallRow> {
+  return db.transaction(async (txx) => {
+    const tx = txx as unknown as Db;
+    await assertAgentInOrg(tx, orgId, input.agentId);
+    return updateCallIn(tx, orgId, callId, input, now);
+  });
+}
+
+export type CallAnalysis = {
+  leadScore: number | null;
+  milestones: { key: string; achieved: boolean }[];
+  objections: { kind: string; handled: boolean }[];
+};
+
+/** Replaces a call's AI analysis (score, milestones, objections) in one transaction. */
+export async function putCallAnalysis(db: Db, orgId: string, callId: string, analysis: CallAnalysis, now: Date) {
+  return db.transaction(async (txx) => {
+    const tx = txx as unknown as Db;
+    const [call] = await tx
+      .update(calls)
+      .set({ leadScore: analysis.leadScore, updatedAt: now })
+      .where(and(eq(calls.id, callId), eq(calls.orgId, orgId)))
+      .returning();
+    if (!call) throw notFound("Call");
+    await tx.delete(callMilestones).where(and(eq(callMilestones.callId, callId), eq(callMilestones.orgId, orgId)));
+    await tx.delete(callObjections).where(and(eq(callObjections.callId, callId), eq(callObjections.orgId, orgId)));
+    if (analysis.milestones.length)
+      await tx.insert(callMilestones).values(analysis.milestones.map((m) => ({ callId, orgId, key: m.key, achieved: m.achieved })));
+    if (analysis.objections.length)
+      await tx.insert(callObjections).values(analysis.objections.map((o) => ({ callId, orgId, kind: o.kind, handled: o.handled })));
+    return { call, ...analysis };
+  });
+}
+
+/** One call with its agent, contact and analysis: two statements. */
+export async function getCall(db: Db, orgId: string, callId: string) {
+  const [row] = await db
+    .select({ call: calls, agent: { id: agents.id, name: agents.name }, contact: { id: contacts.id, name: contacts.name, phone: contacts.phone } })
+    .from(calls)
+    .leftJoin(agents, eq(agents.id, calls.agentId))
+    .innerJoin(contacts, eq(contacts.id, calls.contactId))
+    .where(and(eq(calls.id, callId), eq(calls.orgId, orgId)))
+    .limit(1);
+  if (!row) return undefined;
+  const items = await rows<{ type: string; name: string; flag: boolean }>(db, sql`
+    SELECT 'milestone' AS type, key AS name, achieved AS flag FROM call_milestones WHERE call_id = ${callId} AND org_id = ${orgId}
+    UNION ALL
+    SELECT 'objection', kind, handled FROM call_objections WHERE call_id = ${callId} AND org_id = ${orgId}
+    ORDER BY 1, 2`);
+  return {
+    ...toCallResource(row.call),
+    agent: row.agent?.id ? row.agent : null,
+    contact: row.contact,
+    milestones: items.filter((i) => i.type === "milestone").map((i) => ({ key: i.name, achieved: i.flag })),
+    objections: items.filter((i) => i.type === "objection").map((i) => ({ kind: i.name, handled: i.flag })),
+  };
+}

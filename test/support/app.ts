@@ -1,0 +1,72 @@
+import { createApp, type App } from "../../functions/app";
+import { memoryCache } from "../../functions/cache/memory";
+import type { Cache } from "../../functions/cache/cache";
+import type { AppDeps } from "../../functions/deps";
+import { ManualClock, systemClock, type Clock } from "../../functions/lib/clock";
+import { memoryLogger } from "../../functions/lib/logger";
+import { createTestDatabase, type TestDatabase } from "./database";
+
+export const ADMIN_KEY = "test-admin-key-0123456789";
+
+export type TestApp = {
+  app: App;
+  database: TestDatabase;
+  deps: AppDeps;
+  logs: ReturnType<typeof memoryLogger>["lines"];
+  /** sends a request to the app in process; `key` becomes the Bearer token, `body` is sent as JSON */
+  request(method: string, path: string, options?: { key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<Response>;
+  /** creates an organization through the admin route and answers its id and a write, read and admin-less key */
+  createOrg(input?: { name?: string; timezone?: string }): Promise<{ orgId: string; writeKey: string; readKey: string }>;
+  close(): Promise<void>;
+};
+
+/** The app over a fresh database of this test project (PGlite or the local Postgres) and an in-process cache. */
+export async function createTestApp(options: { clock?: Clock; cache?: (clock: Clock) => Cache; database?: TestDatabase } = {}): Promise<TestApp> {
+  const database = options.database ?? (await createTestDatabase());
+  const clock = options.clock ?? systemClock;
+  const logger = memoryLogger();
+  const deps: AppDeps = { database, cache: (options.cache ?? memoryCache)(clock), clock, logger, adminKey: ADMIN_KEY };
+  const app = createApp(deps);
+  const request: TestApp["request"] = (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    const key = opts.key === undefined ? ADMIN_KEY : opts.key;
+    if (key !== null) headers.authorization = `Bearer ${key}`;
+    let body: string | undefined = opts.rawBody;
+    if (opts.body !== undefined) body = JSON.stringify(opts.body);
+    if (body !== undefined && !headers["content-type"]) headers["content-type"] = "application/json";
+    return Promise.resolve(app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) }));
+  };
+  const createOrg: TestApp["createOrg"] = async (input = {}) => {
+    const res = await request("POST", "/api/admin/organizations", { body: { name: input.name ?? "Test Org", timezone: input.timezone ?? "UTC" } });
+    const json = (await res.json()) as { data: { organization: { id: string }; apiKey: string } };
+    if (res.status !== 201) throw new Error(`createOrg failed: ${res.status} ${JSON.stringify(json)}`);
+    const orgId = json.data.organization.id;
+    const keyRes = await request("POST", `/api/admin/organizations/${orgId}/keys`, { body: { scope: "read", name: "read" } });
+    const keyJson = (await keyRes.json()) as { data: { apiKey: string } };
+    return { orgId, writeKey: json.data.apiKey, readKey: keyJson.data.apiKey };
+  };
+  return {
+    app,
+    database,
+    deps,
+    logs: logger.lines,
+    request,
+    createOrg,
+    close: async () => {
+      await deps.cache.close();
+      if (!options.database) await database.drop();
+    },
+  };
+}
+
+/** Reads a JSON body, keeping the raw text for assertion messages. */
+export async function body<T = any>(res: Response): Promise<T> {
+  const text = await res.text();
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Error(`not JSON (${res.status}): ${text.slice(0, 500)}`);
+  }
+}
+
+export { ManualClock };

@@ -1,0 +1,50 @@
+import { readFileSync } from "node:fs";
+import postgres from "postgres";
+import type { Database } from "../../functions/db/database";
+import { openPglite } from "../../functions/db/pglite";
+import { openPostgres } from "../../functions/db/postgres";
+import { adminUrl, databaseUrl, pgliteTemplatePath, postgresTemplateName } from "./templates";
+
+export type TestDatabase = Database & { drop(): Promise<void> };
+
+/** Which database this test project runs on: PGlite unless the project is the Postgres one. */
+export const testDbKind = (): "pglite" | "postgres" => (process.env.TALLY_TEST_DB === "postgres" ? "postgres" : "pglite");
+
+/**
+ * A fresh, migrated database for one test file: a PGlite copied from the migrated template, or a new
+ * database on the local Postgres created from the template database. `drop()` closes and removes it.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  if (testDbKind() === "pglite") {
+    const blob = new Blob([readFileSync(pgliteTemplatePath())]);
+    const db = await openPglite({ loadDataDir: blob });
+    return Object.assign(db, { drop: () => db.close() });
+  }
+  const url = process.env.TALLY_TEST_PG_URL!;
+  const name = `tally_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = postgres(adminUrl(url), { max: 1, onnotice: () => {} });
+  await createFromTemplate(admin, name);
+  await admin.end();
+  const db = openPostgres({ url: databaseUrl(url, name), max: 5 });
+  return Object.assign(db, {
+    drop: async () => {
+      await db.close();
+      const a = postgres(adminUrl(url), { max: 1, onnotice: () => {} });
+      await a.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await a.end();
+    },
+  });
+}
+
+/** CREATE DATABASE ... TEMPLATE fails while another session copies the same template; retry briefly. */
+async function createFromTemplate(admin: postgres.Sql, name: string) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE "${postgresTemplateName()}"`);
+      return;
+    } catch (error) {
+      if (attempt >= 50 || !/being accessed by other users/.test(String(error))) throw error;
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
+    }
+  }
+}
