@@ -3,6 +3,7 @@ import type { Database, Db, StatementCounter } from "./db/database";
 import type { ApiKeyScope } from "../drizzle/schema/enums";
 import type { Clock } from "./lib/clock";
 import type { Logger } from "./lib/logger";
+import type { JobConfig } from "./jobs/types";
 
 /** Everything the app needs from its runtime. Each entry (Node, Workers, tests) builds these and hands them over. */
 export type AppDeps = {
@@ -12,8 +13,10 @@ export type AppDeps = {
   logger: Logger;
   /** accepted as an admin key when set (bootstrap) */
   adminKey?: string;
-  /** the demo organization's keys are printed and prefilled on the embedded default */
+  /** requests slower than this are logged as slow */
   slowRequestMs?: number;
+  /** settings of the scheduled jobs (retention, partitions ahead) */
+  jobConfig?: JobConfig;
 };
 
 /** The organization a request acts for. */

@@ -4,3 +4,4 @@ export * from "./agents";
 export * from "./calls";
 export * from "./bookings";
 export * from "./widget";
+export * from "./jobs";

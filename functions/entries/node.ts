@@ -12,6 +12,7 @@ import { systemClock } from "../lib/clock";
 import { jsonLogger } from "../lib/logger";
 import { nodeEnvSchema, parseEnv } from "./env";
 import { createDemoOrganization, type DemoKeys } from "./demo";
+import { startScheduler } from "../jobs/scheduler";
 
 const env = parseEnv(nodeEnvSchema, process.env);
 const logger = jsonLogger({ level: env.LOG_LEVEL, base: { service: "tally" } });
@@ -41,7 +42,9 @@ if (env.TALLY_DEMO === "auto") {
   }
 }
 
-const app = createApp({ database, cache, clock, logger, ...(env.TALLY_ADMIN_KEY ? { adminKey: env.TALLY_ADMIN_KEY } : {}) });
+const deps = { database, cache, clock, logger, ...(env.TALLY_ADMIN_KEY ? { adminKey: env.TALLY_ADMIN_KEY } : {}) };
+const app = createApp(deps);
+const scheduler = env.TALLY_SCHEDULER === "on" ? startScheduler(deps) : undefined;
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
   const base = `http://localhost:${info.port}`;
   const lines = [
@@ -64,6 +67,7 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (
 
 async function shutdown(signal: string) {
   logger.log("info", "shutting down", { signal });
+  scheduler?.stop();
   server.close();
   await cache.close();
   await database.close();

@@ -2,6 +2,7 @@ import type { App } from "../app";
 import * as createOrganization from "./admin/create-organization";
 import * as createApiKey from "./admin/create-api-key";
 import * as updateOrganization from "./admin/update-organization";
+import * as runJob from "./admin/run-job";
 import * as createCall from "./calls/create-call";
 import * as getCall from "./calls/get-call";
 import * as updateCall from "./calls/update-call";
@@ -15,6 +16,7 @@ export const routeModules = [
   createOrganization,
   createApiKey,
   updateOrganization,
+  runJob,
   createCall,
   updateCall,
   putCallAnalysis,

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "drizzle-orm";
+import { readFileSync } from "node:fs";
+import { rows } from "../../functions/db/database";
+import { jobContext } from "../../functions/jobs/context";
+import { jobNames, jobRegistry, jobsForCron } from "../../functions/jobs/registry";
+import { runJob } from "../../functions/jobs/run";
+import { body, createTestApp, ManualClock, type TestApp } from "../support/app";
+
+const clock = new ManualClock("2026-11-15T12:00:00Z");
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp({ clock });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const partitions = async () =>
+  (await rows<{ name: string }>(t.database.db, sql`SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'calls' ORDER BY 1`)).map((r) => r.name);
+
+describe("maintain-partitions", () => {
+  it("creates the coming months ahead and detaches then drops months past retention, never the current one", async () => {
+    await t.database.db.execute(sql`SELECT tally_ensure_partitions('2024-01-15T00:00:00Z'::timestamptz, 0, 0)`);
+    expect(await partitions()).toContain("calls_202401");
+    const report = await runJob("maintain-partitions", { ...jobContext(t.deps), config: { partitionRetentionMonths: 12, partitionMonthsAhead: 4 } });
+    const names = await partitions();
+    expect(names, JSON.stringify(report)).toContain("calls_202703");
+    expect(names).toContain("calls_202611");
+    expect(names).not.toContain("calls_202401");
+    expect(report.partitionsDropped).toEqual(expect.arrayContaining(["calls_202401"]));
+    const again = await runJob("maintain-partitions", { ...jobContext(t.deps), config: { partitionRetentionMonths: 12, partitionMonthsAhead: 4 } });
+    expect(again.partitionsCreated).toBe(0);
+  });
+
+  it("moves rows that already sit in the default partition into a new month partition", async () => {
+    const { orgId, writeKey } = await t.createOrg();
+    const res = await t.request("POST", "/api/calls", { key: writeKey, body: { phoneNumber: "+14155550000", direction: "inbound", status: "completed", startedAt: "2027-09-10T10:00:00Z" } });
+    expect(res.status).toBe(201);
+    const [before] = await rows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM calls_default WHERE org_id = ${orgId}`);
+    expect(before!.n).toBe(1);
+    await t.database.db.execute(sql`SELECT tally_ensure_partitions('2027-09-01T00:00:00Z'::timestamptz, 0, 0)`);
+    const [after] = await rows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM calls_202709 WHERE org_id = ${orgId}`);
+    expect(after!.n).toBe(1);
+  });
+});
+
+describe("cleanup-invites", () => {
+  it("deletes only invitations that expired unaccepted", async () => {
+    const { orgId } = await t.createOrg();
+    await t.database.db.execute(sql`
+      INSERT INTO invites (org_id, email, token, expires_at, accepted_at) VALUES
+        (${orgId}, 'a@x.test', ${"tok-a-" + orgId}, '2026-11-01T00:00:00Z', NULL),
+        (${orgId}, 'b@x.test', ${"tok-b-" + orgId}, '2026-11-01T00:00:00Z', '2026-10-30T00:00:00Z'),
+        (${orgId}, 'c@x.test', ${"tok-c-" + orgId}, '2026-12-01T00:00:00Z', NULL)`);
+    const report = await runJob("cleanup-invites", jobContext(t.deps));
+    expect(report.deleted).toBeGreaterThanOrEqual(1);
+    const left = await rows<{ email: string }>(t.database.db, sql`SELECT email FROM invites WHERE org_id = ${orgId} ORDER BY email`);
+    expect(left.map((r) => r.email)).toEqual(["b@x.test", "c@x.test"]);
+  });
+});
+
+describe("the job runner", () => {
+  it("skips a job whose lease another runner holds, and runs it once the lease expires", async () => {
+    await t.database.db.execute(sql`
+      INSERT INTO job_runs (name, lease_until, lease_holder) VALUES ('cleanup-invites', '2026-11-15T12:01:00Z', 'other')
+      ON CONFLICT (name) DO UPDATE SET lease_until = EXCLUDED.lease_until, lease_holder = EXCLUDED.lease_holder`);
+    const skipped = await runJob("cleanup-invites", jobContext(t.deps));
+    expect(skipped.skipped).toBe(true);
+    clock.advance(120_000);
+    const ran = await runJob("cleanup-invites", jobContext(t.deps));
+    expect(ran.skipped).toBeUndefined();
+    const [state] = await rows<{ runs: number; lease_until: string | null }>(t.database.db, sql`SELECT runs, lease_until FROM job_runs WHERE name = 'cleanup-invites'`);
+    expect(state!.lease_until).toBeNull();
+  });
+
+  it("POST /api/admin/jobs/{name}/run answers the report; unknown job 404; an organization key 403", async () => {
+    const res = await t.request("POST", "/api/admin/jobs/cleanup-invites/run");
+    const json = await body(res);
+    expect(res.status, JSON.stringify(json)).toBe(200);
+    expect(json.data).toMatchObject({ job: "cleanup-invites" });
+    expect(typeof json.data.durationMs).toBe("number");
+    expect((await t.request("POST", "/api/admin/jobs/nope/run")).status).toBe(404);
+    const { writeKey } = await t.createOrg();
+    expect((await t.request("POST", "/api/admin/jobs/cleanup-invites/run", { key: writeKey })).status).toBe(403);
+  });
+
+  it("every job has a valid cron, and wrangler.toml's crons are exactly the registry's", () => {
+    const crons = new Set(jobNames.map((n) => jobRegistry[n].cron));
+    for (const cron of crons) expect(jobsForCron(cron).length).toBeGreaterThan(0);
+    let toml = "";
+    try {
+      toml = readFileSync("wrangler.toml", "utf8");
+    } catch {
+      return expect.fail("wrangler.toml is missing");
+    }
+    const match = /crons\s*=\s*\[([^\]]*)\]/.exec(toml);
+    const declared = new Set([...(match?.[1] ?? "").matchAll(/"([^"]+)"/g)].map((m) => m[1]));
+    expect([...declared].sort()).toEqual([...crons].sort());
+  });
+});
