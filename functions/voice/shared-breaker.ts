@@ -1,0 +1,128 @@
+import { CircuitState, circuitBreaker, handleWhen, type CircuitBreakerPolicy, type IBreaker, type IDefaultPolicyContext } from "cockatiel";
+import type { Clock } from "../lib/clock";
+import type { Logger } from "../lib/logger";
+import type { VoiceStore } from "./store";
+
+export type BreakerState = "closed" | "open" | "half_open" | "isolated";
+
+const STATE_NAMES: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: "closed",
+  [CircuitState.Open]: "open",
+  [CircuitState.HalfOpen]: "half_open",
+  [CircuitState.Isolated]: "isolated",
+};
+
+/** What one instance writes to the store: cockatiel's own snapshot, tagged so every write is distinct. */
+type SharedSnapshot = { by: string; seq: number; breaker: unknown };
+
+export type SharedBreakerOptions = {
+  store: VoiceStore;
+  key: string;
+  clock: Clock;
+  logger: Logger;
+  createBreaker: () => IBreaker;
+  halfOpenAfterMs: number;
+  /** how often an instance re-reads the shared state; 0 reads before every call */
+  syncIntervalMs: number;
+  stateTtlMs: number;
+  isFailure: (error: unknown) => boolean;
+};
+
+/**
+ * A cockatiel circuit breaker whose state every instance shares through the store (cockatiel keeps it per
+ * process; `toJSON()`/`initialState` are its hooks for persisting it).
+ *
+ * An instance writes a snapshot when its breaker opens or closes, and adopts the stored snapshot (rebuilding its
+ * breaker from it) whenever that is not the one it last wrote or adopted: the last writer wins. Half-opening is not
+ * written: cockatiel serializes a half-open breaker as "open since 0", which would send every instance probing at
+ * once; the instance that probes writes the outcome. The open interval is measured on the wall clock (`Date.now()`
+ * in cockatiel), which instances share closely enough for a seconds-long half-open delay.
+ */
+export class SharedCircuitBreaker {
+  private policy: CircuitBreakerPolicy;
+  private readonly instanceId = crypto.randomUUID();
+  private seq = 0;
+  /** the stored text this instance last wrote or adopted */
+  private lastSeen: string | null = null;
+  private lastSyncAt = Number.NEGATIVE_INFINITY;
+  private syncing: Promise<void> | null = null;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: SharedBreakerOptions) {
+    this.policy = this.build(undefined);
+  }
+
+  get state(): BreakerState {
+    return STATE_NAMES[this.policy.state];
+  }
+
+  async execute<T>(fn: (context: IDefaultPolicyContext) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.sync();
+    try {
+      return await this.policy.execute(fn, signal);
+    } finally {
+      // the transition this call caused is stored before its caller hears the outcome
+      await this.writing;
+    }
+  }
+
+  /** Adopts the shared state if another instance changed it; read at most once per sync interval. */
+  async sync(): Promise<void> {
+    const now = this.options.clock.now().getTime();
+    if (now - this.lastSyncAt < this.options.syncIntervalMs) return;
+    this.syncing ??= this.adoptShared().finally(() => {
+      this.lastSyncAt = now;
+      this.syncing = null;
+    });
+    await this.syncing;
+  }
+
+  private async adoptShared(): Promise<void> {
+    let raw: string | null;
+    try {
+      raw = await this.options.store.get(this.options.key);
+    } catch (error) {
+      this.options.logger.log("warn", "voice breaker state read failed", { error: String(error) });
+      return;
+    }
+    if (raw === null || raw === this.lastSeen) return;
+    try {
+      const shared = JSON.parse(raw) as SharedSnapshot;
+      this.lastSeen = raw;
+      if (shared.by === this.instanceId) return;
+      const before = this.state;
+      this.policy = this.build(shared.breaker);
+      if (this.state !== before) this.options.logger.log("info", "voice breaker adopted shared state", { state: this.state });
+    } catch (error) {
+      this.options.logger.log("warn", "voice breaker state unreadable", { error: String(error) });
+    }
+  }
+
+  private build(initialState: unknown): CircuitBreakerPolicy {
+    const policy = circuitBreaker(handleWhen(this.options.isFailure), {
+      breaker: this.options.createBreaker(),
+      halfOpenAfter: this.options.halfOpenAfterMs,
+      initialState,
+    });
+    policy.onStateChange((state) => {
+      // a replaced breaker may still finish a call; only the current one speaks for this instance
+      if (policy !== this.policy) return;
+      this.options.logger.log(state === CircuitState.Open ? "warn" : "info", "voice breaker state changed", {
+        state: STATE_NAMES[state],
+      });
+      if (state === CircuitState.Open || state === CircuitState.Closed) this.publish(policy);
+    });
+    return policy;
+  }
+
+  private publish(policy: CircuitBreakerPolicy): void {
+    this.seq += 1;
+    const raw = JSON.stringify({ by: this.instanceId, seq: this.seq, breaker: policy.toJSON() } satisfies SharedSnapshot);
+    this.lastSeen = raw;
+    this.writing = this.writing.then(() =>
+      this.options.store.set(this.options.key, raw, this.options.stateTtlMs).catch((error: unknown) => {
+        this.options.logger.log("warn", "voice breaker state write failed", { error: String(error) });
+      }),
+    );
+  }
+}

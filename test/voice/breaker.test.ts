@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { memoryVoiceStore } from "../../functions/voice/store";
+import { reply, startVoiceProvider, type VoiceProviderFixture } from "../fixtures/voice-provider";
+import { clientOf, eventually, failureOf } from "./helpers";
+
+let provider: VoiceProviderFixture;
+beforeAll(async () => {
+  provider = await startVoiceProvider();
+});
+afterAll(async () => {
+  await provider.close();
+});
+beforeEach(() => {
+  provider.setDefault(reply.notFound());
+  provider.resetStats();
+  provider.program("bad", reply.error(500));
+  provider.program("good", reply.ok());
+});
+
+/** cockatiel measures the open interval on the wall clock, so these tests wait it out for real (briefly) */
+const HALF_OPEN_MS = 150;
+const waitHalfOpen = () => new Promise((resolve) => setTimeout(resolve, HALF_OPEN_MS + 30));
+
+describe("voice client: circuit breaker", () => {
+  it("opens after consecutive failures and then refuses calls without reaching the provider", async () => {
+    const { client } = clientOf(provider, {
+      retry: { maxRetries: 0 },
+      breaker: { consecutiveFailures: 3, halfOpenAfterMs: HALF_OPEN_MS },
+    });
+    for (let i = 0; i < 3; i += 1) expect((await failureOf(client.getAgentConfig("bad"))).kind).toBe("server_error");
+    expect(client.breakerState).toBe("open");
+    expect((await failureOf(client.getAgentConfig("good"))).kind).toBe("circuit_open");
+    expect(provider.requestsFor("good")).toBe(0);
+  });
+
+  it("does not retry while the circuit is open", async () => {
+    const { client, delays } = clientOf(provider, { breaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } });
+    // attempts 1 and 2 fail and open the circuit; retry 2 is refused and not retried further
+    expect((await failureOf(client.getAgentConfig("bad"))).kind).toBe("circuit_open");
+    expect(provider.requestsFor("bad")).toBe(2);
+    expect(delays).toHaveLength(2);
+  });
+
+  it("half-opens after the interval, reopens on a failed probe and closes on a successful one", async () => {
+    provider.program("slow-good", reply.ok(80));
+    const { client } = clientOf(provider, {
+      retry: { maxRetries: 0 },
+      breaker: { consecutiveFailures: 2, halfOpenAfterMs: HALF_OPEN_MS },
+    });
+    await failureOf(client.getAgentConfig("bad"));
+    await failureOf(client.getAgentConfig("bad"));
+    expect(client.breakerState).toBe("open");
+
+    await waitHalfOpen();
+    expect((await failureOf(client.getAgentConfig("bad"))).kind, "the probe reaches the provider").toBe("server_error");
+    expect(provider.requestsFor("bad")).toBe(3);
+    expect(client.breakerState).toBe("open");
+    expect((await failureOf(client.getAgentConfig("good"))).kind).toBe("circuit_open");
+
+    await waitHalfOpen();
+    const probe = client.getAgentConfig("slow-good");
+    await eventually(() => client.breakerState === "half_open");
+    expect(await probe).toMatchObject({ voiceAgentId: "slow-good" });
+    expect(client.breakerState).toBe("closed");
+    expect(await client.getAgentConfig("good")).toMatchObject({ voiceAgentId: "good" });
+  });
+
+  it("rides out a flapping provider through retries without opening", async () => {
+    provider.cycle("flapping", reply.error(500), reply.ok());
+    const { client } = clientOf(provider, { breaker: { consecutiveFailures: 3 } });
+    for (let i = 0; i < 10; i += 1) expect(await client.getAgentConfig("flapping")).toMatchObject({ voiceAgentId: "flapping" });
+    expect(provider.requestsFor("flapping")).toBe(20);
+    expect(client.breakerState).toBe("closed");
+  });
+
+  it("opens on a provider that fails more often than it answers", async () => {
+    provider.cycle("mostly-down", reply.error(500), reply.error(500), reply.error(500), reply.ok());
+    const { client } = clientOf(provider, { retry: { maxRetries: 0 }, breaker: { consecutiveFailures: 3 } });
+    const kinds: string[] = [];
+    for (let i = 0; i < 6; i += 1) kinds.push((await failureOf(client.getAgentConfig("mostly-down"))).kind);
+    expect(kinds).toEqual(["server_error", "server_error", "server_error", "circuit_open", "circuit_open", "circuit_open"]);
+  });
+});
+
+describe("voice client: breaker shared through the store", () => {
+  it("opens for every instance when one opens it, and closes for all when one probe succeeds", async () => {
+    const store = memoryVoiceStore();
+    // `a` would stay open for a minute on its own; only `b`'s probe can close it early
+    const { client: a } = clientOf(provider, {
+      store,
+      retry: { maxRetries: 0 },
+      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 },
+    });
+    const { client: b } = clientOf(provider, {
+      store,
+      retry: { maxRetries: 0 },
+      breaker: { consecutiveFailures: 2, halfOpenAfterMs: HALF_OPEN_MS },
+    });
+
+    await failureOf(a.getAgentConfig("bad"));
+    await failureOf(a.getAgentConfig("bad"));
+    expect(a.breakerState).toBe("open");
+
+    expect((await failureOf(b.getAgentConfig("good"))).kind, "b sees a's open circuit").toBe("circuit_open");
+    expect(b.breakerState).toBe("open");
+    expect(provider.requestsFor("good")).toBe(0);
+
+    await waitHalfOpen();
+    expect((await failureOf(a.getAgentConfig("good"))).kind, "a still waits out its own interval").toBe("circuit_open");
+    expect(await b.getAgentConfig("good")).toMatchObject({ voiceAgentId: "good" });
+    expect(b.breakerState).toBe("closed");
+
+    expect(await a.getAgentConfig("good"), "a adopts b's closed circuit").toMatchObject({ voiceAgentId: "good" });
+    expect(a.breakerState).toBe("closed");
+  });
+
+  it("keeps instances on different stores independent", async () => {
+    const { client: a } = clientOf(provider, { store: memoryVoiceStore(), retry: { maxRetries: 0 }, breaker: { consecutiveFailures: 1 } });
+    const { client: b } = clientOf(provider, { store: memoryVoiceStore(), retry: { maxRetries: 0 }, breaker: { consecutiveFailures: 1 } });
+    await failureOf(a.getAgentConfig("bad"));
+    expect(a.breakerState).toBe("open");
+    expect(await b.getAgentConfig("good")).toMatchObject({ voiceAgentId: "good" });
+  });
+
+  it("keeps working when the store fails", async () => {
+    const broken = {
+      get: () => Promise.reject(new Error("cache down")),
+      getMany: () => Promise.reject(new Error("cache down")),
+      set: () => Promise.reject(new Error("cache down")),
+    };
+    const { client } = clientOf(provider, { store: broken, retry: { maxRetries: 0 }, breaker: { consecutiveFailures: 1 } });
+    expect(await client.getAgentConfig("good")).toMatchObject({ voiceAgentId: "good" });
+    await failureOf(client.getAgentConfig("bad"));
+    expect(client.breakerState).toBe("open");
+  });
+});

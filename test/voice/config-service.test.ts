@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createVoiceConfigService, type VoiceConfigService } from "../../functions/voice/config-service";
+import { memoryVoiceStore } from "../../functions/voice/store";
+import { reply, startVoiceProvider, type VoiceProviderFixture } from "../fixtures/voice-provider";
+import { agentIds, clientOf, eventually, type TestClient } from "./helpers";
+
+let provider: VoiceProviderFixture;
+beforeAll(async () => {
+  provider = await startVoiceProvider();
+});
+afterAll(async () => {
+  await provider.close();
+});
+beforeEach(() => {
+  provider.setDefault(reply.ok());
+  provider.setPlanLimit(null);
+  provider.resetStats();
+});
+
+const ELEVEN_MINUTES = 11 * 60 * 1000;
+
+function serviceOf(clientOptions: Parameters<typeof clientOf>[1] = {}): TestClient & { service: VoiceConfigService } {
+  const test = clientOf(provider, clientOptions);
+  const service = createVoiceConfigService({ client: test.client, store: memoryVoiceStore(test.clock), clock: test.clock });
+  return { ...test, service };
+}
+
+const statuses = (answer: { configs: { status: string }[] }) => answer.configs.map((c) => c.status);
+
+describe("getVoiceConfigs", () => {
+  it("answers every agent ok from a healthy provider, calling it once per agent under the bulkhead", async () => {
+    provider.setDefault(reply.ok(1));
+    const { service } = serviceOf({ concurrency: { limit: 5 } });
+    const ids = agentIds("healthy", 500);
+    const answer = await service.getVoiceConfigs(ids, { budgetMs: 10_000 });
+    expect(new Set(statuses(answer))).toEqual(new Set(["ok"]));
+    expect(answer.partial).toBe(false);
+    expect(answer.configs.map((c) => c.config?.voiceAgentId)).toEqual(ids);
+    expect(provider.requests).toBe(500);
+    expect(provider.maxInFlight).toBeLessThanOrEqual(5);
+  });
+
+  it("answers ok within the default budget when the provider is quick", async () => {
+    provider.setDefault(reply.ok(5));
+    const { service } = serviceOf();
+    const answer = await service.getVoiceConfigs(agentIds("quick", 20));
+    expect(new Set(statuses(answer))).toEqual(new Set(["ok"]));
+  });
+
+  it("answers none for agents without a voice agent id and not_found for ids the provider does not know", async () => {
+    provider.program("ghost", reply.notFound());
+    const { service } = serviceOf();
+    const answer = await service.getVoiceConfigs([null, "known", "ghost", null]);
+    expect(statuses(answer)).toEqual(["none", "ok", "not_found", "none"]);
+    expect(answer.configs.map((c) => c.voiceAgentId)).toEqual([null, "known", "ghost", null]);
+    expect(answer.partial).toBe(false);
+  });
+
+  it("asks the provider once for an id listed twice", async () => {
+    const { service } = serviceOf();
+    const answer = await service.getVoiceConfigs(["twice", "twice"]);
+    expect(statuses(answer)).toEqual(["ok", "ok"]);
+    expect(provider.requestsFor("twice")).toBe(1);
+  });
+
+  it("serves cached configs without the provider while fresh, and asks again after ten minutes", async () => {
+    const { service, clock } = serviceOf();
+    const ids = agentIds("cached", 10);
+    await service.getVoiceConfigs(ids);
+    expect(provider.requests).toBe(10);
+
+    clock.advance(9 * 60 * 1000);
+    const fresh = await service.getVoiceConfigs(ids);
+    expect(new Set(statuses(fresh))).toEqual(new Set(["ok"]));
+    expect(provider.requests).toBe(10);
+
+    clock.advance(2 * 60 * 1000);
+    const refreshed = await service.getVoiceConfigs(ids);
+    expect(new Set(statuses(refreshed))).toEqual(new Set(["ok"]));
+    expect(provider.requests).toBe(20);
+    expect(refreshed.configs[0]!.fetchedAt).toBe(clock.now().toISOString());
+  });
+
+  it("answers stale cached configs when the provider fails", async () => {
+    const { service, clock } = serviceOf({ retry: { maxRetries: 0 }, breaker: { consecutiveFailures: 1000 } });
+    await service.getVoiceConfigs(["down-1", "down-2"]);
+    const cachedAt = clock.now().toISOString();
+    clock.advance(ELEVEN_MINUTES);
+    provider.setDefault(reply.error(500));
+    const answer = await service.getVoiceConfigs(["down-1", "down-2", "down-3"]);
+    expect(statuses(answer)).toEqual(["stale", "stale", "unavailable"]);
+    expect(answer.configs[0]).toMatchObject({ config: { voiceAgentId: "down-1" }, fetchedAt: cachedAt });
+    expect(answer.configs[2]).toMatchObject({ config: null, fetchedAt: null });
+    expect(answer.partial).toBe(true);
+  });
+
+  it("answers 500 agents within the budget when the provider hangs, with stale or unavailable configs", async () => {
+    const { service, client, clock } = serviceOf({ timeoutMs: 1_000 });
+    const ids = agentIds("hang", 500);
+    const cachedIds = ids.slice(0, 100);
+    expect((await service.warmVoiceConfigs(cachedIds)).refreshed).toBe(100);
+    clock.advance(ELEVEN_MINUTES);
+    provider.setDefault(reply.hang());
+    provider.resetStats();
+
+    const background: Promise<unknown>[] = [];
+    const started = performance.now();
+    const answer = await service.getVoiceConfigs(ids, { budgetMs: 300, waitUntil: (p) => background.push(p) });
+    const elapsed = performance.now() - started;
+    console.log(`[voice] 500 agents, hanging provider, budget 300 ms: answered in ${elapsed.toFixed(1)} ms`);
+
+    expect(elapsed).toBeLessThan(300 + 250);
+    expect(statuses(answer).slice(0, 100)).toEqual(Array(100).fill("stale"));
+    expect(statuses(answer).slice(100)).toEqual(Array(400).fill("unavailable"));
+    expect(answer.configs[0]!.config).toMatchObject({ voiceAgentId: "hang-0" });
+    expect(answer.partial).toBe(true);
+    expect(provider.maxInFlight, "the bulkhead holds while the provider hangs").toBeLessThanOrEqual(5);
+
+    // the hung attempts time out, the breaker opens, and everything still queued fails fast
+    expect(background).toHaveLength(1);
+    await background[0];
+    expect(client.breakerState).toBe("open");
+    expect(provider.requests, "the open circuit spares the provider the other agents").toBeLessThan(20);
+    await eventually(() => provider.inFlight === 0);
+  });
+
+  it("fills the cache in the background when the provider answers after the budget", async () => {
+    provider.setDefault(reply.ok(300));
+    const { service } = serviceOf();
+    const ids = agentIds("late", 3);
+    const background: Promise<unknown>[] = [];
+    const late = await service.getVoiceConfigs(ids, { budgetMs: 50, waitUntil: (p) => background.push(p) });
+    expect(statuses(late)).toEqual(["unavailable", "unavailable", "unavailable"]);
+    expect(late.partial).toBe(true);
+
+    await Promise.all(background);
+    const requests = provider.requests;
+    const filled = await service.getVoiceConfigs(ids, { budgetMs: 50 });
+    expect(statuses(filled)).toEqual(["ok", "ok", "ok"]);
+    expect(provider.requests, "served from the cache").toBe(requests);
+  });
+
+  it("does not ask waitUntil for anything when every answer came in time", async () => {
+    const { service } = serviceOf();
+    const background: Promise<unknown>[] = [];
+    await service.getVoiceConfigs(agentIds("in-time", 3), { waitUntil: (p) => background.push(p) });
+    expect(background).toEqual([]);
+  });
+
+  it("answers without failing when the config cache fails", async () => {
+    const { client, clock } = clientOf(provider);
+    const broken = {
+      get: () => Promise.reject(new Error("cache down")),
+      getMany: () => Promise.reject(new Error("cache down")),
+      set: () => Promise.reject(new Error("cache down")),
+    };
+    const service = createVoiceConfigService({ client, store: broken, clock });
+    const answer = await service.getVoiceConfigs(["a", null]);
+    expect(statuses(answer)).toEqual(["ok", "none"]);
+  });
+
+  it("scopes cached configs to the provider account", async () => {
+    const { client, clock } = clientOf(provider);
+    const store = memoryVoiceStore(clock);
+    const mine = createVoiceConfigService({ client, store, clock, account: "org-a" });
+    const theirs = createVoiceConfigService({ client, store, clock, account: "org-b" });
+    await mine.getVoiceConfigs(["shared-id"]);
+    await theirs.getVoiceConfigs(["shared-id"]);
+    expect(provider.requestsFor("shared-id")).toBe(2);
+  });
+});
+
+describe("warmVoiceConfigs", () => {
+  it("refreshes configs even when fresh and reports what it did", async () => {
+    provider.program("warm-ghost", reply.notFound());
+    provider.program("warm-broken", reply.error(500));
+    const { service } = serviceOf({ retry: { maxRetries: 0 }, breaker: { consecutiveFailures: 1000 } });
+    await service.getVoiceConfigs(["warm-1"]);
+
+    const report = await service.warmVoiceConfigs(["warm-1", "warm-2", "warm-ghost", "warm-broken", null, "warm-1"]);
+    expect(report).toMatchObject({ requested: 4, refreshed: 2, notFound: 1, failed: 1, breaker: "closed" });
+    expect(provider.requestsFor("warm-1")).toBe(2);
+
+    provider.setDefault(reply.hang());
+    const answer = await service.getVoiceConfigs(["warm-1", "warm-2", "warm-ghost"]);
+    expect(statuses(answer)).toEqual(["ok", "ok", "not_found"]);
+  });
+});
