@@ -10,6 +10,17 @@ export type CacheResult<T> = {
   ttlSec: number;
 };
 
+/**
+ * How strictly a namespace follows writes made through another app instance.
+ * - `aggregate`: another instance may keep serving its in-process copy for at most `L1_TTL_MS` after an invalidation
+ *   (well inside the fresh TTL that aggregates already promise).
+ * - `config`: every read checks the shared store, so a write is visible on the very next read from any instance.
+ */
+export type NamespaceKind = "aggregate" | "config";
+
+/** Schedules work that must finish after the response (Workers' `ctx.waitUntil`). */
+export type WaitUntil = (promise: Promise<unknown>) => void;
+
 export type FetchOptions = {
   /** seconds a value is served as fresh */
   freshSec: number;
@@ -17,14 +28,43 @@ export type FetchOptions = {
   staleSec?: number;
   /** the instant the loader computes for; defaults to the clock's now */
   asOf?: Date;
+  /** defaults to `config` for the cache's config namespaces, else `aggregate` */
+  kind?: NamespaceKind;
+  /**
+   * seconds past fresh a cached value is kept only as a fallback: when the loader throws, the caller gets that value
+   * marked `stale` instead of the error (SPEC §4: a timed-out aggregate answers its last cached value). Default 0.
+   */
+  staleIfErrorSec?: number;
+  /** skip the read, load, and store the result; answers `bypass` */
+  bypass?: boolean;
+  /** runs background refreshes for this call (overrides the cache's default) */
+  waitUntil?: WaitUntil;
 };
 
 export type NamespaceStats = { hits: number; misses: number; stale: number; loadErrors: number; hitRatio: number | null };
-export type CacheStats = NamespaceStats & { namespaces: Record<string, NamespaceStats> };
+
+/** Health of the shared store behind the cache: failures are counted here, never thrown. */
+export type StoreStats = {
+  kind: string;
+  /** false while the cache skips a store that just failed (it retries after a short pause) */
+  available: boolean;
+  /** failed or timed-out store operations of any kind */
+  errors: number;
+  writeErrors: number;
+  /** writes not attempted because the store was unavailable or the value was too large */
+  skippedWrites: number;
+  /** invalidations that failed and wait to be replayed when the store answers again */
+  pendingInvalidations: number;
+};
+
+export type CacheStats = NamespaceStats & { namespaces: Record<string, NamespaceStats>; store?: StoreStats };
 
 /**
- * The shared cache as handlers see it. Keys are namespaced (`ns:org:version:params`) by the implementation.
- * Never throws into a handler: a failed read is a miss, a failed write is logged.
+ * The shared cache as handlers see it. Keys are namespaced (`ns:org:version:params`) by the implementation; the `key`
+ * a caller passes starts with the organization id (`<orgId>:<params...>`). Values must be JSON data: hits and misses
+ * both answer the JSON round trip of what the loader returned, so a handler sees one shape either way.
+ * Never throws into a handler: a failed read is a miss, a failed write is logged. Only the loader's own error is
+ * rethrown (after `staleIfErrorSec` had its chance).
  */
 export interface Cache {
   /** Answers the cached value for (namespace, key), or loads, stores and answers it. */

@@ -1,0 +1,52 @@
+/**
+ * The shared cache (SPEC §1, §4, §10).
+ *
+ * Tiers: a per-instance L1 (bounded LRU; an entry lives `L1_TTL_MS` = 1 s at most) in front of a shared store (Redis on
+ * TCP, Upstash over REST, or in process). Store keys read `ns:org:version:params`.
+ *
+ * Coherence across instances:
+ * - `invalidateOrg` writes a new random version for the organization. Every store read fetches the org's version with
+ *   the entry (one MGET), so an instance sees the new version on its next store read. An `aggregate` value may be
+ *   served from another instance's L1 for at most `L1_TTL_MS` (1 s) plus one store round trip after the invalidation;
+ *   a `config` value is never served from L1 without the store confirming it byte for byte, so a config write is
+ *   visible on the very next read from any instance.
+ * - `invalidate(ns, key)` moves the key's generation, deletes the entry, and drops the writer's L1 copy.
+ * - A load writes its value only if the org's version and the key's generation are still those read before loading
+ *   (one atomic guarded SET), so a slow load begun before an invalidation never writes its older value over it.
+ *
+ * Faults: every store call has a short timeout; a failed read is a miss, a failed write is logged and counted, and a
+ * failure pauses store calls for `STORE_RETRY_MS`, so with Redis down or hanging `fetch` answers within the loader's
+ * time plus one store timeout. Invalidations that fail are replayed, before the next read, once the store answers.
+ */
+import type { Cache } from "./cache";
+import { memoryStore, MEMORY_CACHE_MAX_ENTRIES } from "./memory";
+import type { CacheStore } from "./store";
+import { tieredCache, type TieredCacheOptions } from "./tiered";
+
+export type { Cache, CacheResult, CacheStats, CacheStatus, FetchOptions, NamespaceKind, NamespaceStats, StoreStats, WaitUntil } from "./cache";
+export type { CacheStore, StoreGuard } from "./store";
+export { cacheNamespace, orgKey, type CacheNamespace, type NamespaceFetchOptions } from "./namespaces";
+export { memoryCache, memoryStore, MEMORY_CACHE_MAX_ENTRIES } from "./memory";
+export { DEFAULT_CONFIG_NAMESPACES, L1_MAX_ENTRIES, L1_TTL_MS, tieredCache, type TieredCacheOptions } from "./tiered";
+export { STORE_RETRY_MS } from "./breaker";
+
+export type CreateCacheOptions = Omit<TieredCacheOptions, "store"> & {
+  /** `memory`: an in-process store of the cache's own (the embedded default); else a store built by the entry */
+  store: "memory" | CacheStore;
+  /** entries of the in-process store */
+  maxEntries?: number;
+};
+
+/**
+ * Builds the cache an entry hands the app. Entries build the store from their environment: Node with `redisStore`
+ * (`./redis`) or `upstashStore` (`./upstash`), Workers with `upstashStore` from `./upstash-cloudflare`, so that this
+ * module pulls in neither node-redis nor a runtime-specific client. `createNodeCache` (`./node`) and
+ * `createWorkerCache` (`./worker`) do exactly that from a store name.
+ */
+export function createCache(options: CreateCacheOptions): Cache {
+  const { store, maxEntries, ...rest } = options;
+  if (store === "memory") {
+    return tieredCache({ ...rest, store: memoryStore(options.clock, maxEntries ?? MEMORY_CACHE_MAX_ENTRIES), l1: false });
+  }
+  return tieredCache({ ...rest, store });
+}

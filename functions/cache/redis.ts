@@ -1,0 +1,136 @@
+import { createClient, TimeoutError } from "redis";
+import { silentLogger, type Logger } from "../lib/logger";
+import { GUARDED_SET_SCRIPT, guardedSetArguments, StoreTimeoutError, ttlArgument, withDeadline, type CacheStore } from "./store";
+
+/**
+ * Bound on every Redis command. A local or same-zone Redis answers in about a millisecond; past 100 ms the cache is
+ * better off loading than waiting.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 100;
+/** Bound on opening a TCP connection (a blackholed address would otherwise take the OS's minutes). */
+export const REDIS_CONNECT_TIMEOUT_MS = 1_000;
+/** Reconnect backoff: 50 ms doubling up to this, forever, so the cache recovers by itself when Redis returns. */
+export const REDIS_RECONNECT_MAX_MS = 2_000;
+/**
+ * After this many timeouts in a row the connection is presumed wedged (a server or middlebox that accepts but never
+ * answers) and is replaced by a new one.
+ */
+export const REDIS_TIMEOUTS_BEFORE_RECONNECT = 3;
+/** Commands waiting on one connection at most: past this the store refuses (a miss) rather than queue. */
+const REDIS_QUEUE_MAX = 1_000;
+
+export type RedisStoreOptions = {
+  url: string;
+  timeoutMs?: number;
+  connectTimeoutMs?: number;
+  reconnectMaxMs?: number;
+  logger?: Logger;
+};
+
+/**
+ * The shared store over Redis on TCP (node-redis, RESP2). Node only: the Workers bundle never imports this file.
+ * Commands are never queued while disconnected (the offline queue is off): a down Redis answers at once with an error,
+ * which the cache takes for a miss, and node-redis reconnects in the background.
+ */
+export function redisStore(options: RedisStoreOptions): CacheStore {
+  const timeout = options.timeoutMs ?? REDIS_COMMAND_TIMEOUT_MS;
+  const logger = options.logger ?? silentLogger;
+  let connection = connect(options, logger);
+  let timeoutsInARow = 0;
+
+  async function send<T>(args: string[]): Promise<T> {
+    const current = connection;
+    const started = Date.now();
+    // a fresh connection may use the command's time to come up; once it has failed, commands fail fast until it is back
+    if (!current.client.isReady && !current.failed) await within(current.ready, timeout);
+    const left = Math.max(1, timeout - (Date.now() - started));
+    try {
+      // node-redis's own timeout stops at the write: a command sent to a server that never answers waits forever
+      const reply = (await withDeadline(current.client.sendCommand(args, { timeout: left }), left)) as T;
+      timeoutsInARow = 0;
+      return reply;
+    } catch (error) {
+      if ((error instanceof StoreTimeoutError || error instanceof TimeoutError) && ++timeoutsInARow >= REDIS_TIMEOUTS_BEFORE_RECONNECT) {
+        timeoutsInARow = 0;
+        if (current === connection) {
+          logger.log("warn", "redis connection unresponsive; reconnecting", { timeouts: REDIS_TIMEOUTS_BEFORE_RECONNECT });
+          connection = connect(options, logger);
+          destroy(current.client);
+        }
+      }
+      throw error;
+    }
+  }
+
+  return {
+    kind: "redis",
+    async get(keys) {
+      if (keys.length === 0) return [];
+      return send<(string | null)[]>(["MGET", ...keys]);
+    },
+    async set(key, value, ttlMs) {
+      await send(["SET", key, value, "PX", String(ttlArgument(ttlMs))]);
+    },
+    async setIf(key, value, ttlMs, guards) {
+      const { keys, args } = guardedSetArguments(key, value, ttlArgument(ttlMs), guards);
+      return (await send<number>(["EVAL", GUARDED_SET_SCRIPT, String(keys.length), ...keys, ...args])) === 1;
+    },
+    async delete(keys) {
+      if (keys.length > 0) await send(["DEL", ...keys]);
+    },
+    async close() {
+      destroy(connection.client);
+    },
+  };
+}
+
+function connect(options: RedisStoreOptions, logger: Logger) {
+  const reconnectMaxMs = options.reconnectMaxMs ?? REDIS_RECONNECT_MAX_MS;
+  const client = createClient({
+    url: options.url,
+    RESP: 2,
+    disableOfflineQueue: true,
+    commandsQueueMaxLength: REDIS_QUEUE_MAX,
+    disableClientInfo: true,
+    maintNotifications: "disabled",
+    commandOptions: { timeout: options.timeoutMs ?? REDIS_COMMAND_TIMEOUT_MS },
+    socket: {
+      connectTimeout: options.connectTimeoutMs ?? REDIS_CONNECT_TIMEOUT_MS,
+      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, reconnectMaxMs),
+    },
+  });
+  // settles when the connection is up or has failed once, whichever comes first
+  const ready = new Promise<void>((resolve) => client.once("ready", resolve).once("error", () => resolve()));
+  const connection = { client, ready, failed: false };
+  // node-redis emits an error on every failed reconnect attempt; log the first of each outage only
+  let healthy = true;
+  client.on("error", (error: unknown) => {
+    connection.failed = true;
+    if (!healthy) return;
+    healthy = false;
+    logger.log("warn", "redis connection lost; reconnecting", { error: String(error) });
+  });
+  client.on("ready", () => {
+    if (healthy) return;
+    healthy = true;
+    logger.log("info", "redis connection ready again");
+  });
+  // not awaited: a Redis that is down at start must not hold the app back; commands fail fast until it is ready
+  client.connect().catch(() => {});
+  return connection;
+}
+
+function destroy(client: ReturnType<typeof connect>["client"]) {
+  try {
+    client.destroy();
+  } catch {
+    // already closed
+  }
+}
+
+/** Waits for `promise` at most `ms`, then goes on either way. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,68 @@
+/** A condition of a guarded write: `key` must still hold `equals` (`null`: must be absent). */
+export type StoreGuard = { key: string; equals: string | null };
+
+/**
+ * The shared store under the tiered cache: string keys and values with a TTL. Every call settles within the store's
+ * own short timeout and rejects on any failure; the cache turns a rejection into a miss or a logged, counted write.
+ */
+export interface CacheStore {
+  readonly kind: "memory" | "redis" | "upstash";
+  /** Answers each key's value, or null when absent, in one round trip. */
+  get(keys: readonly string[]): Promise<(string | null)[]>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /**
+   * Sets `key` only if every guard still holds, atomically with the check; answers whether it wrote. This is what
+   * keeps a slow load that began before an invalidation from writing its older value over the newer state.
+   */
+  setIf(key: string, value: string, ttlMs: number, guards: readonly StoreGuard[]): Promise<boolean>;
+  delete(keys: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * `setIf` for Redis-speaking stores. KEYS[1] is the target, KEYS[2..] the guarded keys; ARGV[1] the value, ARGV[2]
+ * the TTL in ms, ARGV[3..] each guard's expectation: "" for absent, "=" followed by the value otherwise.
+ */
+export const GUARDED_SET_SCRIPT = `
+for i = 2, #KEYS do
+  local want = ARGV[i + 1]
+  local have = redis.call('GET', KEYS[i])
+  if want == '' then
+    if have then return 0 end
+  elseif have ~= string.sub(want, 2) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+
+/** The KEYS and ARGV of `GUARDED_SET_SCRIPT`. */
+export function guardedSetArguments(key: string, value: string, ttlMs: number, guards: readonly StoreGuard[]) {
+  return {
+    keys: [key, ...guards.map((g) => g.key)],
+    args: [value, String(ttlMs), ...guards.map((g) => (g.equals === null ? "" : `=${g.equals}`))],
+  };
+}
+
+/** Redis refuses a PX of 0 or below; the cache never asks for less than a millisecond. */
+export const ttlArgument = (ttlMs: number) => Math.max(1, Math.ceil(ttlMs));
+
+/** A store call that did not settle within its deadline. */
+export class StoreTimeoutError extends Error {
+  override name = "StoreTimeoutError";
+  constructor(ms: number) {
+    super(`the cache store did not answer within ${ms} ms`);
+  }
+}
+
+/** Settles as `promise` does, or rejects with `StoreTimeoutError` once `ms` have passed. */
+export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new StoreTimeoutError(ms)), ms)));
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
