@@ -17,6 +17,8 @@ export type AppDeps = {
   slowRequestMs?: number;
   /** settings of the scheduled jobs (retention, partitions ahead) */
   jobConfig?: JobConfig;
+  /** the demo read key the dashboard page (`GET /`) is prefilled with; only the Node entry on its embedded default sets it */
+  dashboardDemoKey?: string;
 };
 
 /** The organization a request acts for. */

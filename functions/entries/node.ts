@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
 import { createApp } from "../app";
-import { memoryCache } from "../cache/memory";
+import { createNodeCache } from "../cache/node";
 import { firstRow, type Database } from "../db/database";
 import { migrate } from "../db/migrate";
 import { openPglite } from "../db/pglite";
@@ -26,7 +26,8 @@ async function openDatabase(): Promise<Database> {
 
 const database = await openDatabase();
 await migrate(database, clock.now());
-const cache = memoryCache(clock);
+const cacheStore = env.REDIS_URL ? "redis" : "memory";
+const cache = createNodeCache({ store: cacheStore, ...(env.REDIS_URL ? { url: env.REDIS_URL } : {}), clock, logger });
 
 let demo: DemoKeys | undefined;
 const demoFile = join(env.TALLY_DATA_DIR, "demo-keys.json");
@@ -42,13 +43,23 @@ if (env.TALLY_DEMO === "auto") {
   }
 }
 
-const deps = { database, cache, clock, logger, ...(env.TALLY_ADMIN_KEY ? { adminKey: env.TALLY_ADMIN_KEY } : {}) };
+// the dashboard page is prefilled with the demo read key only on the embedded default (PGlite with its demo org)
+const dashboardDemoKey = !env.DATABASE_URL && demo ? demo.readKey : undefined;
+const deps = {
+  database,
+  cache,
+  clock,
+  logger,
+  ...(env.TALLY_ADMIN_KEY ? { adminKey: env.TALLY_ADMIN_KEY } : {}),
+  ...(dashboardDemoKey ? { dashboardDemoKey } : {}),
+};
 const app = createApp(deps);
 const scheduler = env.TALLY_SCHEDULER === "on" ? startScheduler(deps) : undefined;
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
   const base = `http://localhost:${info.port}`;
   const lines = [
-    `Tally is listening on ${base} (database: ${database.kind}${database.kind === "pglite" ? ` in ${env.TALLY_DATA_DIR}/pgdata` : ""}, cache: memory)`,
+    `Tally is listening on ${base} (database: ${database.kind}${database.kind === "pglite" ? ` in ${env.TALLY_DATA_DIR}/pgdata` : ""}, cache: ${cacheStore})`,
+    `Dashboard: ${base}/`,
     `API reference: ${base}/docs   OpenAPI: ${base}/openapi.json`,
   ];
   if (demo) {

@@ -81,3 +81,10 @@ export const jsonResponse = <T extends z.ZodTypeAny>(description: string, schema
 });
 
 export const bearer = [{ bearerAuth: [] }];
+
+/** `meta` of a response that may come from the cache (SPEC §4): the instant it is exact for, how it was served, its TTL. */
+export const cacheMetaSchema = z.object({
+  asOf: z.string(),
+  cache: z.enum(["hit", "miss", "stale", "bypass"]),
+  ttlSec: z.number(),
+});

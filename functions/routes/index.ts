@@ -3,10 +3,33 @@ import * as createOrganization from "./admin/create-organization";
 import * as createApiKey from "./admin/create-api-key";
 import * as updateOrganization from "./admin/update-organization";
 import * as runJob from "./admin/run-job";
+import * as cacheHealth from "./health/cache-health";
 import * as createCall from "./calls/create-call";
 import * as getCall from "./calls/get-call";
 import * as updateCall from "./calls/update-call";
 import * as putCallAnalysis from "./calls/put-call-analysis";
+import * as listCalls from "./calls/list-calls";
+import * as reconnectCall from "./calls/reconnect-call";
+import * as routeCall from "./calls/route-call";
+import * as listAgents from "./agents/list-agents";
+import * as agentVariance from "./analytics/agent-variance";
+import * as callsByPhone from "./contacts/calls-by-phone";
+import * as createAgent from "./agents/create-agent";
+import * as updateAgent from "./agents/update-agent";
+import * as createAgentSession from "./agent-sessions/create-agent-session";
+import * as updateAgentSession from "./agent-sessions/update-agent-session";
+import * as createPageviews from "./pageviews/create-pageviews";
+import * as listServices from "./services/list-services";
+import * as createService from "./services/create-service";
+import * as updateService from "./services/update-service";
+import * as deleteService from "./services/delete-service";
+import * as createAppointment from "./appointments/create-appointment";
+import * as updateAppointment from "./appointments/update-appointment";
+import * as getInboundConfig from "./inbound-config/get-inbound-config";
+import * as putInboundConfig from "./inbound-config/put-inbound-config";
+import * as getSettings from "./settings/get-settings";
+import * as updateSettings from "./settings/update-settings";
+import * as voiceWebhook from "./webhooks/voice-webhook";
 
 /**
  * Every route module, each `{ route, register }`. Order matters only where paths overlap: literal paths
@@ -17,10 +40,33 @@ export const routeModules = [
   createApiKey,
   updateOrganization,
   runJob,
+  cacheHealth,
   createCall,
   updateCall,
   putCallAnalysis,
+  listCalls,
+  reconnectCall,
+  routeCall,
   getCall,
+  listAgents,
+  agentVariance,
+  callsByPhone,
+  createAgent,
+  updateAgent,
+  createAgentSession,
+  updateAgentSession,
+  createPageviews,
+  listServices,
+  createService,
+  updateService,
+  deleteService,
+  createAppointment,
+  updateAppointment,
+  getInboundConfig,
+  putInboundConfig,
+  getSettings,
+  updateSettings,
+  voiceWebhook,
 ];
 
 export function registerRoutes(app: App): void {

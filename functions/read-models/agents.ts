@@ -1,0 +1,160 @@
+import { sql } from "drizzle-orm";
+import type { AGENT_KINDS, AGENT_STATUSES } from "../../drizzle/schema/enums";
+import { cacheNamespace } from "../cache/namespaces";
+import { rows, type Db } from "../db/database";
+import type { OrgContext } from "../deps";
+import type { Window } from "../lib/windows";
+
+type AgentKind = (typeof AGENT_KINDS)[number];
+type AgentStatus = (typeof AGENT_STATUSES)[number];
+
+/**
+ * The agents list (SPEC §5 `GET /api/agents`): every non-archived agent by name, its user, and its performance over a
+ * window. One statement whatever the number of agents; the voice-provider part is attached afterwards by
+ * `attachVoice`, outside the cached aggregate, because it has its own cache and latency budget.
+ */
+
+/** Performance counters of one agent; rates and averages are null when their denominator is 0. */
+export type AgentPerformance = {
+  calls: number;
+  completed: number;
+  successRate: number | null;
+  avgDurationSec: number | null;
+  avgLeadScore: number | null;
+  creditsUsed: number;
+};
+
+export type AgentListEntry = {
+  id: string;
+  name: string;
+  kind: AgentKind;
+  status: AgentStatus;
+  description: string | null;
+  /** the provider's id; used to look up the voice config, never answered */
+  voiceAgentId: string | null;
+  user: { id: string; name: string; email: string } | null;
+  performance: AgentPerformance;
+};
+
+/** What the cache holds: JSON data only. */
+export type AgentList = { from: string; to: string; agents: AgentListEntry[] };
+
+type AgentRow = {
+  id: string;
+  name: string;
+  kind: AgentKind;
+  status: AgentStatus;
+  description: string | null;
+  voice_agent_id: string | null;
+  user_id: string | null;
+  user_name: string | null;
+  user_email: string | null;
+  calls: number;
+  completed: number;
+  completed_duration_sec: number;
+  scored: number;
+  score_sum: number;
+  credits_used: number;
+};
+
+const ratio = (numerator: number, denominator: number): number | null => (denominator === 0 ? null : numerator / denominator);
+
+/** Every non-archived agent of the organization with its performance in `window`: one statement. */
+export async function agentList(ctx: { db: Db; org: OrgContext }, window: Pick<Window, "from" | "to">): Promise<AgentList> {
+  const { db, org } = ctx;
+  const found = await rows<AgentRow>(
+    db,
+    sql`
+    WITH performance AS (
+      SELECT agent_id,
+             count(*)::int AS calls,
+             count(*) FILTER (WHERE status = 'completed')::int AS completed,
+             coalesce(sum(duration_sec) FILTER (WHERE status = 'completed'), 0)::float8 AS completed_duration_sec,
+             count(lead_score)::int AS scored,
+             coalesce(sum(lead_score), 0)::float8 AS score_sum,
+             coalesce(sum(credits_used), 0)::float8 AS credits_used
+        FROM calls
+       WHERE org_id = ${org.id}
+         AND agent_id IS NOT NULL
+         AND started_at >= ${window.from.toISOString()}::timestamptz
+         AND started_at < ${window.to.toISOString()}::timestamptz
+       GROUP BY agent_id
+    )
+    SELECT a.id, a.name, a.kind, a.status, a.description, a.voice_agent_id,
+           u.id AS user_id, u.name AS user_name, u.email AS user_email,
+           coalesce(p.calls, 0) AS calls,
+           coalesce(p.completed, 0) AS completed,
+           coalesce(p.completed_duration_sec, 0) AS completed_duration_sec,
+           coalesce(p.scored, 0) AS scored,
+           coalesce(p.score_sum, 0) AS score_sum,
+           coalesce(p.credits_used, 0) AS credits_used
+      FROM agents a
+      LEFT JOIN users u ON u.id = a.user_id AND u.org_id = a.org_id
+      LEFT JOIN performance p ON p.agent_id = a.id
+     WHERE a.org_id = ${org.id} AND a.status <> 'archived'
+     ORDER BY a.name, a.id`,
+  );
+  return {
+    from: window.from.toISOString(),
+    to: window.to.toISOString(),
+    agents: found.map((r) => ({
+      id: r.id,
+      name: r.name,
+      kind: r.kind,
+      status: r.status,
+      description: r.description,
+      voiceAgentId: r.voice_agent_id,
+      user: r.user_id ? { id: r.user_id, name: r.user_name!, email: r.user_email! } : null,
+      performance: {
+        calls: r.calls,
+        completed: r.completed,
+        successRate: ratio(r.completed, r.calls),
+        avgDurationSec: ratio(r.completed_duration_sec, r.completed),
+        avgLeadScore: ratio(r.score_sum, r.scored),
+        creditsUsed: r.credits_used,
+      },
+    })),
+  };
+}
+
+/** `none`: no voice agent id, or no provider wired; the others come from the provider's lookup (SPEC §9). */
+export type AgentVoiceStatus = "ok" | "stale" | "unavailable" | "none";
+export type AgentVoice = { status: AgentVoiceStatus; config: Record<string, unknown> | null };
+
+/**
+ * Looks up the voice configs of many agents at once (keyed by voice agent id). It owns its latency budget and its
+ * cache; an id missing from the answer counts as `unavailable`.
+ */
+export type VoiceConfigLookup = (voiceAgentIds: string[]) => Promise<Map<string, AgentVoice>>;
+
+const NO_VOICE: AgentVoice = { status: "none", config: null };
+
+/**
+ * Attaches each agent's voice config with one call of `voiceConfigs` for all agents. Without a lookup every agent
+ * answers `none`. `partial` is true when some config is `stale` or `unavailable` (surfaces as `meta.partial`).
+ */
+export async function attachVoice<T extends { voiceAgentId: string | null }>(
+  agents: T[],
+  voiceConfigs?: VoiceConfigLookup,
+): Promise<{ agents: (T & { voice: AgentVoice })[]; partial: boolean }> {
+  const ids = [...new Set(agents.flatMap((a) => (a.voiceAgentId ? [a.voiceAgentId] : [])))];
+  if (!voiceConfigs || ids.length === 0) return { agents: agents.map((a) => ({ ...a, voice: NO_VOICE })), partial: false };
+  let found: Map<string, AgentVoice>;
+  try {
+    found = await voiceConfigs(ids);
+  } catch {
+    // the lookup keeps its own budget; if it fails outright the list still answers, marked partial
+    found = new Map();
+  }
+  const withVoice = agents.map((a) => ({
+    ...a,
+    voice: a.voiceAgentId ? (found.get(a.voiceAgentId) ?? { status: "unavailable" as const, config: null }) : NO_VOICE,
+  }));
+  return { agents: withVoice, partial: withVoice.some((a) => a.voice.status === "stale" || a.voice.status === "unavailable") };
+}
+
+/**
+ * The agents list's cache: an aggregate like the dashboard's (fresh 30 s, then stale up to 5 min while it refreshes;
+ * when a load fails, e.g. a statement timeout, the last value is answered stale for up to an hour — SPEC §4).
+ */
+export const agentListCache = cacheNamespace<AgentList>({ name: "agents", freshSec: 30, staleSec: 300, staleIfErrorSec: 3600 });

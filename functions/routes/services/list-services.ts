@@ -1,0 +1,27 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { App } from "../../app";
+import { serviceContext } from "../../lib/context";
+import { bearer, cacheMetaSchema, errorResponses, jsonResponse } from "../../lib/schemas";
+import { configMeta } from "../../services/config-cache";
+import { listServices } from "../../services/services";
+import { serviceSchema } from "./service-schemas";
+
+export const route = createRoute({
+  method: "get",
+  path: "/api/services",
+  summary: "Every service of the organization, by name (served from cache, invalidated on write)",
+  tags: ["services"],
+  security: bearer,
+  responses: {
+    200: jsonResponse("The services", z.object({ data: z.array(serviceSchema), meta: cacheMetaSchema })),
+    ...errorResponses,
+  },
+});
+
+export function register(app: App) {
+  app.openapi(route, async (c) => {
+    const result = await listServices(serviceContext(c));
+    c.set("cacheStatus", result.status);
+    return c.json({ data: result.value, meta: configMeta(result) }, 200);
+  });
+}

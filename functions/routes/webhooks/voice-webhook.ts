@@ -1,0 +1,68 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { App } from "../../app";
+import { ApiError, validationError } from "../../lib/errors";
+import { errorResponses, jsonResponse, uuid } from "../../lib/schemas";
+import { toCallResource, upsertCall } from "../../services/calls";
+import { SIGNATURE_HEADER, SIGNATURE_TOLERANCE_SEC, findWebhookSecret, verifyVoiceSignature } from "../../services/webhooks";
+import { createCallBody } from "../calls/create-call";
+import { callSchema } from "../calls/call-schemas";
+
+/** The body of POST /api/calls with `externalId` required, so a redelivered event updates the call it created. */
+export const voiceCallEventSchema = createCallBody.required({ externalId: true }).openapi("VoiceCallEvent", {
+  description: "A call event: the body of POST /api/calls, with externalId required (redeliveries are idempotent).",
+});
+
+export const route = createRoute({
+  method: "post",
+  path: "/api/webhooks/voice/{orgId}",
+  summary: "Receive a call event from the voice provider, signed with the organization's webhook secret",
+  description:
+    `Authenticated by its \`${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">\` header ` +
+    `(key: the webhook secret set with PATCH /api/settings), not by an API key. Refused with 401 when the header is ` +
+    `missing or malformed, ${SIGNATURE_TOLERANCE_SEC / 60} minutes or more from now, or does not match, and for an ` +
+    `organization without a secret. The body is a VoiceCallEvent, upserted by externalId.`,
+  tags: ["webhooks"],
+  security: [],
+  request: { params: z.object({ orgId: z.string().openapi({ param: { name: "orgId", in: "path" }, format: "uuid" }) }) },
+  responses: {
+    200: jsonResponse("A call already delivered (matched by externalId), changed", z.object({ data: callSchema })),
+    201: jsonResponse("A new call", z.object({ data: callSchema })),
+    400: errorResponses[400],
+    401: { ...errorResponses[401], description: "Missing, malformed, expired or wrong signature (the same answer for an unknown organization)" },
+  },
+});
+
+const rejected = () =>
+  new ApiError("unauthorized", `The ${SIGNATURE_HEADER} header is missing, malformed, outside the tolerance, or does not match`);
+
+export function register(app: App) {
+  app.openAPIRegistry.register("VoiceCallEvent", voiceCallEventSchema);
+  app.openapi(route, async (c) => {
+    const { orgId } = c.req.valid("param");
+    const { db, deps } = c.var;
+    const now = deps.clock.now();
+    // The signature covers the raw bytes: verify before parsing anything.
+    const rawBody = await c.req.text();
+    const verdict = await verifyVoiceSignature({
+      header: c.req.header(SIGNATURE_HEADER),
+      rawBody,
+      now,
+      secretOf: () => (uuid.safeParse(orgId).success ? findWebhookSecret(db, orgId) : Promise.resolve(null)),
+    });
+    if (!verdict.ok) {
+      deps.logger.log("info", "webhook rejected", { requestId: c.var.requestId, orgId, reason: verdict.reason });
+      throw rejected();
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(rawBody);
+    } catch {
+      throw new ApiError("malformed_json", "The request body is not valid JSON");
+    }
+    const event = voiceCallEventSchema.safeParse(json);
+    if (!event.success) throw validationError(event.error, "json");
+    const { call, created } = await upsertCall(db, orgId, event.data, now);
+    await deps.cache.invalidateOrg(orgId);
+    return c.json({ data: toCallResource(call) }, created ? 201 : 200);
+  });
+}
