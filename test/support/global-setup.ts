@@ -3,13 +3,14 @@ import postgres from "postgres";
 import { openPglite } from "../../functions/db/pglite";
 import { openPostgres } from "../../functions/db/postgres";
 import { migrate } from "../../functions/db/migrate";
-import { TEMPLATE_DIR, adminUrl, databaseUrl, pgliteTemplatePath, postgresTemplateName } from "./templates";
+import { TEMPLATE_DIR, schemaHash, adminUrl, databaseUrl, pgliteTemplatePath, postgresTemplateName } from "./templates";
 
 /**
  * Builds, once per schema, a migrated PGlite data directory (as a tarball) and a migrated Postgres template
  * database; each test file then starts from a copy in well under a second instead of migrating.
  */
 export default async function setup() {
+  process.env.TALLY_TEMPLATE_HASH = schemaHash();
   mkdirSync(TEMPLATE_DIR, { recursive: true });
   const tarball = pgliteTemplatePath();
   if (!existsSync(tarball)) {

@@ -3,8 +3,13 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { MIGRATIONS_FOLDER, SQL_FOLDER } from "../../functions/db/migrate";
 
-/** A hash of everything migrate() applies, so templates built from an older schema are never reused. */
+/**
+ * A hash of everything migrate() applies, so templates built from an older schema are never reused. The global
+ * setup computes it once and hands it to the test workers, so a file edited mid-run cannot make a test look for a
+ * template that was never built.
+ */
 export function schemaHash(): string {
+  if (process.env.TALLY_TEMPLATE_HASH) return process.env.TALLY_TEMPLATE_HASH;
   const hash = createHash("sha256");
   for (const folder of [MIGRATIONS_FOLDER, SQL_FOLDER]) {
     for (const file of readdirSync(folder).filter((f) => f.endsWith(".sql")).sort()) {
