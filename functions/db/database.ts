@@ -26,6 +26,42 @@ export interface Database {
   /** A Drizzle handle over the same connection(s) whose statements are counted by `counter`. */
   withCounter(counter: StatementCounter): Db;
   close(): Promise<void>;
+  /**
+   * Optional bulk path (postgres.js): loads `text` (COPY text format, see `encodeCopyLine`) into `table` with one
+   * `COPY ... FROM STDIN` in its own transaction. Drivers without it are loaded with multi-row INSERTs.
+   */
+  copyText?(table: string, columns: readonly string[], text: string): Promise<void>;
+}
+
+/** A value COPY can carry: strings go as text (timestamps as ISO strings), objects as JSON. */
+export type CopyValue = string | number | boolean | null | Date | Record<string, unknown> | unknown[];
+
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+function copyField(value: CopyValue): string {
+  switch (typeof value) {
+    case "string":
+      return COPY_SPECIAL.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : value;
+    case "number":
+      return String(value);
+    case "boolean":
+      return value ? "t" : "f";
+    default:
+      if (value === null || value === undefined) return "\\N";
+      return copyField(value instanceof Date ? value.toISOString() : JSON.stringify(value));
+  }
+}
+
+/** One row in COPY's text format: tab-separated, `\N` for null, backslash escapes; no line break. */
+export function encodeCopyLine(row: readonly CopyValue[]): string {
+  // join yields one flat string: lines kept until their batch is sent stay single objects, not ropes
+  return row.map(copyField).join("\t");
+}
+
+/** Rows in COPY's text format, one line each. */
+export function encodeCopyText(rows: readonly (readonly CopyValue[])[]): string {
+  return rows.length === 0 ? "" : `${rows.map(encodeCopyLine).join("\n")}\n`;
 }
 
 type RawResult<T> = T[] | { rows: T[] };
