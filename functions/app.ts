@@ -6,10 +6,14 @@ import { requestId } from "hono/request-id";
 import { timing } from "hono/timing";
 import { StatementCounter } from "./db/database";
 import type { AppDeps, AppEnv } from "./deps";
-import { ApiError, fromDatabaseError, fromHttpException, problem, validationError } from "./lib/errors";
+import { ApiError, fromDatabaseError, fromHttpException, problem, validationError, withoutQueryParams } from "./lib/errors";
 import { authenticate } from "./middleware/auth";
+import { serverTiming } from "./middleware/server-timing";
+import { rateLimiter } from "./middleware/rate-limit";
+import { recordRequestMetrics } from "./ops/metrics";
 import { registerRoutes } from "./routes";
 import { docsPage } from "./routes/docs";
+import { registerOpsRoutes } from "./routes/ops";
 
 export type App = OpenAPIHono<AppEnv>;
 
@@ -58,6 +62,8 @@ export function createApp(deps: AppDeps): App {
     const slow = durationMs >= (deps.slowRequestMs ?? DEFAULT_SLOW_REQUEST_MS);
     deps.logger.log(slow ? "warn" : "info", slow ? "slow request" : "request", fields);
   });
+  app.use("*", serverTiming);
+  app.use("*", recordRequestMetrics);
   app.use("*", compress());
   app.use(
     "/api/*",
@@ -72,8 +78,10 @@ export function createApp(deps: AppDeps): App {
     if (c.req.path.startsWith("/api/webhooks/")) return next();
     return authenticate(c, next);
   });
+  app.use("/api/*", rateLimiter(deps)); // per API key, after auth: only authenticated requests count
 
   registerRoutes(app);
+  registerOpsRoutes(app);
 
   app.doc31("/openapi.json", OPENAPI_INFO);
   app.get("/docs", (c) => c.html(docsPage(app.getOpenAPI31Document(OPENAPI_INFO))));
@@ -90,8 +98,8 @@ export function createApp(deps: AppDeps): App {
     deps.logger.log("error", "unhandled error", {
       requestId: c.var.requestId,
       path: c.req.path,
-      error: error instanceof Error ? error.message : String(error),
-      stack: error instanceof Error ? error.stack : undefined,
+      error: withoutQueryParams(error instanceof Error ? error.message : String(error)),
+      stack: error instanceof Error ? withoutQueryParams(error.stack) : undefined,
     });
     return problem(c, new ApiError("internal", "An unexpected error occurred; the request id identifies it in the logs"));
   });

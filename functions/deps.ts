@@ -4,6 +4,8 @@ import type { ApiKeyScope } from "../drizzle/schema/enums";
 import type { Clock } from "./lib/clock";
 import type { Logger } from "./lib/logger";
 import type { JobConfig } from "./jobs/types";
+import type { RateLimitConfig } from "./middleware/rate-limit";
+import type { VoiceConfigService } from "./voice/config-service";
 
 /** Everything the app needs from its runtime. Each entry (Node, Workers, tests) builds these and hands them over. */
 export type AppDeps = {
@@ -19,6 +21,12 @@ export type AppDeps = {
   jobConfig?: JobConfig;
   /** the demo read key the dashboard page (`GET /`) is prefilled with; only the Node entry on its embedded default sets it */
   dashboardDemoKey?: string;
+  /** the voice provider's agent configs (SPEC §9); absent without VOICE_API_URL/VOICE_API_KEY: every agent's voice is `none` */
+  voice?: VoiceConfigService;
+  /** how long `GET /api/agents` waits for the voice provider (ms); the service's own default (300) when absent */
+  voiceBudgetMs?: number;
+  /** per-API-key sliding-window rate limit; default on (600 requests a minute per key, this instance's memory); `false`: off */
+  rateLimit?: RateLimitConfig | false;
 };
 
 /** The organization a request acts for. */

@@ -62,6 +62,8 @@ export const calls = pgTable(
     index("calls_org_phone_created_idx").on(t.orgId, t.phoneNumber, t.createdAt),
     index("calls_org_agent_started_idx").on(t.orgId, t.agentId, t.startedAt),
     index("calls_reconnect_token_idx").on(t.reconnectToken).where(sql`${t.reconnectToken} IS NOT NULL`),
+    /** the rollup refresh reads the calls that started in [previous watermark, new watermark) across organizations */
+    index("calls_started_idx").on(t.startedAt),
     check("calls_lead_score_range", sql`${t.leadScore} BETWEEN 0 AND 100`),
     check("calls_duration_nonnegative", sql`${t.durationSec} >= 0`),
     check("calls_credits_nonnegative", sql`${t.creditsUsed} >= 0`),

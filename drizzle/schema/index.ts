@@ -5,3 +5,4 @@ export * from "./calls";
 export * from "./bookings";
 export * from "./widget";
 export * from "./jobs";
+export * from "./rollups";

@@ -44,9 +44,26 @@ export type CreateCacheOptions = Omit<TieredCacheOptions, "store"> & {
  * `createWorkerCache` (`./worker`) do exactly that from a store name.
  */
 export function createCache(options: CreateCacheOptions): Cache {
+  return createSharedCache(options).cache;
+}
+
+/**
+ * A cache together with the shared store under it and the prefix of its keys there, so that other users of that store
+ * (the voice provider's config cache and circuit breaker) share it across instances as the cache does. The cache owns
+ * the store: `cache.close()` closes it.
+ */
+export type SharedCache = { cache: Cache; store: CacheStore; keyPrefix: string };
+
+/** The prefix of the cache's keys in the shared store unless the options name another (tests use one of their own). */
+export const DEFAULT_KEY_PREFIX = "tally:";
+
+/** `createCache`, also answering the store it built (or was handed). */
+export function createSharedCache(options: CreateCacheOptions): SharedCache {
   const { store, maxEntries, ...rest } = options;
+  const keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
   if (store === "memory") {
-    return tieredCache({ ...rest, store: memoryStore(options.clock, maxEntries ?? MEMORY_CACHE_MAX_ENTRIES), l1: false });
+    const memory = memoryStore(options.clock, maxEntries ?? MEMORY_CACHE_MAX_ENTRIES);
+    return { cache: tieredCache({ ...rest, keyPrefix, store: memory, l1: false }), store: memory, keyPrefix };
   }
-  return tieredCache({ ...rest, store });
+  return { cache: tieredCache({ ...rest, keyPrefix, store }), store, keyPrefix };
 }

@@ -1,5 +1,5 @@
 import type { Cache } from "./cache";
-import { createCache, type CreateCacheOptions } from "./index";
+import { createSharedCache, type CreateCacheOptions, type SharedCache } from "./index";
 import { redisStore } from "./redis";
 import { upstashStore } from "./upstash";
 
@@ -20,15 +20,20 @@ export class CacheConfigError extends Error {
 
 /** The Node entry's cache: `redis` when REDIS_URL is set, else `memory` (or `upstash` to try the edge's store). */
 export function createNodeCache(options: NodeCacheOptions): Cache {
+  return createNodeSharedCache(options).cache;
+}
+
+/** `createNodeCache`, also answering the shared store it built (the voice provider keeps its state there too). */
+export function createNodeSharedCache(options: NodeCacheOptions): SharedCache {
   const { store, url, token, timeoutMs, ...rest } = options;
   switch (store) {
     case "memory":
-      return createCache({ ...rest, store: "memory" });
+      return createSharedCache({ ...rest, store: "memory" });
     case "redis":
       if (!url) throw new CacheConfigError("the redis cache store needs a url (REDIS_URL)");
-      return createCache({ ...rest, store: redisStore({ url, timeoutMs, logger: options.logger }) });
+      return createSharedCache({ ...rest, store: redisStore({ url, timeoutMs, logger: options.logger }) });
     case "upstash":
       if (!url || !token) throw new CacheConfigError("the upstash cache store needs UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN");
-      return createCache({ ...rest, store: upstashStore({ url, token, timeoutMs }) });
+      return createSharedCache({ ...rest, store: upstashStore({ url, token, timeoutMs }) });
   }
 }

@@ -1,5 +1,5 @@
 import type { Cache } from "./cache";
-import { createCache, type CreateCacheOptions } from "./index";
+import { createSharedCache, type CreateCacheOptions, type SharedCache } from "./index";
 import { upstashStore } from "./upstash-cloudflare";
 
 export type WorkerCacheOptions = Omit<CreateCacheOptions, "store" | "maxEntries"> & {
@@ -12,6 +12,11 @@ export type WorkerCacheOptions = Omit<CreateCacheOptions, "store" | "maxEntries"
 
 /** The Workers entry's cache: Upstash over REST (fetch only), background refreshes through `ctx.waitUntil`. */
 export function createWorkerCache(options: WorkerCacheOptions): Cache {
+  return createWorkerSharedCache(options).cache;
+}
+
+/** `createWorkerCache`, also answering the Upstash store it built (the voice provider keeps its state there too). */
+export function createWorkerSharedCache(options: WorkerCacheOptions): SharedCache {
   const { url, token, timeoutMs, ...rest } = options;
-  return createCache({ ...rest, store: upstashStore({ url, token, timeoutMs }) });
+  return createSharedCache({ ...rest, store: upstashStore({ url, token, timeoutMs }) });
 }

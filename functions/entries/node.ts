@@ -3,18 +3,22 @@ import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
 import { createApp } from "../app";
-import { createNodeCache } from "../cache/node";
+import { createNodeSharedCache } from "../cache/node";
 import { firstRow, type Database } from "../db/database";
 import { migrate } from "../db/migrate";
 import { openPglite } from "../db/pglite";
 import { openPostgres } from "../db/postgres";
 import { systemClock } from "../lib/clock";
 import { jsonLogger } from "../lib/logger";
-import { nodeEnvSchema, parseEnv } from "./env";
+import { EnvError, nodeEnvSchema, parseEnv } from "./env";
 import { createDemoOrganization, type DemoKeys } from "./demo";
 import { startScheduler } from "../jobs/scheduler";
+import { createVoiceService, voiceStoreOver } from "../voice";
 
 const env = parseEnv(nodeEnvSchema, process.env);
+if (Boolean(env.VOICE_API_URL) !== Boolean(env.VOICE_API_KEY)) {
+  throw new EnvError("Invalid environment:\n  VOICE_API_KEY: VOICE_API_URL and VOICE_API_KEY go together");
+}
 const logger = jsonLogger({ level: env.LOG_LEVEL, base: { service: "tally" } });
 const clock = systemClock;
 
@@ -27,7 +31,15 @@ async function openDatabase(): Promise<Database> {
 const database = await openDatabase();
 await migrate(database, clock.now());
 const cacheStore = env.REDIS_URL ? "redis" : "memory";
-const cache = createNodeCache({ store: cacheStore, ...(env.REDIS_URL ? { url: env.REDIS_URL } : {}), clock, logger });
+const shared = createNodeSharedCache({ store: cacheStore, ...(env.REDIS_URL ? { url: env.REDIS_URL } : {}), clock, logger });
+const cache = shared.cache;
+
+// the voice provider (SPEC §9): its cached configs and circuit breaker live in the cache's shared store (Redis), so
+// every instance sees the configs another fetched and the circuit another opened
+const voice =
+  env.VOICE_API_URL && env.VOICE_API_KEY
+    ? createVoiceService({ baseUrl: env.VOICE_API_URL, apiKey: env.VOICE_API_KEY, store: voiceStoreOver(shared, clock), clock, logger })
+    : undefined;
 
 let demo: DemoKeys | undefined;
 const demoFile = join(env.TALLY_DATA_DIR, "demo-keys.json");
@@ -52,13 +64,14 @@ const deps = {
   logger,
   ...(env.TALLY_ADMIN_KEY ? { adminKey: env.TALLY_ADMIN_KEY } : {}),
   ...(dashboardDemoKey ? { dashboardDemoKey } : {}),
+  ...(voice ? { voice } : {}),
 };
 const app = createApp(deps);
 const scheduler = env.TALLY_SCHEDULER === "on" ? startScheduler(deps) : undefined;
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
   const base = `http://localhost:${info.port}`;
   const lines = [
-    `Tally is listening on ${base} (database: ${database.kind}${database.kind === "pglite" ? ` in ${env.TALLY_DATA_DIR}/pgdata` : ""}, cache: ${cacheStore})`,
+    `Tally is listening on ${base} (database: ${database.kind}${database.kind === "pglite" ? ` in ${env.TALLY_DATA_DIR}/pgdata` : ""}, cache: ${cacheStore}, voice provider: ${voice ? new URL(env.VOICE_API_URL!).host : "none"})`,
     `Dashboard: ${base}/`,
     `API reference: ${base}/docs   OpenAPI: ${base}/openapi.json`,
   ];

@@ -10,5 +10,6 @@ export function jobContext(deps: AppDeps, waitUntil?: (p: Promise<unknown>) => v
     logger: deps.logger,
     config: deps.jobConfig ?? DEFAULT_JOB_CONFIG,
     ...(waitUntil ? { waitUntil } : {}),
+    ...(deps.voice ? { voice: deps.voice } : {}),
   };
 }

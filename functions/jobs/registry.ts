@@ -1,5 +1,9 @@
 import { cleanupInvites } from "./cleanup-invites";
 import { maintainPartitions } from "./maintain-partitions";
+import { refreshAdminViewJob } from "./refresh-admin-view";
+import { refreshRollupsJob } from "./refresh-rollups";
+import { warmCacheJob } from "./warm-cache";
+import { warmVoiceConfigs } from "./warm-voice-configs";
 import type { JobDefinition } from "./types";
 
 /**
@@ -9,6 +13,10 @@ import type { JobDefinition } from "./types";
 export const jobRegistry = {
   "maintain-partitions": maintainPartitions,
   "cleanup-invites": cleanupInvites,
+  "refresh-rollups": refreshRollupsJob,
+  "refresh-admin-view": refreshAdminViewJob,
+  "warm-cache": warmCacheJob,
+  "warm-voice-configs": warmVoiceConfigs,
 } satisfies Record<string, JobDefinition>;
 
 export type JobName = keyof typeof jobRegistry;

@@ -2,6 +2,7 @@ import type { Cache } from "../cache/cache";
 import type { Db } from "../db/database";
 import type { Clock } from "../lib/clock";
 import type { Logger } from "../lib/logger";
+import type { VoiceConfigService } from "../voice/config-service";
 
 /** Settings jobs read; each entry fills them from its environment. */
 export type JobConfig = {
@@ -21,6 +22,8 @@ export type JobContext = {
   config: JobConfig;
   /** background work that may outlive the request or cron invocation (Workers' waitUntil) */
   waitUntil?: (promise: Promise<unknown>) => void;
+  /** the voice provider's config service, when the runtime has one (`warm-voice-configs`) */
+  voice?: VoiceConfigService;
 };
 
 /** What a job says it did; the runner adds the job name, start and duration. */

@@ -1,5 +1,6 @@
 import type { AppEnv, ServiceContext } from "../deps";
 import { requireOrg } from "../middleware/auth";
+import { requestCache } from "../middleware/server-timing";
 
 /**
  * The explicit context an organization route hands its service functions: the request's counted Drizzle handle,
@@ -7,5 +8,5 @@ import { requireOrg } from "../middleware/auth";
  */
 export function serviceContext(c: { var: AppEnv["Variables"] }): ServiceContext {
   const { deps } = c.var;
-  return { db: c.var.db, cache: deps.cache, clock: deps.clock, logger: deps.logger, org: requireOrg(c.var.auth) };
+  return { db: c.var.db, cache: requestCache(c), clock: deps.clock, logger: deps.logger, org: requireOrg(c.var.auth) };
 }

@@ -102,6 +102,14 @@ export function fromHttpException(error: HTTPException): ApiError {
   }
 }
 
+/**
+ * A failed Drizzle query's message (and so its stack) ends with `params: <every bound value>`: API-key hashes, webhook
+ * secrets, phone numbers. Logs keep the SQL and drop the values.
+ */
+export function withoutQueryParams(text: string | undefined): string | undefined {
+  return text?.replace(/\nparams: [\s\S]*?(?=\n\s+at |$)/, "\nparams: [redacted]");
+}
+
 /** Postgres errors that are the client's fault (bad input that slipped past validation) map to 4xx, never 500. */
 export function fromDatabaseError(error: unknown): ApiError | undefined {
   const cause = (error as { cause?: { code?: string } })?.cause ?? (error as { code?: string });
@@ -109,8 +117,10 @@ export function fromDatabaseError(error: unknown): ApiError | undefined {
   if (!code) return undefined;
   if (code === "23505") return new ApiError("conflict", "A resource with these unique fields already exists");
   if (code === "23503") return new ApiError("bad_request", "A referenced resource does not exist");
-  if (code === "23514" || code === "22003" || code === "22P02" || code === "22007" || code === "22008")
+  if (code === "23514" || code === "22003" || code === "22P02" || code === "22007" || code === "22008" || code === "22001")
     return new ApiError("bad_request", "A value is out of range or malformed");
+  // a NUL character in a text value (22021) or a \u0000 escape in a jsonb one (22P05): Postgres stores neither
+  if (code === "22021" || code === "22P05") return new ApiError("bad_request", "A text value contains a NUL character (\\u0000), which cannot be stored");
   if (code === "57014") return new ApiError("unavailable", "The query timed out; try again", { headers: { "retry-after": "5" } });
   return undefined;
 }

@@ -1,13 +1,19 @@
-import { and, eq, isNull } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
-import { apiKeys, organizations } from "../../drizzle/schema";
 import type { ApiKeyScope } from "../../drizzle/schema/enums";
 import type { AppEnv, Auth } from "../deps";
 import { sha256Hex, timingSafeEqual } from "../lib/api-keys";
 import { ApiError } from "../lib/errors";
+import { findApiKeyGrant } from "../services/api-key-lookup";
+import { requestCache } from "./server-timing";
 
 /** Routes that use POST to ask a question rather than change anything: a read key may call them. */
 const READ_POSTS = new Set(["/api/calls/reconnect", "/api/calls/route"]);
+
+/**
+ * The shape of every key Tally mints (`generateApiKey`: `tly_<scope letter>_<32 base62 characters>`). Anything else
+ * is refused before it costs a hash, a cache read or a database lookup: a flood of malformed tokens touches nothing.
+ */
+export const API_KEY_SHAPE = /^tly_[rwa]_[0-9A-Za-z]{32}$/;
 
 /** The scope a request needs: admin under /api/admin, read for GET/HEAD and read-only POSTs, write otherwise. */
 export function requiredScope(method: string, path: string): ApiKeyScope {
@@ -18,13 +24,17 @@ export function requiredScope(method: string, path: string): ApiKeyScope {
 
 const SCOPE_RANK: Record<ApiKeyScope, number> = { read: 1, write: 2, admin: 3 };
 
-/** Resolves `Authorization: Bearer <key>` to an organization (or the platform admin) and checks the scope. */
+/**
+ * Resolves `Authorization: Bearer <key>` to an organization (or the platform admin) and checks the scope. The key's
+ * grant comes from the shared cache (`services/api-key-lookup.ts`): a request whose key was seen in the last minute
+ * sends no statement for auth.
+ */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header("authorization") ?? "";
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) throw new ApiError("unauthorized", "Send an API key as `Authorization: Bearer <key>`");
   const key = match[1]!;
-  const auth = await resolveKey(c.var.deps.adminKey, c.var.db, key);
+  const auth = await resolveKey(c, key);
   if (!auth) throw new ApiError("unauthorized", "The API key is unknown or revoked");
   const needed = requiredScope(c.req.method, c.req.path);
   const has = auth.scope;
@@ -34,31 +44,14 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-async function resolveKey(adminKey: string | undefined, db: AppEnv["Variables"]["db"], key: string): Promise<Auth | null> {
+async function resolveKey(c: { var: AppEnv["Variables"] }, key: string): Promise<Auth | null> {
+  const { adminKey } = c.var.deps;
   if (adminKey && timingSafeEqual(key, adminKey)) return { kind: "admin", keyId: null, scope: "admin" };
-  if (key.length > 200) return null;
-  const hash = await sha256Hex(key);
-  const [row] = await db
-    .select({
-      keyId: apiKeys.id,
-      scope: apiKeys.scope,
-      orgId: apiKeys.orgId,
-      name: organizations.name,
-      timezone: organizations.timezone,
-      creditsBalance: organizations.creditsBalance,
-    })
-    .from(apiKeys)
-    .leftJoin(organizations, eq(organizations.id, apiKeys.orgId))
-    .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)))
-    .limit(1);
-  if (!row) return null;
-  if (row.orgId === null) return row.scope === "admin" ? { kind: "admin", keyId: row.keyId, scope: "admin" } : null;
-  return {
-    kind: "org",
-    keyId: row.keyId,
-    scope: row.scope,
-    org: { id: row.orgId, name: row.name!, timezone: row.timezone!, creditsBalance: row.creditsBalance! },
-  };
+  if (!API_KEY_SHAPE.test(key)) return null;
+  const grant = await findApiKeyGrant({ db: c.var.db, cache: requestCache(c) }, await sha256Hex(key));
+  if (!grant) return null;
+  if (grant.org === null) return grant.scope === "admin" ? { kind: "admin", keyId: grant.keyId, scope: "admin" } : null;
+  return { kind: "org", keyId: grant.keyId, scope: grant.scope, org: grant.org };
 }
 
 /** The organization of an org-scoped request; admin keys act on organizations through /api/admin routes only. */

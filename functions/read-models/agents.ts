@@ -4,6 +4,7 @@ import { cacheNamespace } from "../cache/namespaces";
 import { rows, type Db } from "../db/database";
 import type { OrgContext } from "../deps";
 import type { Window } from "../lib/windows";
+import type { VoiceConfigResult, VoiceConfigService, VoiceConfigsOptions } from "../voice/config-service";
 
 type AgentKind = (typeof AGENT_KINDS)[number];
 type AgentStatus = (typeof AGENT_STATUSES)[number];
@@ -120,6 +121,42 @@ export async function agentList(ctx: { db: Db; org: OrgContext }, window: Pick<W
 /** `none`: no voice agent id, or no provider wired; the others come from the provider's lookup (SPEC §9). */
 export type AgentVoiceStatus = "ok" | "stale" | "unavailable" | "none";
 export type AgentVoice = { status: AgentVoiceStatus; config: Record<string, unknown> | null };
+
+/**
+ * One answer of the voice config service as the agents list shows it. The service's statuses are SPEC's but one:
+ * `not_found` (the provider has no agent by this id: deleted there, or a mistyped id) answers `unavailable` with no
+ * config. `none` would claim the agent has no voice agent id, which is false and hides the misconfiguration;
+ * `unavailable` says what is true (no config could be had) and marks the list partial. The service re-asks the provider
+ * once its "not found" is past the fresh interval (minutes), so an agent created there since shows up.
+ */
+export function agentVoiceOf(result: Pick<VoiceConfigResult, "status" | "config">): AgentVoice {
+  switch (result.status) {
+    case "ok":
+    case "stale":
+      return result.config ? { status: result.status, config: { ...result.config } } : { status: "unavailable", config: null };
+    case "none":
+      return NO_VOICE;
+    case "unavailable":
+    case "not_found":
+      return { status: "unavailable", config: null };
+  }
+}
+
+/**
+ * The agents list's lookup over the voice config service: one `getVoiceConfigs` call for all ids, within the budget
+ * (the service's default when not given); refreshes that outlive it continue through `waitUntil` when the runtime has one.
+ */
+export function voiceConfigLookupOver(
+  service: Pick<VoiceConfigService, "getVoiceConfigs">,
+  options: VoiceConfigsOptions = {},
+): VoiceConfigLookup {
+  return async (voiceAgentIds) => {
+    const answer = await service.getVoiceConfigs(voiceAgentIds, options);
+    const byId = new Map<string, AgentVoice>();
+    answer.configs.forEach((result, i) => byId.set(voiceAgentIds[i]!, agentVoiceOf(result)));
+    return byId;
+  };
+}
 
 /**
  * Looks up the voice configs of many agents at once (keyed by voice agent id). It owns its latency budget and its

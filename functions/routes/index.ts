@@ -1,9 +1,11 @@
 import type { App } from "../app";
 import * as createOrganization from "./admin/create-organization";
 import * as createApiKey from "./admin/create-api-key";
+import * as revokeApiKey from "./admin/revoke-api-key";
 import * as updateOrganization from "./admin/update-organization";
 import * as runJob from "./admin/run-job";
 import * as cacheHealth from "./health/cache-health";
+import * as listOrganizations from "./admin/list-organizations";
 import * as createCall from "./calls/create-call";
 import * as getCall from "./calls/get-call";
 import * as updateCall from "./calls/update-call";
@@ -14,6 +16,9 @@ import * as routeCall from "./calls/route-call";
 import * as listAgents from "./agents/list-agents";
 import * as agentVariance from "./analytics/agent-variance";
 import * as callsByPhone from "./contacts/calls-by-phone";
+import * as getOverview from "./dashboard/get-overview";
+import * as getAnalytics from "./dashboard/get-analytics";
+import * as getCoverage from "./dashboard/get-coverage";
 import * as createAgent from "./agents/create-agent";
 import * as updateAgent from "./agents/update-agent";
 import * as createAgentSession from "./agent-sessions/create-agent-session";
@@ -30,6 +35,7 @@ import * as putInboundConfig from "./inbound-config/put-inbound-config";
 import * as getSettings from "./settings/get-settings";
 import * as updateSettings from "./settings/update-settings";
 import * as voiceWebhook from "./webhooks/voice-webhook";
+import * as dashboardPage from "./dashboard-page";
 
 /**
  * Every route module, each `{ route, register }`. Order matters only where paths overlap: literal paths
@@ -38,9 +44,11 @@ import * as voiceWebhook from "./webhooks/voice-webhook";
 export const routeModules = [
   createOrganization,
   createApiKey,
+  revokeApiKey,
   updateOrganization,
   runJob,
   cacheHealth,
+  listOrganizations,
   createCall,
   updateCall,
   putCallAnalysis,
@@ -51,6 +59,9 @@ export const routeModules = [
   listAgents,
   agentVariance,
   callsByPhone,
+  getOverview,
+  getAnalytics,
+  getCoverage,
   createAgent,
   updateAgent,
   createAgentSession,
@@ -72,4 +83,5 @@ export const routeModules = [
 export function registerRoutes(app: App): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
   for (const module of routeModules) module.register(app);
+  dashboardPage.register(app); // GET /: the dashboard page, not an API route (no OpenAPI entry)
 }

@@ -3,6 +3,7 @@ import { organizations, type OrganizationSettings } from "../../drizzle/schema";
 import type { ServiceContext } from "../deps";
 import { notFound } from "../lib/errors";
 import { iso } from "../lib/respond";
+import { invalidateOrganizationGrants } from "./api-key-lookup";
 import { fetchConfig, invalidateConfig } from "./config-cache";
 
 type OrganizationRow = typeof organizations.$inferSelect;
@@ -63,6 +64,8 @@ export async function updateSettings(ctx: ServiceContext, input: SettingsInput):
   if (!row) throw notFound("Organization");
   await invalidateConfig(ctx, "settings");
   if (input.timezone !== undefined && input.timezone !== ctx.org.timezone) await ctx.cache.invalidateOrg(ctx.org.id);
+  // requests carry the organization's name and zone from their key's cached grant
+  if (input.name !== undefined || input.timezone !== undefined) await invalidateOrganizationGrants(ctx, ctx.org.id);
   return toSettingsResource(row);
 }
 

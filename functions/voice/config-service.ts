@@ -56,6 +56,8 @@ export interface VoiceConfigService {
   getVoiceConfigs(voiceAgentIds: readonly (string | null)[], options?: VoiceConfigsOptions): Promise<VoiceConfigsAnswer>;
   /** Refreshes the cached configs of these agents from the provider, fresh or not (the `warm-voice-configs` job). */
   warmVoiceConfigs(voiceAgentIds: readonly (string | null)[]): Promise<VoiceWarmReport>;
+  /** the client's circuit breaker as this instance last saw it (`GET /metrics` reports it) */
+  readonly breakerState: BreakerState;
 }
 
 export type VoiceConfigServiceOptions = {
@@ -209,6 +211,10 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
       };
       logger.log(report.failed > 0 ? "warn" : "info", "voice configs warmed", report);
       return report;
+    },
+
+    get breakerState() {
+      return client.breakerState;
     },
   };
 }

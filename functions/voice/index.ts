@@ -15,3 +15,5 @@ export { VoiceProviderError, type VoiceFailureKind } from "./errors";
 export type { BreakerState } from "./shared-breaker";
 export { timerSleep, type Sleep } from "./sleep";
 export { memoryVoiceStore, type VoiceStore } from "./store";
+export { voiceStoreFrom, voiceStoreOver } from "./cache-store";
+export { APP_VOICE_CONFIG_FRESH_MS, createVoiceService, voiceAccountOf, type VoiceServiceOptions } from "./service";

@@ -4,6 +4,7 @@ import type { Cache } from "../../functions/cache/cache";
 import type { AppDeps } from "../../functions/deps";
 import { ManualClock, systemClock, type Clock } from "../../functions/lib/clock";
 import { memoryLogger } from "../../functions/lib/logger";
+import type { VoiceConfigService } from "../../functions/voice/config-service";
 import { createTestDatabase, type TestDatabase } from "./database";
 
 export const ADMIN_KEY = "test-admin-key-0123456789";
@@ -21,11 +22,31 @@ export type TestApp = {
 };
 
 /** The app over a fresh database of this test project (PGlite or the local Postgres) and an in-process cache. */
-export async function createTestApp(options: { clock?: Clock; cache?: (clock: Clock) => Cache; database?: TestDatabase } = {}): Promise<TestApp> {
+export async function createTestApp(
+  options: {
+    clock?: Clock;
+    cache?: (clock: Clock) => Cache;
+    database?: TestDatabase;
+    /** the voice provider's config service (over a fixture provider); none by default */
+    voice?: VoiceConfigService;
+    voiceBudgetMs?: number;
+    /** the per-key rate limit (default: the app's default, 600 requests a minute per key) */
+    rateLimit?: AppDeps["rateLimit"];
+  } = {},
+): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
   const clock = options.clock ?? systemClock;
   const logger = memoryLogger();
-  const deps: AppDeps = { database, cache: (options.cache ?? memoryCache)(clock), clock, logger, adminKey: ADMIN_KEY };
+  const deps: AppDeps = {
+    database,
+    cache: (options.cache ?? memoryCache)(clock),
+    clock,
+    logger,
+    adminKey: ADMIN_KEY,
+    ...(options.voice ? { voice: options.voice } : {}),
+    ...(options.voiceBudgetMs === undefined ? {} : { voiceBudgetMs: options.voiceBudgetMs }),
+    ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+  };
   const app = createApp(deps);
   const request: TestApp["request"] = (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };

@@ -18,6 +18,8 @@ beforeEach(() => {
 });
 
 const ELEVEN_MINUTES = 11 * 60 * 1000;
+/** for tests about something else than the budget: a quick provider meets it even on a heavily loaded machine */
+const AMPLE = { budgetMs: 10_000 };
 
 function serviceOf(clientOptions: Parameters<typeof clientOf>[1] = {}): TestClient & { service: VoiceConfigService } {
   const test = clientOf(provider, clientOptions);
@@ -50,7 +52,7 @@ describe("getVoiceConfigs", () => {
   it("answers none for agents without a voice agent id and not_found for ids the provider does not know", async () => {
     provider.program("ghost", reply.notFound());
     const { service } = serviceOf();
-    const answer = await service.getVoiceConfigs([null, "known", "ghost", null]);
+    const answer = await service.getVoiceConfigs([null, "known", "ghost", null], AMPLE);
     expect(statuses(answer)).toEqual(["none", "ok", "not_found", "none"]);
     expect(answer.configs.map((c) => c.voiceAgentId)).toEqual([null, "known", "ghost", null]);
     expect(answer.partial).toBe(false);
@@ -58,7 +60,7 @@ describe("getVoiceConfigs", () => {
 
   it("asks the provider once for an id listed twice", async () => {
     const { service } = serviceOf();
-    const answer = await service.getVoiceConfigs(["twice", "twice"]);
+    const answer = await service.getVoiceConfigs(["twice", "twice"], AMPLE);
     expect(statuses(answer)).toEqual(["ok", "ok"]);
     expect(provider.requestsFor("twice")).toBe(1);
   });
@@ -66,16 +68,16 @@ describe("getVoiceConfigs", () => {
   it("serves cached configs without the provider while fresh, and asks again after ten minutes", async () => {
     const { service, clock } = serviceOf();
     const ids = agentIds("cached", 10);
-    await service.getVoiceConfigs(ids);
+    await service.getVoiceConfigs(ids, AMPLE);
     expect(provider.requests).toBe(10);
 
     clock.advance(9 * 60 * 1000);
-    const fresh = await service.getVoiceConfigs(ids);
+    const fresh = await service.getVoiceConfigs(ids, AMPLE);
     expect(new Set(statuses(fresh))).toEqual(new Set(["ok"]));
     expect(provider.requests).toBe(10);
 
     clock.advance(2 * 60 * 1000);
-    const refreshed = await service.getVoiceConfigs(ids);
+    const refreshed = await service.getVoiceConfigs(ids, AMPLE);
     expect(new Set(statuses(refreshed))).toEqual(new Set(["ok"]));
     expect(provider.requests).toBe(20);
     expect(refreshed.configs[0]!.fetchedAt).toBe(clock.now().toISOString());
@@ -83,11 +85,11 @@ describe("getVoiceConfigs", () => {
 
   it("answers stale cached configs when the provider fails", async () => {
     const { service, clock } = serviceOf({ retry: { maxRetries: 0 }, breaker: { consecutiveFailures: 1000 } });
-    await service.getVoiceConfigs(["down-1", "down-2"]);
+    await service.getVoiceConfigs(["down-1", "down-2"], AMPLE);
     const cachedAt = clock.now().toISOString();
     clock.advance(ELEVEN_MINUTES);
     provider.setDefault(reply.error(500));
-    const answer = await service.getVoiceConfigs(["down-1", "down-2", "down-3"]);
+    const answer = await service.getVoiceConfigs(["down-1", "down-2", "down-3"], AMPLE);
     expect(statuses(answer)).toEqual(["stale", "stale", "unavailable"]);
     expect(answer.configs[0]).toMatchObject({ config: { voiceAgentId: "down-1" }, fetchedAt: cachedAt });
     expect(answer.configs[2]).toMatchObject({ config: null, fetchedAt: null });
@@ -143,7 +145,7 @@ describe("getVoiceConfigs", () => {
   it("does not ask waitUntil for anything when every answer came in time", async () => {
     const { service } = serviceOf();
     const background: Promise<unknown>[] = [];
-    await service.getVoiceConfigs(agentIds("in-time", 3), { waitUntil: (p) => background.push(p) });
+    await service.getVoiceConfigs(agentIds("in-time", 3), { ...AMPLE, waitUntil: (p) => background.push(p) });
     expect(background).toEqual([]);
   });
 
@@ -155,7 +157,7 @@ describe("getVoiceConfigs", () => {
       set: () => Promise.reject(new Error("cache down")),
     };
     const service = createVoiceConfigService({ client, store: broken, clock });
-    const answer = await service.getVoiceConfigs(["a", null]);
+    const answer = await service.getVoiceConfigs(["a", null], AMPLE);
     expect(statuses(answer)).toEqual(["ok", "none"]);
   });
 

@@ -2,6 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { App } from "../../app";
 import { organizations } from "../../../drizzle/schema";
+import { invalidateOrganizationGrants } from "../../services/api-key-lookup";
+import { requestCache } from "../../middleware/server-timing";
 import { toOrganizationResource } from "../../services/organizations";
 import { bearer, errorResponses, idParam, jsonBody, jsonResponse, shortText, timeZone } from "../../lib/schemas";
 import { notFound } from "../../lib/errors";
@@ -37,6 +39,8 @@ export function register(app: App) {
       .returning();
     if (!row) throw notFound("Organization");
     await c.var.deps.cache.invalidateOrg(id);
+    // requests carry the organization's name, zone and balance from their key's cached grant
+    await invalidateOrganizationGrants({ db: c.var.db, cache: requestCache(c) }, id);
     return c.json({ data: toOrganizationResource(row) }, 200);
   });
 }

@@ -1,18 +1,34 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { endTime, startTime } from "hono/timing";
 import { AGENT_KINDS, AGENT_STATUSES } from "../../../drizzle/schema/enums";
 import type { App } from "../../app";
+import type { CacheResult } from "../../cache/cache";
 import { orgKey } from "../../cache/namespaces";
 import type { AppEnv } from "../../deps";
-import { requireOrg } from "../../middleware/auth";
+import { readContext, type ReadContext } from "../../lib/read-context";
 import { aggregateMeta } from "../../lib/respond";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
 import { resolveWindow } from "../../lib/windows";
-import { agentList, agentListCache, attachVoice, type VoiceConfigLookup } from "../../read-models/agents";
+import { agentList, agentListCache, attachVoice, voiceConfigLookupOver, type AgentList, type VoiceConfigLookup } from "../../read-models/agents";
 
 /** SPEC §5: performance over the last 30 local days. */
 export const AGENT_PERFORMANCE_DAYS = 30;
 
 const rate = z.number().min(0).max(1).nullable();
+
+/** What Tally shows of an agent's configuration at the voice provider (`VoiceAgentConfig`). */
+export const voiceAgentConfigSchema = z
+  .object({
+    voiceAgentId: z.string(),
+    name: z.string(),
+    voiceId: z.string().nullable(),
+    ttsModel: z.string().nullable(),
+    language: z.string().nullable(),
+    firstMessage: z.string().nullable(),
+    llm: z.string().nullable(),
+  })
+  .openapi("VoiceAgentConfig");
 
 export const agentListItemSchema = z
   .object({
@@ -31,8 +47,11 @@ export const agentListItemSchema = z
       creditsUsed: z.number().int(),
     }),
     voice: z.object({
-      status: z.enum(["ok", "stale", "unavailable", "none"]),
-      config: z.record(z.string(), z.unknown()).nullable(),
+      status: z.enum(["ok", "stale", "unavailable", "none"]).openapi({
+        description:
+          "ok: from the provider within the latency budget or its fresh cache; stale: an older cached config (the provider did not answer in time); unavailable: no config could be had (no answer in time and nothing cached, or the provider has no agent by this id); none: the agent has no voice agent id, or no provider is configured",
+      }),
+      config: voiceAgentConfigSchema.nullable(),
     }),
   })
   .openapi("AgentListItem");
@@ -64,26 +83,48 @@ export const route = createRoute({
 });
 
 /**
- * Where the voice-provider lookup plugs in (SPEC §9). No provider is wired into the app's dependencies yet, so every
- * agent answers `voice.status: "none"`; when one is, this answers a lookup over it and nothing else changes.
+ * The voice-provider lookup of this request (SPEC §9), or none when the runtime wired no provider (every agent then
+ * answers `voice.status: "none"`). It waits `deps.voiceBudgetMs` at most (the service's default, 300 ms, when unset);
+ * on Workers the refreshes still running at the budget go on through the invocation's `waitUntil` to fill the cache.
  */
-function voiceConfigLookup(_c: { var: AppEnv["Variables"] }): VoiceConfigLookup | undefined {
-  return undefined;
+function voiceConfigLookup(c: Context<AppEnv>): VoiceConfigLookup | undefined {
+  const { voice, voiceBudgetMs } = c.var.deps;
+  if (!voice) return undefined;
+  const waitUntil = executionWaitUntil(c);
+  return voiceConfigLookupOver(voice, {
+    ...(voiceBudgetMs === undefined ? {} : { budgetMs: voiceBudgetMs }),
+    ...(waitUntil ? { waitUntil } : {}),
+  });
+}
+
+/** The Workers invocation's `waitUntil`; Node has no execution context (Hono throws on reading it). */
+function executionWaitUntil(c: Context<AppEnv>): ((promise: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (promise) => ctx.waitUntil(promise);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The agents and their performance, from the cache or loaded: the route and the warm-cache job share this key and loader. */
+export function fetchAgentList(ctx: ReadContext): Promise<CacheResult<AgentList>> {
+  const { org, now } = ctx;
+  const window = resolveWindow({ days: AGENT_PERFORMANCE_DAYS }, org.timezone, now, AGENT_PERFORMANCE_DAYS);
+  return agentListCache.fetch(ctx.cache, orgKey(org.id, `${AGENT_PERFORMANCE_DAYS}d`, window.dates[0]), () => agentList({ db: ctx.db, org }, window), {
+    asOf: now,
+  });
 }
 
 export function register(app: App) {
   app.openapi(route, async (c) => {
-    const org = requireOrg(c.var.auth);
-    const now = c.var.deps.clock.now();
-    const window = resolveWindow({ days: AGENT_PERFORMANCE_DAYS }, org.timezone, now, AGENT_PERFORMANCE_DAYS);
-    const result = await agentListCache.fetch(
-      c.var.deps.cache,
-      orgKey(org.id, `${AGENT_PERFORMANCE_DAYS}d`, window.dates[0]),
-      () => agentList({ db: c.var.db, org }, window),
-      { asOf: now },
-    );
+    const result = await fetchAgentList(readContext(c));
     c.set("cacheStatus", result.status);
+    // the voice part is attached per request, outside the cached aggregate: the config service has its own cache, and
+    // a stale or unavailable config must not be frozen for the aggregate's TTL
+    startTime(c, "voice");
     const { agents, partial } = await attachVoice(result.value.agents, voiceConfigLookup(c));
+    endTime(c, "voice");
     const data = agents.map(({ voiceAgentId: _internal, ...agent }) => agent);
     const meta = aggregateMeta(result, { partial, from: result.value.from, to: result.value.to });
     return c.json(agentListResponse.parse({ data, meta }), 200);

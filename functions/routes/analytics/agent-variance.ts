@@ -1,11 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App } from "../../app";
+import type { CacheResult } from "../../cache/cache";
 import { orgKey } from "../../cache/namespaces";
-import { requireOrg } from "../../middleware/auth";
+import { readContext, type ReadContext } from "../../lib/read-context";
 import { aggregateMeta } from "../../lib/respond";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
 import { resolveWindow, windowQuery } from "../../lib/windows";
-import { agentVariance, agentVarianceCache, VARIANCE_METRICS } from "../../read-models/agent-variance";
+import { agentVariance, agentVarianceCache, VARIANCE_METRICS, type AgentVariance } from "../../read-models/agent-variance";
 
 export const DEFAULT_VARIANCE_DAYS = 30;
 
@@ -61,18 +62,19 @@ export const route = createRoute({
   responses: { 200: jsonResponse("Per-agent metrics and the team's distribution", agentVarianceResponse), ...errorResponses },
 });
 
+/** The variance of a window, from the cache or loaded: the route and the warm-cache job share this key and loader. */
+export function fetchAgentVariance(ctx: ReadContext, query: AgentVarianceQuery): Promise<CacheResult<AgentVariance>> {
+  const { org, now } = ctx;
+  const window = resolveWindow(query, org.timezone, now, DEFAULT_VARIANCE_DAYS);
+  // a window ending now is keyed by where it starts, so consecutive requests share one entry
+  const start = query.from === undefined ? `days=${query.days ?? DEFAULT_VARIANCE_DAYS}:${window.dates[0]}` : window.from.toISOString();
+  const end = query.to === undefined ? "now" : window.to.toISOString();
+  return agentVarianceCache.fetch(ctx.cache, orgKey(org.id, start, end), () => agentVariance({ db: ctx.db, org }, window), { asOf: now });
+}
+
 export function register(app: App) {
   app.openapi(route, async (c) => {
-    const org = requireOrg(c.var.auth);
-    const query = c.req.valid("query");
-    const now = c.var.deps.clock.now();
-    const window = resolveWindow(query, org.timezone, now, DEFAULT_VARIANCE_DAYS);
-    // a window ending now is keyed by where it starts, so consecutive requests share one entry
-    const start = query.from === undefined ? `days=${query.days ?? DEFAULT_VARIANCE_DAYS}:${window.dates[0]}` : window.from.toISOString();
-    const end = query.to === undefined ? "now" : window.to.toISOString();
-    const result = await agentVarianceCache.fetch(c.var.deps.cache, orgKey(org.id, start, end), () => agentVariance({ db: c.var.db, org }, window), {
-      asOf: now,
-    });
+    const result = await fetchAgentVariance(readContext(c), c.req.valid("query"));
     c.set("cacheStatus", result.status);
     const { from, to, ...data } = result.value;
     return c.json(agentVarianceResponse.parse({ data, meta: aggregateMeta(result, { from, to }) }), 200);

@@ -1,0 +1,303 @@
+import { renderAgents } from "./agents";
+import { renderAnalytics } from "./analytics";
+import { failureMessage, getJson, type ApiFailure, type ApiResult } from "./api";
+import type { AgentListResponse, AgentVarianceResponse, AnalyticsResponse, CallListResponse, CoverageResponse, OverviewResponse, Settings } from "./api-types";
+import { callRows, callsTable, shownOf } from "./calls";
+import { renderCoverage } from "./coverage";
+import { h, one } from "./dom";
+import { formatMs } from "./format";
+import { renderOverview } from "./overview";
+import { Panel, type FreshnessMeta } from "./panel";
+import { renderVariance } from "./variance";
+
+const KEY_STORAGE = "tally.apiKey";
+const DAYS_STORAGE = "tally.days";
+/** The windows of the picker (SPEC §4 allows 1–90 local days). */
+const WINDOWS = [1, 7, 30, 90] as const;
+const DEFAULT_DAYS = 30;
+const CALLS_PAGE = 20;
+/** A 429 without Retry-After is retried after this long; a longer Retry-After than the cap still waits only the cap. */
+const RETRY_DEFAULT_SEC = 5;
+const RETRY_CAP_SEC = 60;
+
+type Failure = Exclude<ApiFailure, { kind: "aborted" }>;
+
+const panels = {
+  overview: new Panel("overview"),
+  analytics: new Panel("analytics"),
+  agents: new Panel("agents"),
+  variance: new Panel("variance"),
+  coverage: new Panel("coverage"),
+  calls: new Panel("calls"),
+};
+
+const storedDays = Number(localStorage.getItem(DAYS_STORAGE));
+const state = {
+  key: localStorage.getItem(KEY_STORAGE),
+  days: (WINDOWS as readonly number[]).includes(storedDays) ? storedDays : DEFAULT_DAYS,
+  /** bumped by every load; an answer of an older load is dropped */
+  windowLoad: 0,
+  fullLoad: 0,
+  windowAbort: new AbortController(),
+  fullAbort: new AbortController(),
+  /** the organization's zone from GET /api/settings (null: not known, the aggregates' meta.timezone stands in) */
+  timeZone: Promise.resolve<string | null>(null),
+  callsCursor: null as string | null,
+  callsShown: 0,
+  keyFormShown: false,
+  firstRender: true,
+};
+
+const demoKey = document.querySelector<HTMLMetaElement>('meta[name="tally-demo-key"]')?.content ?? "";
+const banner = one("#banner");
+const keyCard = one("#key-card");
+const keyInput = one<HTMLInputElement>("#key-input");
+const main = one("#panels");
+
+function showBanner(message: string, kind: string): void {
+  banner.textContent = message;
+  banner.dataset.kind = kind;
+  banner.hidden = false;
+}
+
+function askForKey(reason?: string): void {
+  state.keyFormShown = true;
+  keyInput.value = state.key ?? demoKey;
+  one("#key-hint").hidden = !demoKey || keyInput.value !== demoKey;
+  keyCard.hidden = false;
+  if (reason) showBanner(reason, "key");
+  keyInput.focus();
+}
+
+/** The page-level consequence of a failure: a bad key asks for another one; a down server or 429 says so on top. */
+function onFailure(failure: Failure): void {
+  if (failure.kind === "key") {
+    if (keyCard.hidden) askForKey(failureMessage(failure));
+  } else if (failure.kind === "unreachable" || failure.kind === "rate-limited") {
+    showBanner(failureMessage(failure), failure.kind);
+  }
+}
+
+/**
+ * Loads one panel: fetches (in parallel with every other panel), waits for the organization's zone, renders. A 429
+ * is retried after its Retry-After; an answer of a superseded load is dropped.
+ */
+async function loadPanel<T>(options: {
+  panel: Panel;
+  path: string;
+  signal: AbortSignal;
+  current: () => boolean;
+  meta: (body: T) => FreshnessMeta & { timezone?: string };
+  render: (body: T, timeZone: string) => Node[];
+  after?: (body: T) => void;
+}): Promise<void> {
+  const { panel } = options;
+  panel.loading();
+  const [result, orgZone] = await Promise.all([getJson<T>(options.path, state.key ?? "", options.signal), state.timeZone]);
+  if (!options.current()) return;
+  if (!result.ok) {
+    if (result.kind === "aborted") return;
+    panel.fail(result);
+    onFailure(result);
+    if (result.kind === "rate-limited") {
+      const wait = Math.min(RETRY_CAP_SEC, result.retryAfterSec ?? RETRY_DEFAULT_SEC);
+      setTimeout(() => {
+        if (options.current()) void loadPanel(options);
+      }, wait * 1000);
+    }
+    return;
+  }
+  const meta = options.meta(result.body);
+  const timeZone = orgZone ?? meta.timezone ?? "UTC";
+  try {
+    panel.show(options.render(result.body, timeZone), meta, result.timing, timeZone);
+    options.after?.(result.body);
+  } catch (error) {
+    panel.fail({ ok: false, kind: "failed", status: 200, detail: `the page could not show this answer (${error instanceof Error ? error.message : String(error)})`, requestId: null });
+  }
+  if (!orgZone && meta.timezone) showZone(meta.timezone, "from the aggregates' meta.timezone");
+}
+
+function showZone(zone: string, source: string): void {
+  const chip = one("#org-timezone");
+  chip.textContent = `Times in ${zone}`;
+  chip.title = `The organization's time zone (${source}): local dates and hours are read in it`;
+  chip.dataset.zone = zone;
+}
+
+/** GET /api/settings gives the organization's name and zone; without it the zone comes from the aggregates. */
+async function loadSettings(signal: AbortSignal): Promise<string | null> {
+  const result: ApiResult<{ data: Settings }> = await getJson("/api/settings", state.key ?? "", signal);
+  const name = one("#org-name");
+  if (result.ok) {
+    name.textContent = result.body.data.name;
+    showZone(result.body.data.timezone, "GET /api/settings");
+    return result.body.data.timezone;
+  }
+  if (result.kind !== "aborted") {
+    name.textContent = result.kind === "missing" ? "(organization settings not available on this server)" : "";
+    if (result.kind !== "missing") onFailure(result);
+  }
+  return null;
+}
+
+const windowLabel = (days: number) => (days === 1 ? "today" : `last ${days} days`);
+
+function showWindowLabels(): void {
+  for (const label of document.querySelectorAll(".window-label")) label.textContent = windowLabel(state.days);
+}
+
+/** The four panels whose numbers depend on the window. */
+function windowPanels(): Promise<void>[] {
+  const load = ++state.windowLoad;
+  state.windowAbort.abort();
+  state.windowAbort = new AbortController();
+  const signal = state.windowAbort.signal;
+  const current = () => load === state.windowLoad;
+  const days = `days=${state.days}`;
+  showWindowLabels();
+  return [
+    loadPanel<OverviewResponse>({ panel: panels.overview, path: `/api/dashboard/overview?${days}`, signal, current, meta: (b) => b.meta, render: (b) => renderOverview(b.data) }),
+    loadPanel<AnalyticsResponse>({
+      panel: panels.analytics,
+      path: `/api/dashboard/analytics?${days}`,
+      signal,
+      current,
+      meta: (b) => b.meta,
+      render: (b) => renderAnalytics(b.data, panels.analytics.body),
+    }),
+    loadPanel<AgentVarianceResponse>({
+      panel: panels.variance,
+      path: `/api/analytics/agent-variance?${days}`,
+      signal,
+      current,
+      meta: (b) => b.meta,
+      render: (b) => renderVariance(b.data),
+    }),
+    loadPanel<CoverageResponse>({ panel: panels.coverage, path: `/api/coverage?${days}`, signal, current, meta: (b) => b.meta, render: (b) => renderCoverage(b.data) }),
+  ];
+}
+
+/** The first page of the latest calls, or the next one ("load more") over the keyset cursor. */
+function loadCalls(signal: AbortSignal, current: () => boolean, more: boolean): Promise<void> {
+  const cursor = more && state.callsCursor ? `&cursor=${encodeURIComponent(state.callsCursor)}` : "";
+  const path = `/api/calls?limit=${CALLS_PAGE}${cursor}`;
+  if (!more) {
+    return loadPanel<CallListResponse>({
+      panel: panels.calls,
+      path,
+      signal,
+      current,
+      meta: (b) => b.meta,
+      render: (b, zone) => {
+        state.callsShown = b.data.length;
+        state.callsCursor = b.meta.nextCursor;
+        if (b.data.length === 0) return [h("p", { class: "empty" }, "No calls yet.")];
+        return [callsTable(callRows(b.data, zone)), callsFooter(b.meta.total)];
+      },
+    });
+  }
+  const button = panels.calls.body.querySelector<HTMLButtonElement>("[data-action=load-more]");
+  if (button) button.disabled = true;
+  return (async () => {
+    const [result, orgZone] = await Promise.all([getJson<CallListResponse>(path, state.key ?? "", signal), state.timeZone]);
+    if (!current()) return;
+    if (button) button.disabled = false;
+    if (!result.ok) {
+      if (result.kind === "aborted") return;
+      onFailure(result);
+      one(".calls-more-status", panels.calls.body).textContent = failureMessage(result);
+      return;
+    }
+    const zone = orgZone ?? "UTC";
+    one("tbody", panels.calls.body).append(...callRows(result.body.data, zone));
+    state.callsShown += result.body.data.length;
+    state.callsCursor = result.body.meta.nextCursor;
+    one(".calls-footer", panels.calls.body).replaceWith(callsFooter(result.body.meta.total));
+    panels.calls.showMeta(result.body.meta, result.timing, zone);
+  })();
+}
+
+function callsFooter(total: number): HTMLElement {
+  const more = state.callsCursor
+    ? h("button", { type: "button", "data-action": "load-more" }, `Load ${CALLS_PAGE} more`)
+    : h("span", { class: "sub" }, "All calls shown.");
+  return h("div", { class: "calls-footer" }, h("span", { class: "calls-shown", "data-shown": state.callsShown, "data-total": total }, shownOf(state.callsShown, total)), more, h("span", { class: "calls-more-status" }));
+}
+
+/**
+ * Loads panels and, when every one has settled, marks the page rendered (`body[data-rendered=true]`, and the time in
+ * the header). `full` also reloads what the window does not change: settings, agents, latest calls.
+ */
+async function load(full: boolean): Promise<void> {
+  const started = performance.now();
+  banner.hidden = true;
+  document.body.dataset.rendered = "false";
+  for (const button of document.querySelectorAll<HTMLButtonElement>(".window-picker button")) {
+    button.setAttribute("aria-pressed", String(Number(button.dataset.days) === state.days));
+  }
+  const tasks: Promise<void>[] = [];
+  if (full) {
+    const load = ++state.fullLoad;
+    state.fullAbort.abort();
+    state.fullAbort = new AbortController();
+    const signal = state.fullAbort.signal;
+    const current = () => load === state.fullLoad;
+    state.timeZone = loadSettings(signal);
+    tasks.push(
+      loadPanel<AgentListResponse>({ panel: panels.agents, path: "/api/agents", signal, current, meta: (b) => b.meta, render: (b) => renderAgents(b.data) }),
+      loadCalls(signal, current, false),
+    );
+  }
+  const windowLoad = state.windowLoad + 1;
+  tasks.push(...windowPanels());
+  await Promise.all(tasks);
+  if (windowLoad !== state.windowLoad) return;
+  const ms = performance.now() - started;
+  const parts = [`${full ? "All panels" : `Window "${windowLabel(state.days)}"`} rendered in ${formatMs(ms)}`];
+  document.body.dataset.renderMs = ms.toFixed(1);
+  if (state.firstRender && !state.keyFormShown) {
+    // performance.now() counts from navigation start: this is navigation → every panel rendered
+    document.body.dataset.navigationToRenderedMs = performance.now().toFixed(1);
+    parts.push(`page load → all panels ${formatMs(performance.now())}`);
+  }
+  state.firstRender = false;
+  one("#render-time").textContent = parts.join(" · ");
+  document.body.dataset.rendered = "true";
+}
+
+function openDashboard(): void {
+  keyCard.hidden = true;
+  main.hidden = false;
+  void load(true);
+}
+
+one("#key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const key = keyInput.value.trim();
+  if (!key) return;
+  state.key = key;
+  localStorage.setItem(KEY_STORAGE, key);
+  openDashboard();
+});
+one("#change-key").addEventListener("click", () => askForKey());
+one("#refresh").addEventListener("click", () => {
+  if (state.key) openDashboard();
+});
+for (const button of document.querySelectorAll<HTMLButtonElement>(".window-picker button")) {
+  button.addEventListener("click", () => {
+    const days = Number(button.dataset.days);
+    if (days === state.days && document.body.dataset.rendered === "true") return;
+    state.days = days;
+    localStorage.setItem(DAYS_STORAGE, String(days));
+    if (state.key) void load(false);
+  });
+}
+panels.calls.body.addEventListener("click", (event) => {
+  const target = event.target as HTMLElement;
+  if (target.closest("[data-action=load-more]") && state.callsCursor) void loadCalls(state.fullAbort.signal, ((load) => () => load === state.fullLoad)(state.fullLoad), true);
+});
+
+showWindowLabels();
+if (state.key) openDashboard();
+else askForKey();

@@ -1,0 +1,131 @@
+import { sql } from "drizzle-orm";
+import { bigint, check, index, integer, pgTable, primaryKey, smallint, uuid } from "drizzle-orm/pg-core";
+import { tstz } from "./columns";
+import { CALL_DIRECTIONS, CALL_STATUSES } from "./enums";
+import { organizations } from "./organizations";
+
+/**
+ * Pre-aggregation of calls (SPEC §7). Buckets are UTC-aligned and independent of any organization's zone: every
+ * offset in use is a multiple of 15 minutes, so a 15-minute bucket lies inside one local hour and one local date in
+ * every zone, and a timezone change needs no rebuild. A rollup row holds only calls whose started_at is below the
+ * watermark; reads add the raw rows of dirty buckets and of the time past the watermark (functions/rollups/queries.ts).
+ * The functions, triggers and the admin view that keep them live in sql/010_rollups.sql.
+ */
+
+/** The call count of each (direction, status) pair, as a column `<direction>_<status>` (the calls list's exact total). */
+export const CALL_COUNT_COLUMNS = CALL_DIRECTIONS.flatMap((d) => CALL_STATUSES.map((s) => `${d}_${s}` as const));
+
+const callCountColumns = Object.fromEntries(CALL_COUNT_COLUMNS.map((name) => [name, integer(name).notNull()])) as Record<
+  (typeof CALL_COUNT_COLUMNS)[number],
+  ReturnType<typeof integer>
+>;
+
+/**
+ * Call counters per (organization, 15-minute UTC bucket): one row per bucket with calls, whatever their direction and
+ * status (those are count columns), so a window reads at most one row per 15 minutes however busy the organization.
+ */
+export const callRollup15m = pgTable(
+  "call_rollup_15m",
+  {
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    bucketStart: tstz("bucket_start").notNull(),
+    calls: integer("calls").notNull(),
+    completed: integer("completed").notNull(),
+    /** sum of duration_sec of completed calls */
+    durationCompletedSum: bigint("duration_completed_sum", { mode: "number" }).notNull(),
+    /** calls with a lead_score */
+    scored: integer("scored").notNull(),
+    /** lead_score ≥ 70 */
+    qualified: integer("qualified").notNull(),
+    scoreSum: bigint("score_sum", { mode: "number" }).notNull(),
+    hot: integer("hot").notNull(),
+    warm: integer("warm").notNull(),
+    cold: integer("cold").notNull(),
+    /** outcome appointment_booked, scored or not */
+    booked: integer("booked").notNull(),
+    outcomeAppointmentBooked: integer("outcome_appointment_booked").notNull(),
+    outcomeQualified: integer("outcome_qualified").notNull(),
+    outcomeCallbackRequested: integer("outcome_callback_requested").notNull(),
+    outcomeNotInterested: integer("outcome_not_interested").notNull(),
+    outcomeVoicemail: integer("outcome_voicemail").notNull(),
+    outcomeWrongNumber: integer("outcome_wrong_number").notNull(),
+    creditsUsed: bigint("credits_used", { mode: "number" }).notNull(),
+    ...callCountColumns,
+  },
+  (t) => [primaryKey({ name: "call_rollup_15m_pkey", columns: [t.orgId, t.bucketStart] })],
+);
+
+/** Per-agent counters per (organization, agent, 1-hour UTC bucket); calls without an agent are not counted. */
+export const agentRollupHourly = pgTable(
+  "agent_rollup_hourly",
+  {
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    /** no foreign key: a deleted agent's calls lose their agent through a calls update, which marks the buckets */
+    agentId: uuid("agent_id").notNull(),
+    bucketStart: tstz("bucket_start").notNull(),
+    calls: integer("calls").notNull(),
+    completed: integer("completed").notNull(),
+    durationCompletedSum: bigint("duration_completed_sum", { mode: "number" }).notNull(),
+    scored: integer("scored").notNull(),
+    scoreSum: bigint("score_sum", { mode: "number" }).notNull(),
+    booked: integer("booked").notNull(),
+    creditsUsed: bigint("credits_used", { mode: "number" }).notNull(),
+    /** call_milestones rows of the calls, and how many of them were achieved */
+    milestones: integer("milestones").notNull(),
+    milestonesAchieved: integer("milestones_achieved").notNull(),
+    /** call_objections rows of the calls, and how many of them were handled */
+    objections: integer("objections").notNull(),
+    objectionsHandled: integer("objections_handled").notNull(),
+  },
+  (t) => [primaryKey({ name: "agent_rollup_hourly_pkey", columns: [t.orgId, t.bucketStart, t.agentId] })],
+);
+
+/**
+ * The single row of rollup bookkeeping. `watermark` (W) is what the triggers compare against: a change to a call
+ * that started before W marks its bucket dirty. `builtTo` (B ≤ W) is what reads split on: rollup rows of buckets
+ * before B are complete unless marked dirty; calls from B on are read raw. The refresh first advances W (short
+ * transaction, exclusive advisory lock), then recomputes [B, W) and the dirty buckets and moves B up to W.
+ */
+export const rollupState = pgTable(
+  "rollup_state",
+  {
+    id: smallint("id").primaryKey().default(1),
+    watermark: tstz("watermark").notNull().default(sql`'-infinity'`),
+    builtTo: tstz("built_to").notNull().default(sql`'-infinity'`),
+    advancedAt: tstz("advanced_at"),
+    refreshedAt: tstz("refreshed_at"),
+  },
+  (t) => [check("rollup_state_single_row", sql`${t.id} = 1`)],
+);
+
+/**
+ * The invalidation log: one row per change to a call (or its analysis) that started before the watermark. A bucket
+ * is dirty while it has a row here; the refresh recomputes it and deletes exactly the rows it read.
+ */
+export const rollupDirty = pgTable(
+  "rollup_dirty",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    /** no foreign key: a cascading organization delete marks buckets of an organization that is going away */
+    orgId: uuid("org_id").notNull(),
+    /** the 15-minute UTC bucket of the call's started_at */
+    bucketStart: tstz("bucket_start").notNull(),
+  },
+  (t) => [index("rollup_dirty_org_bucket_idx").on(t.orgId, t.bucketStart)],
+);
+
+/** When the admin view (admin_org_kpis_30d) was last refreshed, and the instant its 30-day windows end at. */
+export const adminViewState = pgTable(
+  "admin_view_state",
+  {
+    id: smallint("id").primaryKey().default(1),
+    asOf: tstz("as_of").notNull(),
+    refreshedAt: tstz("refreshed_at"),
+    durationMs: integer("duration_ms"),
+  },
+  (t) => [check("admin_view_state_single_row", sql`${t.id} = 1`)],
+);

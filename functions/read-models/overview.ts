@@ -1,0 +1,163 @@
+import { sql } from "drizzle-orm";
+import type { CALL_DIRECTIONS, CallOutcome, CallStatus } from "../../drizzle/schema/enums";
+import { firstRow } from "../db/database";
+import type { ServiceContext } from "../deps";
+import { addDays, localDate, startOfLocalDay, type Window } from "../lib/windows";
+
+/** What the overview reads: the request's database handle, its organization and the instant it computes for. */
+export type OverviewContext = Pick<ServiceContext, "db" | "org"> & { now: Date };
+
+/** How many of the window's newest calls `recentActivity` lists. */
+export const RECENT_ACTIVITY_LIMIT = 10;
+
+export type RecentCall = {
+  id: string;
+  status: CallStatus;
+  direction: (typeof CALL_DIRECTIONS)[number];
+  startedAt: string;
+  durationSec: number | null;
+  outcome: CallOutcome | null;
+  leadScore: number | null;
+  agent: { id: string; name: string } | null;
+  contact: { id: string; name: string | null; phone: string };
+};
+
+export type Overview = {
+  calls: { total: number; completed: number; successRate: number | null; totalDurationSec: number; avgDurationSec: number | null };
+  leads: { total: number; qualified: number; conversionRate: number | null; avgScore: number | null; booked: number };
+  credits: { balance: number; usedThisMonth: number };
+  /** `total` counts the agents that are not archived */
+  agents: { total: number; active: number; draft: number; paused: number };
+  pipelineValueCents: number;
+  recentActivity: RecentCall[];
+};
+
+type OverviewRow = {
+  credits_balance: number;
+  total: number;
+  completed: number;
+  total_duration_sec: number;
+  leads: number;
+  qualified: number;
+  score_sum: number;
+  booked: number;
+  used_this_month: number;
+  agents_total: number;
+  agents_active: number;
+  agents_draft: number;
+  agents_paused: number;
+  pipeline_value_cents: number;
+  recent: RecentCall[] | string;
+};
+
+/** The local calendar month that holds `now`, as the half-open instant range [first day, first day of next month). */
+export function localMonth(now: Date, timeZone: string): { from: Date; to: Date } {
+  const firstDay = `${localDate(now, timeZone).slice(0, 7)}-01`;
+  const nextFirstDay = `${addDays(firstDay, 32).slice(0, 7)}-01`;
+  return { from: startOfLocalDay(firstDay, timeZone), to: startOfLocalDay(nextFirstDay, timeZone) };
+}
+
+const ratio = (part: number, whole: number): number | null => (whole === 0 ? null : part / whole);
+
+/**
+ * The dashboard overview of one organization for a window (SPEC §5). One statement: the window's call metrics, the
+ * current local month's credits, agent counts, the pipeline and the ten newest calls are CTEs of a single SELECT.
+ */
+export async function readOverview(ctx: OverviewContext, window: Pick<Window, "from" | "to" | "timezone">): Promise<Overview> {
+  const orgId = ctx.org.id;
+  const from = window.from.toISOString();
+  const to = window.to.toISOString();
+  const month = localMonth(ctx.now, window.timezone);
+  const row = await firstRow<OverviewRow>(
+    ctx.db,
+    sql`
+      WITH windowed AS (
+        SELECT
+          count(*)::int AS total,
+          count(*) FILTER (WHERE status = 'completed')::int AS completed,
+          coalesce(sum(duration_sec) FILTER (WHERE status = 'completed'), 0)::bigint::float8 AS total_duration_sec,
+          count(lead_score)::int AS leads,
+          count(*) FILTER (WHERE lead_score >= 70)::int AS qualified,
+          coalesce(sum(lead_score), 0)::bigint::float8 AS score_sum,
+          count(*) FILTER (WHERE outcome = 'appointment_booked')::int AS booked
+        FROM calls
+        WHERE org_id = ${orgId} AND started_at >= ${from}::timestamptz AND started_at < ${to}::timestamptz
+      ),
+      this_month AS (
+        SELECT coalesce(sum(credits_used), 0)::bigint::float8 AS used_this_month
+        FROM calls
+        WHERE org_id = ${orgId}
+          AND started_at >= ${month.from.toISOString()}::timestamptz AND started_at < ${month.to.toISOString()}::timestamptz
+      ),
+      agent_counts AS (
+        SELECT
+          count(*) FILTER (WHERE status <> 'archived')::int AS agents_total,
+          count(*) FILTER (WHERE status = 'active')::int AS agents_active,
+          count(*) FILTER (WHERE status = 'draft')::int AS agents_draft,
+          count(*) FILTER (WHERE status = 'paused')::int AS agents_paused
+        FROM agents
+        WHERE org_id = ${orgId}
+      ),
+      pipeline AS (
+        SELECT coalesce(sum(s.price_cents), 0)::bigint::float8 AS pipeline_value_cents
+        FROM appointments a
+        JOIN services s ON s.id = a.service_id AND s.org_id = a.org_id
+        WHERE a.org_id = ${orgId} AND a.status = 'scheduled' AND a.scheduled_at >= ${ctx.now.toISOString()}::timestamptz
+      ),
+      newest AS (
+        SELECT id, status, direction, started_at, duration_sec, outcome, lead_score, agent_id, contact_id
+        FROM calls
+        WHERE org_id = ${orgId} AND started_at >= ${from}::timestamptz AND started_at < ${to}::timestamptz
+        ORDER BY started_at DESC, id DESC
+        LIMIT ${RECENT_ACTIVITY_LIMIT}
+      ),
+      recent AS (
+        SELECT coalesce(
+          json_agg(
+            json_build_object(
+              'id', n.id,
+              'status', n.status,
+              'direction', n.direction,
+              'startedAt', to_char(n.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+              'durationSec', n.duration_sec,
+              'outcome', n.outcome,
+              'leadScore', n.lead_score,
+              'agent', CASE WHEN ag.id IS NULL THEN NULL ELSE json_build_object('id', ag.id, 'name', ag.name) END,
+              'contact', json_build_object('id', ct.id, 'name', ct.name, 'phone', ct.phone)
+            )
+            ORDER BY n.started_at DESC, n.id DESC
+          ),
+          '[]'::json
+        ) AS recent
+        FROM newest n
+        JOIN contacts ct ON ct.id = n.contact_id AND ct.org_id = ${orgId}
+        LEFT JOIN agents ag ON ag.id = n.agent_id AND ag.org_id = ${orgId}
+      )
+      SELECT o.credits_balance, windowed.*, this_month.*, agent_counts.*, pipeline.*, recent.*
+      FROM organizations o, windowed, this_month, agent_counts, pipeline, recent
+      WHERE o.id = ${orgId}
+    `,
+  );
+  if (!row) throw new Error(`organization ${orgId} vanished while its overview was read`);
+  const recent = typeof row.recent === "string" ? (JSON.parse(row.recent) as RecentCall[]) : row.recent;
+  return {
+    calls: {
+      total: row.total,
+      completed: row.completed,
+      successRate: ratio(row.completed, row.total),
+      totalDurationSec: row.total_duration_sec,
+      avgDurationSec: ratio(row.total_duration_sec, row.completed),
+    },
+    leads: {
+      total: row.leads,
+      qualified: row.qualified,
+      conversionRate: ratio(row.qualified, row.leads),
+      avgScore: ratio(row.score_sum, row.leads),
+      booked: row.booked,
+    },
+    credits: { balance: row.credits_balance, usedThisMonth: row.used_this_month },
+    agents: { total: row.agents_total, active: row.agents_active, draft: row.agents_draft, paused: row.agents_paused },
+    pipelineValueCents: row.pipeline_value_cents,
+    recentActivity: recent,
+  };
+}

@@ -1,0 +1,411 @@
+import { sql, type SQL } from "drizzle-orm";
+import { CALL_DIRECTIONS, CALL_OUTCOMES, CALL_STATUSES, type CallOutcome, type CallStatus } from "../../drizzle/schema/enums";
+import { firstRow, rows, type Db } from "../db/database";
+import { datesBetween, localDate } from "../lib/windows";
+
+/**
+ * The query layer over the rollups (SPEC §7): every function answers exactly what a GROUP BY over the raw rows of
+ * the window would, in ONE statement (one snapshot), from
+ *   - rollup rows of buckets inside the window, below B (rollup_state.built_to) and without a dirty mark, plus
+ *   - raw rows of the rest of the window: its edges off the bucket grid, the time from B on, and the dirty buckets.
+ * Buckets are UTC-aligned (15 minutes for calls, 1 hour for agents); a 15-minute bucket lies in one local hour and
+ * date of every zone whose offset is a multiple of 15 minutes (every zone today), so local series and hours come
+ * from the same rows in any timezone.
+ *
+ * The `...Sql` builders answer SQL fragments so a read model can put several aggregates in its own single statement
+ * (`FROM (${callTotalsSql(...)}) t`); the functions run one fragment each.
+ */
+
+export type CallDirection = (typeof CALL_DIRECTIONS)[number];
+
+/** Half-open [from, to); null means unbounded on that side. */
+export type RollupWindow = { from: Date | null; to: Date | null; timezone: string };
+export type RollupContext = { db: Db; orgId: string };
+export type CallFilters = { direction?: CallDirection | undefined; status?: CallStatus | undefined };
+
+export type CallCounters = {
+  calls: number;
+  completed: number;
+  /** sum of duration_sec of completed calls */
+  durationCompletedSum: number;
+  /** calls with a lead score */
+  scored: number;
+  /** lead score ≥ 70 */
+  qualified: number;
+  scoreSum: number;
+  /** outcome appointment_booked, scored or not */
+  booked: number;
+  creditsUsed: number;
+};
+export type LeadQuality = { hot: number; warm: number; cold: number };
+export type OutcomeCounts = Record<CallOutcome, number>;
+export type CallTotals = CallCounters & { leadQuality: LeadQuality; outcomes: OutcomeCounts };
+export type DailyPoint = CallCounters & { date: string };
+
+export type AgentTotals = {
+  agentId: string;
+  calls: number;
+  completed: number;
+  durationCompletedSum: number;
+  scored: number;
+  scoreSum: number;
+  booked: number;
+  creditsUsed: number;
+  milestones: number;
+  milestonesAchieved: number;
+  objections: number;
+  objectionsHandled: number;
+};
+
+const BUCKET_MS = 15 * 60_000;
+const HOUR_MS = 60 * 60_000;
+
+/** The window's edges as SQL parameters: itself, and its inner part on the grid of `widthMs` ([lo, floorTo)). */
+function edges(window: RollupWindow, widthMs: number) {
+  const from = window.from?.getTime();
+  const to = window.to?.getTime();
+  return {
+    from: from === undefined ? "-infinity" : new Date(from).toISOString(),
+    to: to === undefined ? "infinity" : new Date(to).toISOString(),
+    lo: from === undefined ? "-infinity" : new Date(Math.ceil(from / widthMs) * widthMs).toISOString(),
+    floorTo: to === undefined ? "infinity" : new Date(Math.floor(to / widthMs) * widthMs).toISOString(),
+  };
+}
+
+const builtTo = sql`coalesce((SELECT rs.built_to FROM rollup_state rs WHERE rs.id = 1), '-infinity'::timestamptz)`;
+
+const OUTCOME_COLUMNS = CALL_OUTCOMES.map((o) => `outcome_${o}`);
+
+/** One raw call as a part row with the rollup's columns. */
+const RAW_CALL_PART = sql.raw(`
+  c.started_at AS at,
+  1::bigint AS calls,
+  (CASE WHEN c.status = 'completed' THEN 1 ELSE 0 END)::bigint AS completed,
+  (CASE WHEN c.status = 'completed' THEN coalesce(c.duration_sec, 0) ELSE 0 END)::bigint AS duration_completed_sum,
+  (CASE WHEN c.lead_score IS NOT NULL THEN 1 ELSE 0 END)::bigint AS scored,
+  (CASE WHEN c.lead_score >= 70 THEN 1 ELSE 0 END)::bigint AS qualified,
+  coalesce(c.lead_score, 0)::bigint AS score_sum,
+  (CASE WHEN c.lead_score >= 70 THEN 1 ELSE 0 END)::bigint AS hot,
+  (CASE WHEN c.lead_score >= 40 AND c.lead_score < 70 THEN 1 ELSE 0 END)::bigint AS warm,
+  (CASE WHEN c.lead_score < 40 THEN 1 ELSE 0 END)::bigint AS cold,
+  (CASE WHEN c.outcome = 'appointment_booked' THEN 1 ELSE 0 END)::bigint AS booked,
+  ${CALL_OUTCOMES.map((o) => `(CASE WHEN c.outcome = '${o}' THEN 1 ELSE 0 END)::bigint AS outcome_${o}`).join(",\n  ")},
+  c.credits_used::bigint AS credits_used`);
+
+const ROLLUP_CALL_PART = sql.raw(`
+  r.bucket_start AS at,
+  r.calls::bigint AS calls, r.completed::bigint AS completed, r.duration_completed_sum::bigint AS duration_completed_sum,
+  r.scored::bigint AS scored, r.qualified::bigint AS qualified, r.score_sum::bigint AS score_sum,
+  r.hot::bigint AS hot, r.warm::bigint AS warm, r.cold::bigint AS cold, r.booked::bigint AS booked,
+  ${OUTCOME_COLUMNS.map((col) => `r.${col}::bigint AS ${col}`).join(", ")},
+  r.credits_used::bigint AS credits_used`);
+
+/**
+ * The rollup-or-raw split of a window, shared by every call query: `rollup` selects the clean rollup rows `r` inside
+ * the window, `raw` the window's raw calls `c` elsewhere (each as a SELECT list over those aliases).
+ */
+function callSplitSql(orgId: string, window: RollupWindow, rollup: SQL, raw: SQL, rawWhere: SQL = sql``): SQL {
+  const e = edges(window, BUCKET_MS);
+  const lo = sql`${e.lo}::timestamptz`;
+  const hi = sql`(SELECT greatest(${lo}, least(${e.floorTo}::timestamptz, ${builtTo})))`;
+  const org = sql`${orgId}::uuid`;
+  return sql`
+    SELECT ${rollup}
+      FROM call_rollup_15m r
+     WHERE r.org_id = ${org} AND r.bucket_start >= ${lo} AND r.bucket_start < ${hi}
+       AND NOT EXISTS (SELECT 1 FROM rollup_dirty d WHERE d.org_id = r.org_id AND d.bucket_start = r.bucket_start)
+    UNION ALL
+    SELECT ${raw}
+      FROM calls c
+     WHERE c.org_id = ${org} AND c.started_at >= ${e.from}::timestamptz AND c.started_at < least(${lo}, ${e.to}::timestamptz) ${rawWhere}
+    UNION ALL
+    SELECT ${raw}
+      FROM calls c
+     WHERE c.org_id = ${org} AND c.started_at >= ${hi} AND c.started_at < ${e.to}::timestamptz ${rawWhere}
+    UNION ALL
+    SELECT raw.*
+      FROM (SELECT DISTINCT d.bucket_start FROM rollup_dirty d
+             WHERE d.org_id = ${org} AND d.bucket_start >= ${lo} AND d.bucket_start < ${hi}) dirty
+      CROSS JOIN LATERAL (
+        -- one index range scan per dirty bucket, never a hash of the organization's calls (OFFSET 0: not flattened)
+        SELECT ${raw} FROM calls c
+         WHERE c.org_id = ${org} AND c.started_at >= dirty.bucket_start AND c.started_at < dirty.bucket_start + interval '15 minutes' ${rawWhere}
+        OFFSET 0
+      ) raw`;
+}
+
+/**
+ * The window's calls as part rows `(at, calls, completed, duration_completed_sum, scored, qualified, score_sum, hot,
+ * warm, cold, booked, outcome_<each>, credits_used)`: one per clean rollup row, one per raw call. `at` is the bucket
+ * start or the call's started_at, and lies in the same local hour as every call the row counts.
+ */
+export function callPartsSql(orgId: string, window: RollupWindow): SQL {
+  return callSplitSql(orgId, window, ROLLUP_CALL_PART, RAW_CALL_PART);
+}
+
+/** One row `(calls)`: the window's calls of one direction and/or status (the calls list's exact `meta.total`). */
+export function callCountSql(orgId: string, window: RollupWindow, filters: CallFilters = {}): SQL {
+  const directions = filters.direction ? [filters.direction] : CALL_DIRECTIONS;
+  const statuses = filters.status ? [filters.status] : CALL_STATUSES;
+  const columns = filters.direction || filters.status ? directions.flatMap((d) => statuses.map((s) => `r.${d}_${s}`)) : ["r.calls"];
+  const where: SQL[] = [];
+  if (filters.direction) where.push(sql`AND c.direction = ${filters.direction}::call_direction`);
+  if (filters.status) where.push(sql`AND c.status = ${filters.status}::call_status`);
+  const parts = callSplitSql(orgId, window, sql.raw(`(${columns.join(" + ")})::bigint AS n`), sql.raw(`1::bigint AS n`), sql.join(where, sql` `));
+  return sql`SELECT coalesce(sum(p.n), 0)::int AS calls FROM (${parts}) p`;
+}
+
+/** The number of calls in the window, optionally of one direction and/or status: the calls list's exact total. */
+export async function callCount(ctx: RollupContext, window: RollupWindow, filters: CallFilters = {}): Promise<number> {
+  const row = await firstRow<{ calls: number }>(ctx.db, callCountSql(ctx.orgId, window, filters));
+  return row!.calls;
+}
+
+/** The sums of part rows `p` as the columns CallTotals is read from. */
+const TOTALS_COLUMNS = sql.raw(`
+  coalesce(sum(p.calls), 0)::int AS calls,
+  coalesce(sum(p.completed), 0)::int AS completed,
+  coalesce(sum(p.duration_completed_sum), 0)::float8 AS duration_completed_sum,
+  coalesce(sum(p.scored), 0)::int AS scored,
+  coalesce(sum(p.qualified), 0)::int AS qualified,
+  coalesce(sum(p.score_sum), 0)::float8 AS score_sum,
+  coalesce(sum(p.hot), 0)::int AS hot,
+  coalesce(sum(p.warm), 0)::int AS warm,
+  coalesce(sum(p.cold), 0)::int AS cold,
+  coalesce(sum(p.booked), 0)::int AS booked,
+  ${OUTCOME_COLUMNS.map((col) => `coalesce(sum(p.${col}), 0)::int AS ${col}`).join(",\n  ")},
+  coalesce(sum(p.credits_used), 0)::float8 AS credits_used`);
+
+type TotalsRow = {
+  calls: number;
+  completed: number;
+  duration_completed_sum: number;
+  scored: number;
+  qualified: number;
+  score_sum: number;
+  hot: number;
+  warm: number;
+  cold: number;
+  booked: number;
+  credits_used: number;
+} & Record<string, number>;
+
+/** One row: the window's totals (columns as in TOTALS_COLUMNS; read them with `callTotalsFromRow`). */
+export function callTotalsSql(orgId: string, window: RollupWindow): SQL {
+  return sql`SELECT ${TOTALS_COLUMNS} FROM (${callPartsSql(orgId, window)}) p`;
+}
+
+const countersFromRow = (r: TotalsRow): CallCounters => ({
+  calls: r.calls,
+  completed: r.completed,
+  durationCompletedSum: r.duration_completed_sum,
+  scored: r.scored,
+  qualified: r.qualified,
+  scoreSum: r.score_sum,
+  booked: r.booked,
+  creditsUsed: r.credits_used,
+});
+
+/** Maps a row of `callTotalsSql` (snake_case columns) to CallTotals. */
+export function callTotalsFromRow(r: TotalsRow): CallTotals {
+  return {
+    ...countersFromRow(r),
+    leadQuality: { hot: r.hot, warm: r.warm, cold: r.cold },
+    outcomes: Object.fromEntries(CALL_OUTCOMES.map((o) => [o, r[`outcome_${o}`] ?? 0])) as OutcomeCounts,
+  };
+}
+
+/** The window's call totals: counts, sums, lead quality and outcomes (overview, analytics, credits this month). */
+export async function callTotals(ctx: RollupContext, window: RollupWindow): Promise<CallTotals> {
+  const row = await firstRow<TotalsRow>(ctx.db, callTotalsSql(ctx.orgId, window));
+  return callTotalsFromRow(row!);
+}
+
+/** Calls per outcome in the window, every outcome present (0 when none). */
+export async function outcomeCounts(ctx: RollupContext, window: RollupWindow): Promise<OutcomeCounts> {
+  return (await callTotals(ctx, window)).outcomes;
+}
+
+/** Scored calls of the window by lead quality: hot ≥ 70, warm 40–69, cold < 40. */
+export async function leadQuality(ctx: RollupContext, window: RollupWindow): Promise<LeadQuality> {
+  return (await callTotals(ctx, window)).leadQuality;
+}
+
+/** Rows `(date, <totals columns>)` per local date of the window that has calls, ascending. */
+export function dailySeriesSql(orgId: string, window: RollupWindow): SQL {
+  return sql`
+    SELECT to_char(p.at AT TIME ZONE ${window.timezone}::text, 'YYYY-MM-DD') AS date, ${TOTALS_COLUMNS}
+      FROM (${callPartsSql(orgId, window)}) p
+     GROUP BY 1
+     ORDER BY 1`;
+}
+
+/** The local dates a bounded window touches (as resolveWindow lists them); unbounded windows list only dates with calls. */
+function windowDates(window: RollupWindow): string[] | null {
+  if (!window.from || !window.to) return null;
+  const last = new Date(Math.max(window.from.getTime(), window.to.getTime() - 1));
+  return datesBetween(localDate(window.from, window.timezone), localDate(last, window.timezone));
+}
+
+const ZERO_COUNTERS: CallCounters = { calls: 0, completed: 0, durationCompletedSum: 0, scored: 0, qualified: 0, scoreSum: 0, booked: 0, creditsUsed: 0 };
+
+/** One point per local date of the window, ascending, zero-filled. */
+export async function dailySeries(ctx: RollupContext, window: RollupWindow): Promise<DailyPoint[]> {
+  const found = await rows<TotalsRow & { date: string }>(ctx.db, dailySeriesSql(ctx.orgId, window));
+  const byDate = new Map(found.map((r) => [r.date, { date: r.date, ...countersFromRow(r) }]));
+  const dates = windowDates(window) ?? [...byDate.keys()];
+  return dates.map((date) => byDate.get(date) ?? { date, ...ZERO_COUNTERS });
+}
+
+/** Rows `(hour, calls)` per local wall-clock hour that has calls. */
+export function hourOfDaySql(orgId: string, window: RollupWindow): SQL {
+  return sql`
+    SELECT extract(hour FROM p.at AT TIME ZONE ${window.timezone}::text)::int AS hour, coalesce(sum(p.calls), 0)::int AS calls
+      FROM (${callPartsSql(orgId, window)}) p
+     GROUP BY 1`;
+}
+
+/** 24 call counts by local wall-clock hour (a fall-back day's repeated hour holds both occurrences). */
+export async function hourOfDay(ctx: RollupContext, window: RollupWindow): Promise<number[]> {
+  const found = await rows<{ hour: number; calls: number }>(ctx.db, hourOfDaySql(ctx.orgId, window));
+  const out = Array.from({ length: 24 }, () => 0);
+  for (const h of found) out[h.hour] = h.calls;
+  return out;
+}
+
+export type CallAnalytics = { totals: CallTotals; series: DailyPoint[]; byHourOfDay: number[] };
+
+/** Totals, the daily series and the hours of a window in one statement (one pass over the part rows). */
+export async function callAnalytics(ctx: RollupContext, window: RollupWindow): Promise<CallAnalytics> {
+  const tz = window.timezone;
+  type Row = { totals: TotalsRow | string; series: (TotalsRow & { date: string })[] | string; hours: { hour: number; calls: number }[] | string };
+  const row = await firstRow<Row>(
+    ctx.db,
+    sql`
+      WITH p AS MATERIALIZED (${callPartsSql(ctx.orgId, window)}),
+      daily AS (SELECT to_char(p.at AT TIME ZONE ${tz}::text, 'YYYY-MM-DD') AS date, ${TOTALS_COLUMNS} FROM p GROUP BY 1),
+      hourly AS (SELECT extract(hour FROM p.at AT TIME ZONE ${tz}::text)::int AS hour, coalesce(sum(p.calls), 0)::int AS calls FROM p GROUP BY 1)
+      SELECT (SELECT row_to_json(t) FROM (SELECT ${TOTALS_COLUMNS} FROM p) t) AS totals,
+             (SELECT coalesce(json_agg(daily ORDER BY date), '[]'::json) FROM daily) AS series,
+             (SELECT coalesce(json_agg(hourly), '[]'::json) FROM hourly) AS hours`,
+  );
+  const parse = <T>(v: T | string): T => (typeof v === "string" ? (JSON.parse(v) as T) : v);
+  const found = parse(row!.series);
+  const byDate = new Map(found.map((r) => [r.date, { date: r.date, ...countersFromRow(r) }]));
+  const dates = windowDates(window) ?? [...byDate.keys()];
+  const byHourOfDay = Array.from({ length: 24 }, () => 0);
+  for (const h of parse(row!.hours)) byHourOfDay[h.hour] = h.calls;
+  return {
+    totals: callTotalsFromRow(parse(row!.totals)),
+    series: dates.map((date) => byDate.get(date) ?? { date, ...ZERO_COUNTERS }),
+    byHourOfDay,
+  };
+}
+
+const AGENT_COUNTER_COLUMNS = [
+  "calls",
+  "completed",
+  "duration_completed_sum",
+  "scored",
+  "score_sum",
+  "booked",
+  "credits_used",
+  "milestones",
+  "milestones_achieved",
+  "objections",
+  "objections_handled",
+] as const;
+
+/**
+ * The window's calls that have an agent as part rows `(agent_id, <AGENT_COUNTER_COLUMNS>)`: one per clean hourly
+ * rollup row, one per raw call with its milestone and objection counts. Window edges that cut an hour (local
+ * midnight in Asia/Kolkata) are read raw for just that partial hour.
+ */
+export function agentPartsSql(orgId: string, window: RollupWindow): SQL {
+  const e = edges(window, HOUR_MS);
+  const lo = sql`${e.lo}::timestamptz`;
+  const hi = sql`(SELECT greatest(${lo}, least(${e.floorTo}::timestamptz, tally_rollup_hour(${builtTo}))))`;
+  const org = sql`${orgId}::uuid`;
+  const rawCall = sql.raw(`c.id, c.agent_id, c.status, c.duration_sec, c.lead_score, c.outcome, c.credits_used`);
+  return sql`
+    SELECT r.agent_id, ${sql.raw(AGENT_COUNTER_COLUMNS.map((col) => `r.${col}::bigint AS ${col}`).join(", "))}
+      FROM agent_rollup_hourly r
+     WHERE r.org_id = ${org} AND r.bucket_start >= ${lo} AND r.bucket_start < ${hi}
+       AND r.bucket_start NOT IN (SELECT tally_rollup_hour(d.bucket_start) FROM rollup_dirty d
+                                   WHERE d.org_id = ${org} AND d.bucket_start >= ${lo} AND d.bucket_start < ${hi})
+    UNION ALL
+    SELECT raw.agent_id,
+           1::bigint,
+           (CASE WHEN raw.status = 'completed' THEN 1 ELSE 0 END)::bigint,
+           (CASE WHEN raw.status = 'completed' THEN coalesce(raw.duration_sec, 0) ELSE 0 END)::bigint,
+           (CASE WHEN raw.lead_score IS NOT NULL THEN 1 ELSE 0 END)::bigint,
+           coalesce(raw.lead_score, 0)::bigint,
+           (CASE WHEN raw.outcome = 'appointment_booked' THEN 1 ELSE 0 END)::bigint,
+           raw.credits_used::bigint,
+           ms.n, ms.achieved, ob.n, ob.handled
+      FROM (
+        SELECT ${rawCall} FROM calls c
+         WHERE c.org_id = ${org} AND c.agent_id IS NOT NULL
+           AND c.started_at >= ${e.from}::timestamptz AND c.started_at < least(${lo}, ${e.to}::timestamptz)
+        UNION ALL
+        SELECT ${rawCall} FROM calls c
+         WHERE c.org_id = ${org} AND c.agent_id IS NOT NULL AND c.started_at >= ${hi} AND c.started_at < ${e.to}::timestamptz
+        UNION ALL
+        SELECT dirty_calls.*
+          FROM (SELECT DISTINCT tally_rollup_hour(d.bucket_start) AS hour FROM rollup_dirty d
+                 WHERE d.org_id = ${org} AND d.bucket_start >= ${lo} AND d.bucket_start < ${hi}) dirty
+          CROSS JOIN LATERAL (
+            SELECT ${rawCall} FROM calls c
+             WHERE c.org_id = ${org} AND c.agent_id IS NOT NULL AND c.started_at >= dirty.hour AND c.started_at < dirty.hour + interval '1 hour'
+            OFFSET 0
+          ) dirty_calls
+      ) raw
+      CROSS JOIN LATERAL (
+        SELECT count(*)::bigint AS n, count(*) FILTER (WHERE m.achieved)::bigint AS achieved
+          FROM call_milestones m WHERE m.call_id = raw.id AND m.org_id = ${org}
+      ) ms
+      CROSS JOIN LATERAL (
+        SELECT count(*)::bigint AS n, count(*) FILTER (WHERE o.handled)::bigint AS handled
+          FROM call_objections o WHERE o.call_id = raw.id AND o.org_id = ${org}
+      ) ob`;
+}
+
+/**
+ * Rows `(agent_id, calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used, milestones,
+ * milestones_achieved, objections, objections_handled)` per agent with at least one call in the window, to LEFT JOIN
+ * onto `agents`.
+ */
+export function agentTotalsSql(orgId: string, window: RollupWindow): SQL {
+  const sums = AGENT_COUNTER_COLUMNS.map((col) =>
+    col === "duration_completed_sum" || col === "score_sum" || col === "credits_used"
+      ? `coalesce(sum(p.${col}), 0)::float8 AS ${col}`
+      : `coalesce(sum(p.${col}), 0)::int AS ${col}`,
+  ).join(", ");
+  return sql`SELECT p.agent_id, ${sql.raw(sums)} FROM (${agentPartsSql(orgId, window)}) p GROUP BY p.agent_id HAVING sum(p.calls) > 0`;
+}
+
+type AgentTotalsRow = { agent_id: string } & Record<(typeof AGENT_COUNTER_COLUMNS)[number], number>;
+
+/** Maps a row of `agentTotalsSql` to AgentTotals. */
+export function agentTotalsFromRow(r: AgentTotalsRow): AgentTotals {
+  return {
+    agentId: r.agent_id,
+    calls: r.calls,
+    completed: r.completed,
+    durationCompletedSum: r.duration_completed_sum,
+    scored: r.scored,
+    scoreSum: r.score_sum,
+    booked: r.booked,
+    creditsUsed: r.credits_used,
+    milestones: r.milestones,
+    milestonesAchieved: r.milestones_achieved,
+    objections: r.objections,
+    objectionsHandled: r.objections_handled,
+  };
+}
+
+/** Per agent with at least one call in the window: its counters (archived agents included), by agent id. */
+export async function agentTotals(ctx: RollupContext, window: RollupWindow): Promise<AgentTotals[]> {
+  const found = await rows<AgentTotalsRow>(ctx.db, sql`${agentTotalsSql(ctx.orgId, window)} ORDER BY 1`);
+  return found.map(agentTotalsFromRow);
+}

@@ -1,0 +1,61 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { CALL_OUTCOMES } from "../../../drizzle/schema/enums";
+import type { App } from "../../app";
+import type { ReadContext } from "../../lib/read-context";
+import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
+import { MAX_WINDOW_DAYS, windowQuery } from "../../lib/windows";
+import { readAnalytics, type Analytics } from "../../read-models/analytics";
+import { fetchWindowedAggregate, windowedAggregate, windowedMetaSchema, type WindowedAggregate } from "./windowed-aggregate";
+
+/** `days` defaults to the last 7 local days. */
+export const ANALYTICS_DEFAULT_DAYS = 7;
+
+const count = z.number().int().min(0);
+
+export const analyticsSchema = z
+  .object({
+    series: z
+      .array(z.object({ date: z.string(), calls: count, completed: count, leads: count, qualified: count, booked: count }))
+      .openapi({ description: "one point per local date of the window, ascending, zero-filled" }),
+    leadQuality: z
+      .object({ hot: count, warm: count, cold: count })
+      .openapi({ description: "scored calls: hot ≥ 70, warm 40–69, cold < 40" }),
+    outcomes: z.object(Object.fromEntries(CALL_OUTCOMES.map((o) => [o, count])) as Record<(typeof CALL_OUTCOMES)[number], typeof count>),
+    byHourOfDay: z
+      .array(count)
+      .length(24)
+      .openapi({ description: "calls by org-local wall-clock hour; a fall-back day's repeated hour holds both occurrences" }),
+  })
+  .openapi("DashboardAnalytics");
+
+export const analyticsResponseSchema = z.object({ data: analyticsSchema, meta: windowedMetaSchema });
+
+export const route = createRoute({
+  method: "get",
+  path: "/api/dashboard/analytics",
+  summary: "Daily series, lead quality, outcomes and calls by local hour of a window (at most 90 local days)",
+  tags: ["dashboard"],
+  security: bearer,
+  request: { query: windowQuery(ANALYTICS_DEFAULT_DAYS) },
+  responses: { 200: jsonResponse("The analytics", analyticsResponseSchema), ...errorResponses },
+});
+
+export type AnalyticsQuery = z.infer<ReturnType<typeof windowQuery>>;
+export type AnalyticsResponse = z.infer<typeof analyticsResponseSchema>;
+
+/** The route's cached read; the warm-cache job reads through `fetchAnalytics` too, so both meet one cache key. */
+export const analyticsAggregate: WindowedAggregate<Analytics> = {
+  namespace: "dashboard-analytics",
+  defaultDays: ANALYTICS_DEFAULT_DAYS,
+  maxDates: MAX_WINDOW_DAYS,
+  read: readAnalytics,
+};
+
+export const fetchAnalytics = (ctx: ReadContext, query: AnalyticsQuery) => fetchWindowedAggregate(ctx, analyticsAggregate, query);
+
+export function register(app: App) {
+  app.openapi(route, async (c) => {
+    const answer = await windowedAggregate(c, { ...analyticsAggregate, query: c.req.valid("query") });
+    return c.json(analyticsResponseSchema.parse(answer), 200);
+  });
+}

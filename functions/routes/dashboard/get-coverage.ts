@@ -1,0 +1,51 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { App } from "../../app";
+import type { ReadContext } from "../../lib/read-context";
+import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
+import { MAX_WINDOW_DAYS, windowQuery } from "../../lib/windows";
+import { readCoverage, type CoverageHour } from "../../read-models/coverage";
+import { fetchWindowedAggregate, windowedAggregate, windowedMetaSchema, type WindowedAggregate } from "./windowed-aggregate";
+
+/** `days` defaults to the last 7 local days. */
+export const COVERAGE_DEFAULT_DAYS = 7;
+
+export const coverageHourSchema = z
+  .object({
+    date: z.string().openapi({ description: "local calendar date" }),
+    hour: z.number().int().min(0).max(23).openapi({ description: "local wall-clock hour" }),
+    agentSeconds: z.number().min(0).openapi({ description: "agents' online seconds in this local hour, summed over agents" }),
+    coveredSeconds: z.number().min(0).openapi({ description: "seconds of this local hour with at least one agent online" }),
+  })
+  .openapi("CoverageHour");
+
+export const coverageResponseSchema = z.object({ data: z.array(coverageHourSchema), meta: windowedMetaSchema });
+
+export const route = createRoute({
+  method: "get",
+  path: "/api/coverage",
+  summary: "Agent coverage by local date and hour of a window (at most 90 local days); open sessions count up to meta.asOf",
+  tags: ["dashboard"],
+  security: bearer,
+  request: { query: windowQuery(COVERAGE_DEFAULT_DAYS) },
+  responses: { 200: jsonResponse("Every local date × hour 0–23 of the window, ascending", coverageResponseSchema), ...errorResponses },
+});
+
+export type CoverageQuery = z.infer<ReturnType<typeof windowQuery>>;
+export type CoverageResponse = z.infer<typeof coverageResponseSchema>;
+
+/** The route's cached read; the warm-cache job reads through `fetchCoverage` too, so both meet one cache key. */
+export const coverageAggregate: WindowedAggregate<CoverageHour[]> = {
+  namespace: "coverage",
+  defaultDays: COVERAGE_DEFAULT_DAYS,
+  maxDates: MAX_WINDOW_DAYS,
+  read: readCoverage,
+};
+
+export const fetchCoverage = (ctx: ReadContext, query: CoverageQuery) => fetchWindowedAggregate(ctx, coverageAggregate, query);
+
+export function register(app: App) {
+  app.openapi(route, async (c) => {
+    const answer = await windowedAggregate(c, { ...coverageAggregate, query: c.req.valid("query") });
+    return c.json(coverageResponseSchema.parse(answer), 200);
+  });
+}

@@ -1,0 +1,87 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { CALL_DIRECTIONS, CALL_OUTCOMES, CALL_STATUSES } from "../../../drizzle/schema/enums";
+import type { App } from "../../app";
+import type { ReadContext } from "../../lib/read-context";
+import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
+import { windowQuery } from "../../lib/windows";
+import { readOverview, type Overview } from "../../read-models/overview";
+import { fetchWindowedAggregate, windowedAggregate, windowedMetaSchema, type WindowedAggregate } from "./windowed-aggregate";
+
+/** `days` defaults to the last 30 local days. */
+export const OVERVIEW_DEFAULT_DAYS = 30;
+
+const rate = z.number().min(0).max(1).nullable();
+
+export const recentCallSchema = z.object({
+  id: z.uuid(),
+  status: z.enum(CALL_STATUSES),
+  direction: z.enum(CALL_DIRECTIONS),
+  startedAt: z.string(),
+  durationSec: z.number().int().nullable(),
+  outcome: z.enum(CALL_OUTCOMES).nullable(),
+  leadScore: z.number().int().nullable(),
+  agent: z.object({ id: z.uuid(), name: z.string() }).nullable(),
+  contact: z.object({ id: z.uuid(), name: z.string().nullable(), phone: z.string() }),
+});
+
+export const overviewSchema = z
+  .object({
+    calls: z.object({
+      total: z.number().int(),
+      completed: z.number().int(),
+      successRate: rate,
+      totalDurationSec: z.number().int(),
+      avgDurationSec: z.number().nullable(),
+    }),
+    leads: z.object({
+      total: z.number().int().openapi({ description: "calls with a lead score" }),
+      qualified: z.number().int().openapi({ description: "lead score ≥ 70" }),
+      conversionRate: rate,
+      avgScore: z.number().nullable(),
+      booked: z.number().int().openapi({ description: "calls (scored or not) with outcome appointment_booked" }),
+    }),
+    credits: z.object({
+      balance: z.number().int(),
+      usedThisMonth: z.number().int().openapi({ description: "credits of calls started in the current local calendar month, whatever the window" }),
+    }),
+    agents: z.object({
+      total: z.number().int().openapi({ description: "agents that are not archived" }),
+      active: z.number().int(),
+      draft: z.number().int(),
+      paused: z.number().int(),
+    }),
+    pipelineValueCents: z.number().int().openapi({ description: "service prices of scheduled appointments from now on" }),
+    recentActivity: z.array(recentCallSchema).openapi({ description: "the 10 newest calls of the window, newest first" }),
+  })
+  .openapi("DashboardOverview");
+
+export const overviewResponseSchema = z.object({ data: overviewSchema, meta: windowedMetaSchema });
+
+export const route = createRoute({
+  method: "get",
+  path: "/api/dashboard/overview",
+  summary: "Calls, leads, credits, agents, pipeline and recent activity of a window",
+  tags: ["dashboard"],
+  security: bearer,
+  request: { query: windowQuery(OVERVIEW_DEFAULT_DAYS) },
+  responses: { 200: jsonResponse("The overview", overviewResponseSchema), ...errorResponses },
+});
+
+export type OverviewQuery = z.infer<ReturnType<typeof windowQuery>>;
+export type OverviewResponse = z.infer<typeof overviewResponseSchema>;
+
+/** The route's cached read; the warm-cache job reads through `fetchOverview` too, so both meet one cache key. */
+export const overviewAggregate: WindowedAggregate<Overview> = {
+  namespace: "dashboard-overview",
+  defaultDays: OVERVIEW_DEFAULT_DAYS,
+  read: readOverview,
+};
+
+export const fetchOverview = (ctx: ReadContext, query: OverviewQuery) => fetchWindowedAggregate(ctx, overviewAggregate, query);
+
+export function register(app: App) {
+  app.openapi(route, async (c) => {
+    const answer = await windowedAggregate(c, { ...overviewAggregate, query: c.req.valid("query") });
+    return c.json(overviewResponseSchema.parse(answer), 200);
+  });
+}

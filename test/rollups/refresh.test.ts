@@ -1,0 +1,359 @@
+import { sql } from "drizzle-orm";
+import type postgres from "postgres";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { organizations } from "../../drizzle/schema";
+import { rows, type Db } from "../../functions/db/database";
+import { jobContext } from "../../functions/jobs/context";
+import { jobRegistry } from "../../functions/jobs/registry";
+import { runJob } from "../../functions/jobs/run";
+import { callTotals } from "../../functions/rollups/queries";
+import { rebuildOrganizationRollups, recomputeAllRollups, refreshRollups } from "../../functions/rollups/refresh";
+import { createTestApp, ManualClock, type TestApp } from "../support/app";
+import { testDbKind } from "../support/database";
+import { insertAgents, type CallSeed } from "../support/fixtures";
+import { addCalls, daysWindow, expectExact, resetRollups, rollupState } from "./support";
+
+const clock = new ManualClock("2026-11-20T10:07:00Z");
+let t: TestApp;
+let db: Db;
+beforeAll(async () => {
+  t = await createTestApp({ clock });
+  db = t.database.db;
+});
+afterAll(async () => {
+  await t?.close();
+});
+beforeEach(async () => {
+  // every test starts from an empty database and a fresh rollup state (the watermark is global)
+  await db.execute(sql`DELETE FROM organizations`);
+  await resetRollups(db);
+  clock.set("2026-11-20T10:07:00Z");
+});
+
+const MINUTE = 60_000;
+const BUCKET = 15 * MINUTE;
+
+async function newOrg(name: string, timezone = "UTC") {
+  const [org] = await db.insert(organizations).values({ name, timezone }).returning({ id: organizations.id });
+  const agentIds = (await insertAgents(db, org!.id, [{ name: "A" }, { name: "B" }])).map((a) => a.id);
+  return { orgId: org!.id, agentIds };
+}
+
+/** `n` calls, one every `stepMs` back from `end` (so they fall in distinct buckets when stepMs ≥ 15 minutes). */
+function callsBack(n: number, end: Date, stepMs: number, agentIds: string[]): CallSeed[] {
+  return Array.from({ length: n }, (_, i) => ({
+    agentId: agentIds[i % agentIds.length]!,
+    contactIndex: i % 5,
+    direction: i % 3 ? "inbound" : "outbound",
+    status: i % 4 ? "completed" : "missed",
+    startedAt: new Date(end.getTime() - (i + 1) * stepMs - 7_000),
+    durationSec: 60 + (i % 90),
+    creditsUsed: i % 7,
+    leadScore: i % 5 ? (i * 13) % 101 : null,
+    outcome: i % 6 ? null : "appointment_booked",
+    milestones: i % 2 ? [{ key: "greeting", achieved: i % 4 === 1 }] : [],
+    objections: i % 3 ? [] : [{ kind: "price", handled: true }],
+  }));
+}
+
+const marks = async () => (await rollupState(db)).marks;
+
+describe("invalidation", () => {
+  it("marks the bucket of a back-dated change, and writes no mark for a call at or after the watermark", async () => {
+    const { orgId, agentIds } = await newOrg("Marks");
+    await addCalls(db, orgId, callsBack(3, clock.now(), BUCKET, agentIds));
+    await refreshRollups(db, clock.now());
+    expect(await marks()).toBe(0);
+    const { watermark } = await rollupState(db);
+
+    await addCalls(db, orgId, [{ startedAt: new Date(clock.now().getTime() - 60_000), status: "completed" }]); // after W
+    expect(await marks(), `W=${watermark}`).toBe(0);
+    await addCalls(db, orgId, [{ startedAt: new Date("2026-11-19T08:00:00Z"), status: "completed" }]); // before W
+    expect(await marks()).toBe(1);
+    await db.execute(sql`UPDATE calls SET ended_at = started_at + interval '1 minute' WHERE org_id = ${orgId}::uuid`);
+    expect(await marks(), "an update of a column the rollups do not hold marks nothing").toBe(1);
+    await db.execute(sql`UPDATE calls SET credits_used = credits_used + 1 WHERE org_id = ${orgId}::uuid`);
+    expect(await marks(), "one mark per distinct bucket of the statement, before W only").toBe(1 + 4);
+    await expectExact(db, orgId, daysWindow(3, "Asia/Kolkata", clock.now()), "after marking");
+  });
+
+  it("marks the buckets of a call whose analysis changes, and follows an agent deletion", async () => {
+    const { orgId, agentIds } = await newOrg("Analysis");
+    const [id] = await addCalls(db, orgId, [{ agentId: agentIds[0]!, startedAt: new Date("2026-11-19T23:50:00Z"), status: "completed" }]);
+    await refreshRollups(db, clock.now());
+    await db.execute(sql`INSERT INTO call_milestones (call_id, org_id, key, achieved) VALUES (${id!}::uuid, ${orgId}::uuid, 'greeting', true)`);
+    expect(await marks()).toBe(1);
+    await db.execute(sql`DELETE FROM agents WHERE id = ${agentIds[0]!}::uuid`);
+    expect(await marks()).toBe(2);
+    await expectExact(db, orgId, daysWindow(2, "Asia/Kathmandu", clock.now()), "after analysis and agent deletion");
+    await refreshRollups(db, clock.now());
+    await expectExact(db, orgId, daysWindow(2, "Asia/Kathmandu", clock.now()), "refreshed");
+  });
+
+  it("empties the rollups when calls is truncated", async () => {
+    const { orgId, agentIds } = await newOrg("Truncate");
+    await addCalls(db, orgId, callsBack(5, clock.now(), BUCKET, agentIds));
+    await refreshRollups(db, clock.now());
+    await db.execute(sql`TRUNCATE calls CASCADE`);
+    const [left] = await rows<{ n: number }>(db, sql`SELECT (SELECT count(*) FROM call_rollup_15m) + (SELECT count(*) FROM agent_rollup_hourly) AS n`);
+    expect(Number(left!.n)).toBe(0);
+    await expectExact(db, orgId, daysWindow(3, "UTC", clock.now()), "after truncate");
+  });
+});
+
+describe("the incremental refresh", () => {
+  it("recomputes as many buckets as calls changed, whatever the size of the table", async () => {
+    const reports = [];
+    for (const size of [150, 1_500]) {
+      await db.execute(sql`DELETE FROM organizations`);
+      await resetRollups(db);
+      const { orgId, agentIds } = await newOrg(`Size ${size}`);
+      const ids = await addCalls(db, orgId, callsBack(size, new Date("2026-11-20T10:00:00Z"), 90_000, agentIds)); // all before W
+      const first = await refreshRollups(db, clock.now());
+      expect(first.newCalls).toBe(size);
+      // k = 10 back-dated calls, in 10 distinct buckets (every 15th call: 22.5 minutes apart)
+      const changed = ids.filter((_, i) => i % 15 === 0).slice(0, 10);
+      await db.execute(sql`UPDATE calls SET status = 'failed', lead_score = 12 WHERE id = ANY(${`{${changed.join(",")}}`}::uuid[])`);
+      clock.advance(MINUTE);
+      const report = await refreshRollups(db, clock.now());
+      reports.push(report);
+      expect(report.dirtyMarks, JSON.stringify(report)).toBe(10);
+      expect(report.bucketsRecomputed).toBe(10);
+      expect(report.hoursRecomputed).toBeLessThanOrEqual(10);
+      // rows read: the calls of those buckets (10 calls per 15 minutes here), not the table
+      expect(report.rowsRead).toBeLessThanOrEqual(10 * 11 + 10);
+      await expectExact(db, orgId, daysWindow(7, "America/New_York", clock.now()), `size ${size}`);
+    }
+    expect(reports[0]!.bucketsRecomputed).toBe(reports[1]!.bucketsRecomputed);
+  });
+
+  it("folds new calls since the last run into their buckets only", async () => {
+    const { orgId, agentIds } = await newOrg("New calls");
+    await addCalls(db, orgId, callsBack(300, clock.now(), 10 * MINUTE, agentIds));
+    await refreshRollups(db, clock.now());
+    clock.advance(45 * MINUTE);
+    await addCalls(db, orgId, callsBack(4, clock.now(), 5 * MINUTE, agentIds));
+    const report = await refreshRollups(db, clock.now());
+    expect(report.dirtyMarks).toBe(0);
+    expect(report.newCalls).toBeLessThanOrEqual(4);
+    expect(report.bucketsRecomputed).toBeLessThanOrEqual(2);
+    await expectExact(db, orgId, daysWindow(1, "Asia/Kolkata", clock.now()), "after new calls");
+  });
+
+  it("is idempotent: a second run at the same instant changes nothing", async () => {
+    const { orgId, agentIds } = await newOrg("Idempotent");
+    await addCalls(db, orgId, callsBack(50, clock.now(), 7 * MINUTE, agentIds));
+    await refreshRollups(db, clock.now());
+    const snapshot = async () => rows(db, sql`SELECT * FROM call_rollup_15m WHERE org_id = ${orgId}::uuid ORDER BY bucket_start`);
+    const before = await snapshot();
+    const again = await refreshRollups(db, clock.now());
+    expect(again).toMatchObject({ bucketsRecomputed: 0, dirtyMarks: 0, newCalls: 0, caughtUp: true });
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("drains a backlog over several runs when the advance is capped, exact after each", async () => {
+    const { orgId, agentIds } = await newOrg("Backlog");
+    await addCalls(db, orgId, callsBack(120, clock.now(), 20 * MINUTE, agentIds));
+    let runs = 0;
+    for (;;) {
+      const report = await refreshRollups(db, clock.now(), { maxAdvanceCalls: 25, maxDirtyMarks: 3 });
+      runs += 1;
+      expect(report.newCalls, JSON.stringify(report)).toBeLessThanOrEqual(25 + 3);
+      await expectExact(db, orgId, daysWindow(2, "Asia/Kathmandu", clock.now()), `run ${runs}`);
+      if (report.caughtUp) break;
+      expect(runs).toBeLessThan(20);
+    }
+    expect(runs).toBeGreaterThanOrEqual(5);
+  });
+
+  it("leaves every answer exact when interrupted after the advance or inside its transaction", async () => {
+    const { orgId, agentIds } = await newOrg("Interrupted", "Asia/Kolkata");
+    const window = () => daysWindow(3, "Asia/Kolkata", clock.now());
+    await addCalls(db, orgId, callsBack(60, clock.now(), 23 * MINUTE, agentIds));
+    await refreshRollups(db, clock.now());
+    await db.execute(sql`UPDATE calls SET lead_score = 88 WHERE org_id = ${orgId}::uuid AND started_at < ${new Date(clock.now().getTime() - 86400_000).toISOString()}::timestamptz`);
+    clock.advance(40 * MINUTE);
+    await addCalls(db, orgId, callsBack(3, clock.now(), 8 * MINUTE, agentIds));
+    const before = await rollupState(db);
+
+    const boom = new Error("interrupted");
+    await expect(refreshRollups(db, clock.now(), { onStage: (s) => { if (s === "advanced") throw boom; } })).rejects.toBe(boom);
+    const afterAdvance = await rollupState(db);
+    expect(afterAdvance.watermark).not.toBe(before.watermark);
+    expect(afterAdvance.builtTo).toBe(before.builtTo);
+    await expectExact(db, orgId, window(), "after an interrupted advance");
+
+    await expect(refreshRollups(db, clock.now(), { onStage: (s) => { if (s === "recomputed") throw boom; } })).rejects.toBe(boom);
+    expect(await rollupState(db)).toEqual(afterAdvance);
+    await expectExact(db, orgId, window(), "after a refresh rolled back before its commit");
+
+    // a failure midway through the recompute: call_rollup_15m already rewritten, agent_rollup_hourly not yet
+    await db.execute(sql`CREATE OR REPLACE FUNCTION test_fail_agent_rollup() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full (test)'; END $$`);
+    await db.execute(sql`CREATE TRIGGER test_fail_agent_rollup BEFORE INSERT ON agent_rollup_hourly FOR EACH ROW EXECUTE FUNCTION test_fail_agent_rollup()`);
+    try {
+      const failure = await refreshRollups(db, clock.now()).then(() => null, (e: unknown) => e as Error & { cause?: Error });
+      expect(String(failure?.cause?.message ?? failure?.message)).toMatch(/disk full/);
+    } finally {
+      await db.execute(sql`DROP TRIGGER test_fail_agent_rollup ON agent_rollup_hourly`);
+    }
+    expect(await rollupState(db)).toEqual(afterAdvance);
+    await expectExact(db, orgId, window(), "after a refresh that failed midway");
+
+    const report = await refreshRollups(db, clock.now());
+    expect(report.dirtyMarks).toBe(before.marks);
+    expect((await rollupState(db)).marks).toBe(0);
+    await expectExact(db, orgId, window(), "after the next refresh");
+  });
+
+  it("serialises two refreshes at once: both succeed, the second finds nothing left", async () => {
+    const { orgId, agentIds } = await newOrg("Twice");
+    await addCalls(db, orgId, callsBack(80, clock.now(), 11 * MINUTE, agentIds));
+    const [a, b] = await Promise.all([refreshRollups(db, clock.now()), refreshRollups(db, clock.now())]);
+    expect(Math.min(a.newCalls, b.newCalls)).toBe(0);
+    expect(a.newCalls + b.newCalls).toBe(80);
+    await expectExact(db, orgId, daysWindow(2, "UTC", clock.now()), "after two at once");
+  });
+
+  it("rebuilds one organization on demand, leaving the others alone", async () => {
+    const one = await newOrg("Rebuilt");
+    const two = await newOrg("Untouched");
+    await addCalls(db, one.orgId, callsBack(40, clock.now(), 17 * MINUTE, one.agentIds));
+    await addCalls(db, two.orgId, callsBack(40, clock.now(), 17 * MINUTE, two.agentIds));
+    await refreshRollups(db, clock.now());
+    // drift, as after a maintenance that bypassed the triggers
+    await db.execute(sql`UPDATE call_rollup_15m SET calls = calls + 5 WHERE org_id = ${one.orgId}::uuid`);
+    await db.execute(sql`UPDATE agent_rollup_hourly SET milestones = milestones + 2 WHERE org_id = ${one.orgId}::uuid`);
+    const window = daysWindow(2, "UTC", clock.now());
+    expect((await callTotals({ db, orgId: one.orgId }, window)).calls).toBeGreaterThan(40);
+    const report = await rebuildOrganizationRollups(db, one.orgId);
+    expect(report.bucketsRecomputed).toBeGreaterThan(0);
+    await expectExact(db, one.orgId, window, "rebuilt");
+    await expectExact(db, two.orgId, window, "untouched");
+  });
+
+  it("forgets the rollups of a month partition that retention dropped", async () => {
+    const { orgId, agentIds } = await newOrg("Retention");
+    await db.execute(sql`SELECT tally_ensure_partitions('2024-03-15T00:00:00Z'::timestamptz, 0, 0)`);
+    await addCalls(db, orgId, callsBack(6, new Date("2024-03-20T00:00:00Z"), 5 * 3600_000, agentIds));
+    await addCalls(db, orgId, callsBack(6, clock.now(), 5 * 3600_000, agentIds));
+    await refreshRollups(db, clock.now());
+    // what maintain-partitions does past retention: no trigger sees these rows go
+    await db.execute(sql`ALTER TABLE calls DETACH PARTITION calls_202403`);
+    await db.execute(sql`DROP TABLE calls_202403`);
+    const all = { from: null, to: null, timezone: "UTC" };
+    expect((await callTotals({ db, orgId }, all)).calls).toBe(12);
+    await db.execute(sql`SELECT tally_rollup_forget_before('2024-04-01T00:00:00Z'::timestamptz)`);
+    await expectExact(db, orgId, all, "after forgetting the dropped month");
+  });
+
+  it("a full recompute writes the same rows as the incremental refreshes", async () => {
+    const { orgId, agentIds } = await newOrg("Full");
+    await addCalls(db, orgId, callsBack(150, new Date("2026-11-20T10:00:00Z"), 6 * MINUTE, agentIds));
+    await refreshRollups(db, clock.now(), { maxAdvanceCalls: 40 });
+    await refreshRollups(db, clock.now(), { maxAdvanceCalls: 40 });
+    await refreshRollups(db, clock.now());
+    await db.execute(sql`UPDATE calls SET outcome = 'voicemail' WHERE org_id = ${orgId}::uuid AND status = 'missed'`);
+    await refreshRollups(db, clock.now());
+    const dump = async () => ({
+      calls: await rows(db, sql`SELECT * FROM call_rollup_15m WHERE org_id = ${orgId}::uuid ORDER BY bucket_start`),
+      agents: await rows(db, sql`SELECT * FROM agent_rollup_hourly WHERE org_id = ${orgId}::uuid ORDER BY bucket_start, agent_id`),
+    });
+    const incremental = await dump();
+    const full = await recomputeAllRollups(db, clock.now());
+    expect(full.rowsRead).toBeGreaterThanOrEqual(150);
+    expect(await dump()).toEqual(incremental);
+  });
+});
+
+describe("the refresh-rollups job", () => {
+  it("is registered every minute and reports rows, buckets, marks and the watermark", async () => {
+    expect(jobRegistry["refresh-rollups"].cron).toBe("* * * * *");
+    expect(jobRegistry["refresh-admin-view"].cron).toBe("*/5 * * * *");
+    const { orgId, agentIds } = await newOrg("Job");
+    await addCalls(db, orgId, callsBack(12, clock.now(), 13 * MINUTE, agentIds));
+    const report = await runJob("refresh-rollups", jobContext(t.deps));
+    expect(report).toMatchObject({ job: "refresh-rollups", watermark: "2026-11-20T10:00:00.000Z", dirtyMarks: 0 });
+    expect(report.rowsRead).toBeGreaterThanOrEqual(12);
+    expect(report.rowsWritten).toBeGreaterThan(0);
+    expect(report.bucketsRecomputed).toBeGreaterThan(0);
+  });
+});
+
+/** Races that need two connections: the local Postgres only (PGlite has one connection). */
+describe.skipIf(testDbKind() !== "postgres")("races with writers (Postgres)", () => {
+  const client = () => (t.database as unknown as { client: postgres.Sql }).client;
+
+  async function openWriter(orgId: string, startedAt: Date) {
+    const conn = await client().reserve();
+    await conn`BEGIN`;
+    const [contact] = await conn`INSERT INTO contacts (org_id, phone) VALUES (${orgId}, ${"+1415888" + String(Math.floor(Math.random() * 9000) + 1000)}) RETURNING id`;
+    await conn`INSERT INTO calls (org_id, contact_id, direction, status, phone_number, started_at, credits_used)
+               VALUES (${orgId}, ${contact!.id}, 'inbound', 'completed', '+14150000000', ${startedAt.toISOString()}, 7)`;
+    return {
+      commit: async () => {
+        await conn`COMMIT`;
+        conn.release();
+      },
+    };
+  }
+
+  it("the advance waits for a writer that read the old watermark, so its call is not lost", async () => {
+    const { orgId, agentIds } = await newOrg("Race");
+    await addCalls(db, orgId, callsBack(20, clock.now(), 9 * MINUTE, agentIds));
+    await refreshRollups(db, clock.now()); // W = 10:00
+    clock.advance(50 * MINUTE); // now 10:57, the next W is 10:45
+    // a writer inserts a call at 10:20 (≥ W: no mark) and has not committed yet
+    const writer = await openWriter(orgId, new Date("2026-11-20T10:20:00Z"));
+    let settled = false;
+    const refreshing = refreshRollups(db, clock.now(), { lockTimeoutMs: 10_000 }).finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(settled, "the advance must wait for the writer's commit").toBe(false);
+    await writer.commit();
+    const report = await refreshing;
+    expect(report.advanced).toBe(true);
+    expect(report.watermark).toBe("2026-11-20T10:45:00.000Z");
+    const [rolled] = await rows<{ n: number }>(db, sql`SELECT coalesce(sum(calls), 0)::int AS n FROM call_rollup_15m WHERE org_id = ${orgId}::uuid AND bucket_start = '2026-11-20T10:15:00Z'`);
+    expect(rolled!.n, "the writer's call is in its bucket's rollup").toBe(1);
+    await expectExact(db, orgId, daysWindow(1, "UTC", clock.now()), "after the race");
+  });
+
+  it("gives up the advance after its lock timeout (writers are not held up) and still recomputes the marks", async () => {
+    const { orgId, agentIds } = await newOrg("Timeout");
+    await addCalls(db, orgId, callsBack(20, clock.now(), 9 * MINUTE, agentIds));
+    await refreshRollups(db, clock.now());
+    await db.execute(sql`UPDATE calls SET status = 'failed' WHERE org_id = ${orgId}::uuid`);
+    clock.advance(50 * MINUTE);
+    const writer = await openWriter(orgId, new Date("2026-11-20T10:20:00Z"));
+    try {
+      const report = await refreshRollups(db, clock.now(), { lockTimeoutMs: 150 });
+      expect(report.advanced).toBe(false);
+      expect(report.watermark).toBe("2026-11-20T10:00:00.000Z");
+      expect(report.dirtyMarks).toBeGreaterThan(0);
+    } finally {
+      await writer.commit();
+    }
+    await expectExact(db, orgId, daysWindow(1, "UTC", clock.now()), "after a skipped advance");
+    const next = await refreshRollups(db, clock.now());
+    expect(next.advanced).toBe(true);
+    await expectExact(db, orgId, daysWindow(1, "UTC", clock.now()), "after the next advance");
+  });
+
+  it("a mark written while the recompute runs survives it, so the bucket stays dirty until the next run", async () => {
+    const { orgId, agentIds } = await newOrg("During");
+    await addCalls(db, orgId, callsBack(30, clock.now(), 9 * MINUTE, agentIds));
+    await refreshRollups(db, clock.now());
+    await db.execute(sql`UPDATE calls SET credits_used = 3 WHERE org_id = ${orgId}::uuid`);
+    const report = await refreshRollups(db, clock.now(), {
+      onStage: async (stage) => {
+        // another connection commits a back-dated call while the recompute transaction is still open
+        if (stage === "recomputed") await addCalls(db, orgId, [{ startedAt: new Date("2026-11-20T08:05:00Z"), status: "completed", creditsUsed: 9 }]);
+      },
+    });
+    expect(report.dirtyMarks).toBeGreaterThan(0);
+    expect(await marks()).toBe(1);
+    await expectExact(db, orgId, daysWindow(1, "UTC", clock.now()), "with the surviving mark");
+    await refreshRollups(db, clock.now());
+    expect(await marks()).toBe(0);
+    await expectExact(db, orgId, daysWindow(1, "UTC", clock.now()), "after the next run");
+  });
+});
