@@ -1,18 +1,18 @@
-import { createApiKey, createOrganization } from "../services/organizations";
-import { upsertCall } from "../services/calls";
-import type { Database } from "../db/database";
+import { sql } from "drizzle-orm";
+import { firstRow, type Database } from "../db/database";
+import { seedDemo } from "../seed/seed";
 
 export type DemoKeys = { orgId: string; organizationName: string; readKey: string; writeKey: string; sampleCallId: string };
 
-/** The embedded default's demo organization with its keys (shown on every start from the data directory). */
+/**
+ * The embedded default's demo organization (about 25k calls over 90 days up to now, from the deterministic seed
+ * generator) with its keys, which the Node entry keeps in the data directory and prints on every start.
+ */
 export async function createDemoOrganization(database: Database, now: Date): Promise<DemoKeys> {
-  const { organization, apiKey: writeKey } = await createOrganization(database.db, { name: "Demo Dental", timezone: "America/New_York", creditsBalance: 50_000 });
-  const { apiKey: readKey } = await createApiKey(database.db, { orgId: organization.id, scope: "read", name: "demo read key" });
-  const { call } = await upsertCall(
+  const { organization, writeKey, readKey } = await seedDemo(database, { now });
+  const newest = await firstRow<{ id: string }>(
     database.db,
-    organization.id,
-    { phoneNumber: "+14155550100", contactName: "Demo Caller", direction: "inbound", status: "completed", startedAt: new Date(now.getTime() - 3600_000).toISOString(), durationSec: 120 },
-    now,
+    sql`SELECT id FROM calls WHERE org_id = ${organization.id} ORDER BY started_at DESC, id DESC LIMIT 1`,
   );
-  return { orgId: organization.id, organizationName: organization.name, readKey, writeKey, sampleCallId: call.id };
+  return { orgId: organization.id, organizationName: organization.name, readKey, writeKey, sampleCallId: newest?.id ?? "" };
 }
