@@ -3,7 +3,7 @@ import type { OverviewResponse } from "../../functions/routes/dashboard/get-over
 import type { AnalyticsResponse } from "../../functions/routes/dashboard/get-analytics";
 import type { AgentListResponse } from "../../functions/routes/agents/list-agents";
 import type { AgentVarianceResponse } from "../../functions/routes/analytics/agent-variance";
-import type { CoverageResponse } from "../../functions/routes/coverage/get-coverage";
+import type { CoverageResponse } from "../../functions/routes/dashboard/get-coverage";
 import type { CallListResponse } from "../../functions/routes/calls/list-calls";
 import type { settingsSchema } from "../../functions/routes/settings/settings-schemas";
 export type Settings = z.infer<typeof settingsSchema>;

@@ -194,6 +194,9 @@ describe("GET /api/agents with a voice provider", () => {
     expect(t.deps.voice.breakerState).toBe("open");
     expect(provider.requests, "the open circuit spares the provider the other agents").toBeLessThan(50);
     await eventually(() => provider.inFlight === 0);
+    // GET /metrics reports the open circuit of the wired voice service
+    const metrics = await (await t.app.request("/metrics")).text();
+    expect(metrics).toContain('tally_voice_circuit_breaker_state{state="open"} 1');
   });
 });
 
