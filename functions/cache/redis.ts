@@ -78,6 +78,9 @@ export function redisStore(options: RedisStoreOptions): CacheStore {
     async delete(keys) {
       if (keys.length > 0) await send(["DEL", ...keys]);
     },
+    async eval(script, keys, args) {
+      return send<unknown>(["EVAL", script, String(keys.length), ...keys, ...args]);
+    },
     async close() {
       destroy(connection.client);
     },

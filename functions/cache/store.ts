@@ -16,6 +16,11 @@ export interface CacheStore {
    */
   setIf(key: string, value: string, ttlMs: number, guards: readonly StoreGuard[]): Promise<boolean>;
   delete(keys: readonly string[]): Promise<void>;
+  /**
+   * Runs a Lua script atomically, within the store's own timeout (Redis-speaking stores; the in-process store has
+   * none). Other users of the shared store with a read-modify-write step take it: the per-key rate limiter.
+   */
+  eval?(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
   close(): Promise<void>;
 }
 

@@ -49,6 +49,9 @@ export function upstashStoreOver(client: UpstashClient, timeoutMs = UPSTASH_TIME
     async delete(keys) {
       if (keys.length > 0) await withDeadline(client.del(...keys), timeoutMs);
     },
+    async eval(script, keys, args) {
+      return withDeadline(client.eval(script, [...keys], [...args]), timeoutMs);
+    },
     async close() {
       // REST: nothing held open
     },

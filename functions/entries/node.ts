@@ -4,6 +4,7 @@ import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
 import { createApp } from "../app";
 import { createNodeSharedCache } from "../cache/node";
+import { rateLimitStoreOver } from "../middleware/rate-limit";
 import { firstRow, type Database } from "../db/database";
 import { migrate } from "../db/migrate";
 import { openPglite } from "../db/pglite";
@@ -65,6 +66,8 @@ const deps = {
   ...(env.TALLY_ADMIN_KEY ? { adminKey: env.TALLY_ADMIN_KEY } : {}),
   ...(dashboardDemoKey ? { dashboardDemoKey } : {}),
   ...(voice ? { voice } : {}),
+  // per-key rate limit (600 a minute): counted in the cache's Redis when there is one, so every instance shares it
+  rateLimit: { store: rateLimitStoreOver(shared) },
 };
 const app = createApp(deps);
 const scheduler = env.TALLY_SCHEDULER === "on" ? startScheduler(deps) : undefined;

@@ -27,6 +27,7 @@ import { jobsForCron } from "../jobs/registry";
 import { runJob } from "../jobs/run";
 import { systemClock } from "../lib/clock";
 import { jsonLogger } from "../lib/logger";
+import { rateLimitStoreOver } from "../middleware/rate-limit";
 import { createVoiceService, voiceStoreOver } from "../voice";
 import { EnvError, parseEnv } from "./env";
 
@@ -164,6 +165,7 @@ function buildIsolate(config: WorkerConfig): Isolate {
     ...(config.TALLY_ADMIN_KEY ? { adminKey: config.TALLY_ADMIN_KEY } : {}),
     ...(config.SLOW_REQUEST_MS ? { slowRequestMs: config.SLOW_REQUEST_MS } : {}),
     ...(voice ? { voice } : {}),
+    rateLimit: { store: rateLimitStoreOver(shared) }, // per-key limit counted in Upstash: shared by every isolate
   };
   return { config, deps, app: createApp(deps) };
 }

@@ -4,6 +4,11 @@ import { instant } from "./schemas";
 
 /** `days` is 1–90 on every route that takes it (SPEC §4). */
 export const MAX_WINDOW_DAYS = 90;
+/**
+ * An explicit `from`/`to` window spans at most this (about ten years, past any retention Tally keeps). Every window
+ * lists its local dates, one string a day: unbounded, `from=1970…&to=9999…` cost seconds of CPU and memory a request.
+ */
+export const MAX_WINDOW_SPAN_DAYS = 3660;
 
 /** The query parameters of a windowed route: `days=N`, or `from`/`to` (half-open). */
 export const windowQuery = (defaultDays: number) =>
@@ -102,7 +107,13 @@ export function startOfLocalDay(date: string, timeZone: string): Date {
 /** Every local date from `first` to `last`, inclusive. */
 export function datesBetween(first: string, last: string): string[] {
   const out: string[] = [];
-  for (let d = first; d <= last; d = addDays(d, 1)) out.push(d);
+  // counted, not compared as strings: past 9999-12-31 the next date prints as "+010000-01-01", which sorts first
+  const dayNumber = (date: string) => {
+    const [y, m, d] = date.split("-").map(Number) as [number, number, number];
+    return Date.UTC(y, m - 1, d) / 86_400_000;
+  };
+  const days = dayNumber(last) - dayNumber(first);
+  for (let i = 0, d = first; i <= days; i++, d = addDays(d, 1)) out.push(d);
   return out;
 }
 
@@ -127,6 +138,10 @@ export function resolveWindow(
       : startOfLocalDay(addDays(localDate(to.getTime() > now.getTime() ? now : to, timeZone), -((query.days ?? defaultDays) - 1)), timeZone);
   if (from.getTime() > to.getTime())
     throw new ApiError("validation_failed", "from must not be after to", { errors: [{ path: "from", message: "must not be after to" }] });
+  if (to.getTime() - from.getTime() > MAX_WINDOW_SPAN_DAYS * 86_400_000)
+    throw new ApiError("validation_failed", `A window may span at most ${MAX_WINDOW_SPAN_DAYS} days`, {
+      errors: [{ path: "from", message: `must be at most ${MAX_WINDOW_SPAN_DAYS} days before to` }],
+    });
   const lastInstant = new Date(Math.max(from.getTime(), to.getTime() - 1));
   return { from, to, timezone: timeZone, dates: datesBetween(localDate(from, timeZone), localDate(lastInstant, timeZone)) };
 }

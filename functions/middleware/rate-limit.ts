@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { withDeadline } from "../cache/store";
+import { withDeadline, type CacheStore } from "../cache/store";
 import type { AppDeps, AppEnv, Auth } from "../deps";
 import type { Clock } from "../lib/clock";
 import { ApiError } from "../lib/errors";
@@ -15,7 +15,8 @@ import type { Logger } from "../lib/logger";
  * ("Unexpected flag in script shebang"), so it cannot run over a self-hosted Redis; it reads `Date.now()`, not the
  * injected clock; and its sliding window's `reset` is the next bucket boundary, where the previous bucket still
  * weighs fully, so a client obeying it is refused again. One Lua script here serves Redis over TCP and Upstash over
- * REST alike, and the in-process store computes the same formula.
+ * REST alike (through the shared cache's store: `rateLimitStoreOver`), and the in-process store computes the same
+ * formula.
  */
 
 /** SPEC-less default: generous enough for a dashboard polling every widget, small enough to stop a runaway client. */
@@ -130,7 +131,7 @@ end
 return {0, previous, current}
 `;
 
-/** Runs a Lua script: node-redis (`sendCommand(["EVAL", ...])`) and `@upstash/redis` (`eval`) both fit. */
+/** Runs a Lua script atomically: a Redis-speaking `CacheStore`'s `eval`. */
 export type ScriptRunner = (script: string, keys: string[], args: string[]) => Promise<unknown>;
 
 /**
@@ -150,9 +151,15 @@ export function scriptRateLimitStore(kind: "redis" | "upstash", run: ScriptRunne
   };
 }
 
-/** The store over an Upstash client (`@upstash/redis` or `@upstash/redis/cloudflare`): one REST call a request. */
-export function upstashRateLimitStore(client: { eval(script: string, keys: string[], args: string[]): Promise<unknown> }, keyPrefix?: string) {
-  return scriptRateLimitStore("upstash", (script, keys, args) => client.eval(script, keys, args), keyPrefix);
+/**
+ * The limiter's store over the shared cache's store (`SharedCache`): the same Redis or Upstash connection, counters
+ * under `<cache prefix>~ratelimit:` (cache namespaces are lowercase words, so `~` keeps the two apart, as the voice
+ * store does). A cache kept in process has nothing to share: the limiter then counts in this instance's memory.
+ */
+export function rateLimitStoreOver(shared: { store: CacheStore; keyPrefix?: string }): RateLimitStore {
+  const { store } = shared;
+  if (store.kind === "memory" || !store.eval) return memoryRateLimitStore();
+  return scriptRateLimitStore(store.kind, (script, keys, args) => store.eval!(script, keys, args), `${shared.keyPrefix ?? "tally:"}~ratelimit:`);
 }
 
 /** The response headers of a decision (IETF draft `RateLimit-*` fields, plus `Retry-After` when refused). */
@@ -206,7 +213,11 @@ export function rateLimiter(deps: Pick<AppDeps, "clock" | "logger"> & { rateLimi
     if (!decision.allowed)
       throw new ApiError("rate_limited", `This API key sent more than ${limit} requests in ${windowSec} s; retry after ${headers["retry-after"]} s`, { headers });
     await next();
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+    try {
+      for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+    } catch {
+      // a response with immutable headers (one passed through from a fetch) goes out without them
+    }
   };
 }
 

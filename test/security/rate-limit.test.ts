@@ -1,17 +1,18 @@
-import { Redis } from "@upstash/redis";
 import fc from "fast-check";
+import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { upstashClientConfig } from "../../functions/cache/upstash-store";
+import { memoryStore } from "../../functions/cache/memory";
+import { redisStore } from "../../functions/cache/redis";
+import { upstashStore } from "../../functions/cache/upstash";
 import {
   decide,
   memoryRateLimitStore,
   RATE_LIMIT_RETRY_MS,
-  upstashRateLimitStore,
+  rateLimitStoreOver,
   windowEstimate,
   type RateLimitConfig,
   type RateLimitStore,
 } from "../../functions/middleware/rate-limit";
-import { redisRateLimitStore } from "../../functions/middleware/rate-limit-redis";
 import { REDIS_URL, deleteByPrefix, runPrefix } from "../cache/support";
 import { FaultProxy, refusedPort } from "../cache/tcp-proxy";
 import { startUpstashRest, type UpstashRestFixture } from "../fixtures/upstash-rest";
@@ -55,17 +56,19 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** A store of `kind` under a key prefix of this run alone (deleted afterwards). */
-function openStore(kind: Kind, url = REDIS_URL): RateLimitStore {
-  const prefix = runPrefix(`ratelimit-${kind}`);
-  prefixes.push(prefix);
+/**
+ * A limiter store of `kind`, built as the entries build it: over the shared cache's store (`rateLimitStoreOver`), under
+ * a key prefix of this run alone (deleted afterwards).
+ */
+function openStore(kind: Kind, url = REDIS_URL, timeoutMs = 1_000): RateLimitStore {
+  const keyPrefix = runPrefix(`ratelimit-${kind}`);
+  prefixes.push(keyPrefix);
   if (kind === "memory") return memoryRateLimitStore();
-  if (kind === "redis") {
-    const store = redisRateLimitStore({ url, keyPrefix: prefix });
-    closers.push(() => store.close());
-    return store;
-  }
-  return upstashRateLimitStore(new Redis(upstashClientConfig({ url: upstash.url, token: upstash.token, timeoutMs: 1_000 })), prefix);
+  const store = kind === "redis" ? redisStore({ url, timeoutMs }) : upstashStore({ url: upstash.url, token: upstash.token, timeoutMs });
+  closers.push(() => store.close());
+  const limiterStore = rateLimitStoreOver({ store, keyPrefix });
+  expect(limiterStore.kind).toBe(kind);
+  return limiterStore;
 }
 
 /** An app over this file's database with its own limiter; `close` leaves the database. */
@@ -276,7 +279,7 @@ describe("the rate limit's defaults and faults", () => {
   it("fails open within its deadline when Redis hangs, and limits again once it answers", async () => {
     const proxy = await FaultProxy.start(REDIS_URL, { mode: "hang" });
     closers.push(() => proxy.stop());
-    const { t, clock } = await appWith({ requests: 2, windowSec: WINDOW_SEC, store: openStore("redis", proxy.url), timeoutMs: 150 });
+    const { t, clock } = await appWith({ requests: 2, windowSec: WINDOW_SEC, store: openStore("redis", proxy.url, 100), timeoutMs: 150 });
     const org = await setup.createOrg();
     const started = performance.now();
     const res = await get(t, org.readKey);
@@ -308,30 +311,34 @@ describe("the rate limit's defaults and faults", () => {
 
   it("fails open when the Upstash endpoint is gone", async () => {
     const gone = await startUpstashRest({ redisUrl: REDIS_URL });
-    const store = upstashRateLimitStore(new Redis(upstashClientConfig({ url: gone.url, token: gone.token, timeoutMs: 200 })), runPrefix("ratelimit-gone"));
+    const store = upstashStore({ url: gone.url, token: gone.token, timeoutMs: 200 });
     await gone.close();
-    const { t } = await appWith({ requests: 1, windowSec: WINDOW_SEC, store });
+    const { t } = await appWith({ requests: 1, windowSec: WINDOW_SEC, store: rateLimitStoreOver({ store, keyPrefix: runPrefix("ratelimit-gone") }) });
     const org = await setup.createOrg();
     for (let i = 0; i < 3; i++) expect((await get(t, org.readKey)).status).toBe(200);
   });
 
-  it("keeps counters under the key's id: no API key appears in Redis", async () => {
-    const prefix = runPrefix("ratelimit-keys");
-    prefixes.push(prefix);
-    const store = redisRateLimitStore({ url: REDIS_URL, keyPrefix: prefix });
+  it("counts in this instance's memory when the cache itself is in process", () => {
+    expect(rateLimitStoreOver({ store: memoryStore(new ManualClock(T0)) }).kind).toBe("memory");
+  });
+
+  it("keeps counters under the key's id, beside the cache's keys: no API key appears in Redis", async () => {
+    const keyPrefix = runPrefix("ratelimit-keys");
+    prefixes.push(keyPrefix);
+    const store = redisStore({ url: REDIS_URL, timeoutMs: 1_000 });
     closers.push(() => store.close());
-    const { t } = await appWith({ requests: 5, windowSec: WINDOW_SEC, store });
+    const { t } = await appWith({ requests: 5, windowSec: WINDOW_SEC, store: rateLimitStoreOver({ store, keyPrefix }) });
     const org = await setup.createOrg();
-    await get(t, org.readKey);
-    const { createClient } = await import("redis");
+    expect((await get(t, org.readKey)).headers.get("ratelimit-remaining")).toBe("4");
     const client = createClient({ url: REDIS_URL, RESP: 2, disableClientInfo: true });
     await client.connect();
     try {
       const keys: string[] = [];
-      for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) keys.push(...batch);
+      for await (const batch of client.scanIterator({ MATCH: `${keyPrefix}*`, COUNT: 100 })) keys.push(...batch);
       expect(keys.length).toBeGreaterThan(0);
       for (const key of keys) {
         expect(key).not.toContain(org.readKey);
+        expect(key.startsWith(`${keyPrefix}~ratelimit:{`), key).toBe(true);
         expect(key).toMatch(/\{[0-9a-f-]{36}\}:\d+$/);
       }
     } finally {

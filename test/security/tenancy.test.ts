@@ -3,7 +3,7 @@ import { ADMIN_KEY, createTestApp } from "../support/app";
 import { installWriteCounter, writeCount } from "./support/fingerprint";
 import { bearer, describeAnswer, expectProblem, send } from "./support/http";
 import { missingFixtureMessage, operationsOf, PUBLIC_PAGES, registeredRoutes, ROUTE_FIXTURES, type Operation } from "./support/route-table";
-import { routeSuite, type SecurityCase, type SuiteContext } from "./support/tenancy-suite";
+import { routeSuite, runCases, type SecurityCase, type SuiteContext } from "./support/tenancy-suite";
 import { buildWorld } from "./support/world";
 
 /**
@@ -33,14 +33,7 @@ const operation = (id: string) => {
 
 async function runAll(cases: SecurityCase[]) {
   expect(cases.length).toBeGreaterThan(0);
-  for (const c of cases) {
-    try {
-      await c.run();
-    } catch (error) {
-      if (error instanceof Error) error.message = `[${c.name}] ${error.message}`;
-      throw error;
-    }
-  }
+  await runCases(ctx, cases);
 }
 
 describe("the route table", () => {
