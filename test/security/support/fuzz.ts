@@ -392,7 +392,10 @@ export async function fuzzRoute(t: TestApp, world: World, op: Operation, runs = 
   let recent: string[] = [];
   await fc.assert(property, { numRuns: runs, endOnFailure: true, ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {}) });
   expect(await writeCount(db), `the database changed during the last cases, which ran no statement:\n${recent.join("\n")}`).toBe(writes);
-  if (foreignBefore) expect(await orgChecksum(db, world.foreign.orgId), `${op.id}: fuzzing one organization changed another's rows`).toEqual(foreignBefore);
+  // The webhook is authenticated by signature, not by key: a case that signs with the other organization's secret
+  // and names that organization in the path is a valid delivery for it, so its rows may change legitimately.
+  if (foreignBefore && fixture.access !== "signature")
+    expect(await orgChecksum(db, world.foreign.orgId), `${op.id}: fuzzing one organization changed another's rows`).toEqual(foreignBefore);
   // no key, secret or signature of this route's cases in any log line; then the lines go (1000 cases of long paths add up)
   const logText = t.logs.map((line) => JSON.stringify(line)).join("\n");
   for (const secret of [...secretsOf(world.own), ...secretsOf(world.foreign), world.adminKey, ...signaturesSent])
