@@ -106,14 +106,18 @@ export function startOfLocalDay(date: string, timeZone: string): Date {
 
 /** Every local date from `first` to `last`, inclusive. */
 export function datesBetween(first: string, last: string): string[] {
-  const out: string[] = [];
-  // counted, not compared as strings: past 9999-12-31 the next date prints as "+010000-01-01", which sorts first
+  // counted from day numbers, not stepped by string: past 9999-12-31 (a +14:00 zone reaches it) toISOString prints
+  // "+010000-01-01", which neither sorts nor parses as a date
   const dayNumber = (date: string) => {
     const [y, m, d] = date.split("-").map(Number) as [number, number, number];
     return Date.UTC(y, m - 1, d) / 86_400_000;
   };
-  const days = dayNumber(last) - dayNumber(first);
-  for (let i = 0, d = first; i <= days; i++, d = addDays(d, 1)) out.push(d);
+  const end = dayNumber(last);
+  const out: string[] = [];
+  for (let day = dayNumber(first); day <= end; day++) {
+    const at = new Date(day * 86_400_000);
+    out.push(`${String(at.getUTCFullYear()).padStart(4, "0")}-${String(at.getUTCMonth() + 1).padStart(2, "0")}-${String(at.getUTCDate()).padStart(2, "0")}`);
+  }
   return out;
 }
 

@@ -47,7 +47,6 @@ export type RateLimitDecision = {
 export interface RateLimitStore {
   readonly kind: "memory" | "redis" | "upstash";
   hit(input: { key: string; bucket: number; elapsedMs: number; windowMs: number; limit: number }): Promise<WindowCounts>;
-  close?(): Promise<void>;
 }
 
 export type RateLimitConfig = {

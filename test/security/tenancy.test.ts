@@ -112,12 +112,11 @@ describe.each(Object.keys(ROUTE_FIXTURES))("%s", (id) => {
     () => runAll(suite().auth),
   );
 
-  it.skipIf(fixture.access === "public" || fixture.access === "signature")(
-    "holds keys to their scope: 403 problem+json for too small a scope (or the admin key on an organization route), writing nothing",
-    () => runAll(suite().scope),
-  );
+  if (fixture.access !== "public" && fixture.access !== "signature")
+    it("holds keys to their scope: 403 problem+json for too small a scope (or the admin key on an organization route), writing nothing", () =>
+      runAll(suite().scope),
+    );
 
-  it.skipIf(!fixture.foreign)("answers 404 for another organization's ids in the path, query or body, and never reads or writes its rows", () =>
-    runAll(suite().tenancy),
-  );
+  if (fixture.foreign)
+    it("answers 404 for another organization's ids in the path, query or body, and never reads or writes its rows", () => runAll(suite().tenancy));
 });
