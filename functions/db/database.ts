@@ -11,7 +11,7 @@ export type DriverKind = "pglite" | "postgres" | "neon";
 /** Counts the statements a unit of work sends; the query-budget tests and the slow-request log read it. */
 export class StatementCounter implements DrizzleLogger {
   count = 0;
-  logQuery(): void {
+  logQuery(_query?: string, _params?: unknown[]): void {
     this.count += 1;
   }
 }
