@@ -15,6 +15,7 @@ const USAGE = `usage: npm run seed -- [--orgs N] [--calls M] [--days D] [--seed 
   --days D                 days of history ending now (default 90)
   --seed S                 same seed => same rows, ids included (default 1)
   --largest-share X        the first organization takes this share (0-1] of the calls
+  --largest-agents N       agents of that largest organization (default: as the others)
   --agents-per-org N       agents per organization (default: grows with its size)
   --pageviews-per-call X   widget pageviews per call (default 2)
   --now ISO                end of the history (default: now); with --seed, fixes every row
@@ -33,6 +34,7 @@ const FLAGS: Record<string, string> = {
   seed: "--seed",
   now: "--now",
   largestOrgShare: "--largest-share",
+  largestOrgAgents: "--largest-agents",
   agentsPerOrg: "--agents-per-org",
   pageviewsPerCall: "--pageviews-per-call",
 };
@@ -73,6 +75,7 @@ function parseOptions(argv: string[]) {
         days: { type: "string" },
         seed: { type: "string" },
         "largest-share": { type: "string" },
+        "largest-agents": { type: "string" },
         "agents-per-org": { type: "string" },
         "pageviews-per-call": { type: "string" },
         now: { type: "string" },
@@ -94,6 +97,7 @@ function parseOptions(argv: string[]) {
     seed: /^-?\d+$/.test(seedValue) ? Number(seedValue) : seedValue,
     now,
     largestOrgShare: number("largest-share", v["largest-share"], false),
+    largestOrgAgents: number("largest-agents", v["largest-agents"], true),
     agentsPerOrg: number("agents-per-org", v["agents-per-org"], true),
     pageviewsPerCall: number("pageviews-per-call", v["pageviews-per-call"], false),
   };

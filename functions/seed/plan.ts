@@ -19,6 +19,8 @@ export type SeedOptions = {
   agentsPerOrg?: number;
   /** when set, the first organization takes this share (0–1] of all calls, for benchmarks on one large tenant */
   largestOrgShare?: number;
+  /** agents of that largest organization (default: as agentsPerOrg, else grown with its size up to 40) */
+  largestOrgAgents?: number;
   /** website pageviews per call (default 2) */
   pageviewsPerCall?: number;
   onProgress?: (progress: SeedProgress) => void;
@@ -59,6 +61,10 @@ export function seedOptionProblems(options: SeedOptions): string[] {
   int("calls", options.calls, 0, 1_000_000_000);
   int("days", options.days, 1, MAX_DAYS);
   if (options.agentsPerOrg !== undefined) int("agentsPerOrg", options.agentsPerOrg, 1, 1_000);
+  if (options.largestOrgAgents !== undefined) {
+    int("largestOrgAgents", options.largestOrgAgents, 1, 1_000);
+    if (options.largestOrgShare === undefined) problems.push("largestOrgAgents needs largestOrgShare");
+  }
   if (options.largestOrgShare !== undefined) {
     const s = options.largestOrgShare;
     if (typeof s !== "number" || !(s > 0 && s <= 1)) problems.push(`largestOrgShare must be a number in (0, 1] (got ${String(s)})`);
@@ -117,7 +123,7 @@ export function planOrganizations(options: SeedOptions): OrgPlan[] {
       country: zone.country,
       industry,
       calls,
-      agents: options.agentsPerOrg ?? defaultAgentCount(calls),
+      agents: (index === 0 && options.largestOrgShare !== undefined ? options.largestOrgAgents : undefined) ?? options.agentsPerOrg ?? defaultAgentCount(calls),
       pageviews: Math.round(calls * (options.pageviewsPerCall ?? 2)),
     };
   });

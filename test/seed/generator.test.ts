@@ -52,6 +52,12 @@ describe("organization plans", () => {
     expect(new Set(plans.map((p) => p.name)).size).toBe(8);
   });
 
+  it("gives the largest organization its own agent count when asked (the benchmark's 200 agents), the others theirs", () => {
+    const plans = planOrganizations({ orgs: 4, calls: 100_000, days: 30, seed: 1, largestOrgShare: 0.5, largestOrgAgents: 200, agentsPerOrg: 6 });
+    expect(plans.map((p) => p.agents)).toEqual([200, 6, 6, 6]);
+    expect(seedOptionProblems({ orgs: 4, calls: 10, days: 7, seed: 1, largestOrgAgents: 3 })).toEqual(["largestOrgAgents needs largestOrgShare"]);
+  });
+
   it("lists every problem with the options", () => {
     const problems = seedOptionProblems({ orgs: 0, calls: -1, days: 0, seed: 1, largestOrgShare: 1.5, agentsPerOrg: 0 });
     expect(problems.map((p) => p.split(" ")[0])).toEqual(["orgs", "calls", "days", "agentsPerOrg", "largestOrgShare"]);
