@@ -4,7 +4,7 @@ import { z } from "@hono/zod-openapi";
 export const instant = z
   .string()
   .max(40)
-  .refine(isRealInstant, { message: "must be an ISO-8601 instant with offset, e.g. 2026-03-01T09:30:00Z, on a real calendar date" })
+  .refine(isRealInstant, { message: "must be an ISO-8601 instant with offset, e.g. 2026-03-01T09:30:00Z, on a real calendar date from 1970 to 9999 (UTC)" })
   .openapi({ format: "date-time", example: "2026-03-01T09:30:00Z" });
 
 const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -17,8 +17,13 @@ export function isRealInstant(value: string): boolean {
   const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
   if (day! < 1 || day! > daysInMonth) return false;
   const t = Date.parse(value);
-  return Number.isFinite(t) && year! >= 1970 && year! <= 9999;
+  // bounded in UTC, not as written: 9999-12-31T23:00:00-05:00 is in year 10000, which Postgres reads but JavaScript
+  // prints as "+010000-…", and 1970-01-01T00:00:00+05:00 is before the epoch
+  return Number.isFinite(t) && year! >= 1970 && t >= 0 && t <= LAST_INSTANT_MS;
 }
+
+/** 9999-12-31T23:59:59.999Z: the last instant the API accepts. */
+const LAST_INSTANT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 export const uuid = z.uuid({ message: "must be a UUID" }).openapi({ format: "uuid" });
 export const idParam = z.object({ id: uuid.openapi({ param: { name: "id", in: "path" } }) });

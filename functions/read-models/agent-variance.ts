@@ -1,8 +1,8 @@
-import { sql } from "drizzle-orm";
 import { cacheNamespace } from "../cache/namespaces";
-import { rows, type Db } from "../db/database";
+import type { Db } from "../db/database";
 import type { OrgContext } from "../deps";
 import type { Window } from "../lib/windows";
+import { agentsWithTotals } from "./agent-totals";
 
 /**
  * Agent variance (SPEC §5 `GET /api/analytics/agent-variance`): per-agent metrics over a window, the team's
@@ -60,91 +60,25 @@ export type AgentCallCounts = {
   objectionsHandled: number;
 };
 
-type CountsRow = {
-  agent_id: string;
-  name: string;
-  calls: number;
-  completed: number;
-  completed_duration_sec: number;
-  scored: number;
-  score_sum: number;
-  booked: number;
-  milestones: number;
-  milestones_achieved: number;
-  objections: number;
-  objections_handled: number;
-};
-
 /**
  * Every agent with a call in the window (archived ones too: they made those calls) and every non-archived agent
- * without, by name, with their raw counts: one statement.
+ * without, by name, with their counts: one statement, from the rollups (the per-agent sums the agents list shares).
  */
 export async function agentCallCounts(db: Db, orgId: string, window: Pick<Window, "from" | "to">): Promise<AgentCallCounts[]> {
-  const found = await rows<CountsRow>(
-    db,
-    sql`
-    WITH window_calls AS (
-      SELECT id, agent_id, status, duration_sec, lead_score, outcome
-        FROM calls
-       WHERE org_id = ${orgId}
-         AND agent_id IS NOT NULL
-         AND started_at >= ${window.from.toISOString()}::timestamptz
-         AND started_at < ${window.to.toISOString()}::timestamptz
-    ),
-    per_agent AS (
-      SELECT agent_id,
-             count(*)::int AS calls,
-             count(*) FILTER (WHERE status = 'completed')::int AS completed,
-             coalesce(sum(duration_sec) FILTER (WHERE status = 'completed'), 0)::float8 AS completed_duration_sec,
-             count(lead_score)::int AS scored,
-             coalesce(sum(lead_score), 0)::float8 AS score_sum,
-             count(*) FILTER (WHERE outcome = 'appointment_booked')::int AS booked
-        FROM window_calls
-       GROUP BY agent_id
-    ),
-    milestones AS (
-      SELECT w.agent_id, count(*)::int AS milestones, count(*) FILTER (WHERE m.achieved)::int AS achieved
-        FROM window_calls w
-        JOIN call_milestones m ON m.call_id = w.id AND m.org_id = ${orgId}
-       GROUP BY w.agent_id
-    ),
-    objections AS (
-      SELECT w.agent_id, count(*)::int AS objections, count(*) FILTER (WHERE o.handled)::int AS handled
-        FROM window_calls w
-        JOIN call_objections o ON o.call_id = w.id AND o.org_id = ${orgId}
-       GROUP BY w.agent_id
-    )
-    SELECT a.id AS agent_id, a.name,
-           coalesce(p.calls, 0) AS calls,
-           coalesce(p.completed, 0) AS completed,
-           coalesce(p.completed_duration_sec, 0) AS completed_duration_sec,
-           coalesce(p.scored, 0) AS scored,
-           coalesce(p.score_sum, 0) AS score_sum,
-           coalesce(p.booked, 0) AS booked,
-           coalesce(m.milestones, 0) AS milestones,
-           coalesce(m.achieved, 0) AS milestones_achieved,
-           coalesce(o.objections, 0) AS objections,
-           coalesce(o.handled, 0) AS objections_handled
-      FROM agents a
-      LEFT JOIN per_agent p ON p.agent_id = a.id
-      LEFT JOIN milestones m ON m.agent_id = a.id
-      LEFT JOIN objections o ON o.agent_id = a.id
-     WHERE a.org_id = ${orgId} AND (a.status <> 'archived' OR p.agent_id IS NOT NULL)
-     ORDER BY a.name, a.id`,
-  );
-  return found.map((r) => ({
-    agentId: r.agent_id,
-    name: r.name,
-    calls: r.calls,
-    completed: r.completed,
-    completedDurationSec: r.completed_duration_sec,
-    scored: r.scored,
-    scoreSum: r.score_sum,
-    booked: r.booked,
-    milestones: r.milestones,
-    milestonesAchieved: r.milestones_achieved,
-    objections: r.objections,
-    objectionsHandled: r.objections_handled,
+  const found = await agentsWithTotals(db, orgId, window, "not-archived-or-with-calls");
+  return found.map(({ id, name, totals: t }) => ({
+    agentId: id,
+    name,
+    calls: t.calls,
+    completed: t.completed,
+    completedDurationSec: t.durationCompletedSum,
+    scored: t.scored,
+    scoreSum: t.scoreSum,
+    booked: t.booked,
+    milestones: t.milestones,
+    milestonesAchieved: t.milestonesAchieved,
+    objections: t.objections,
+    objectionsHandled: t.objectionsHandled,
   }));
 }
 

@@ -1,10 +1,10 @@
-import { sql } from "drizzle-orm";
 import type { AGENT_KINDS, AGENT_STATUSES } from "../../drizzle/schema/enums";
 import { cacheNamespace } from "../cache/namespaces";
-import { rows, type Db } from "../db/database";
+import type { Db } from "../db/database";
 import type { OrgContext } from "../deps";
 import type { Window } from "../lib/windows";
 import type { VoiceConfigResult, VoiceConfigService, VoiceConfigsOptions } from "../voice/config-service";
+import { agentsWithTotals } from "./agent-totals";
 
 type AgentKind = (typeof AGENT_KINDS)[number];
 type AgentStatus = (typeof AGENT_STATUSES)[number];
@@ -40,79 +40,24 @@ export type AgentListEntry = {
 /** What the cache holds: JSON data only. */
 export type AgentList = { from: string; to: string; agents: AgentListEntry[] };
 
-type AgentRow = {
-  id: string;
-  name: string;
-  kind: AgentKind;
-  status: AgentStatus;
-  description: string | null;
-  voice_agent_id: string | null;
-  user_id: string | null;
-  user_name: string | null;
-  user_email: string | null;
-  calls: number;
-  completed: number;
-  completed_duration_sec: number;
-  scored: number;
-  score_sum: number;
-  credits_used: number;
-};
-
 const ratio = (numerator: number, denominator: number): number | null => (denominator === 0 ? null : numerator / denominator);
 
-/** Every non-archived agent of the organization with its performance in `window`: one statement. */
+/** Every non-archived agent of the organization with its performance in `window` (from the rollups): one statement. */
 export async function agentList(ctx: { db: Db; org: OrgContext }, window: Pick<Window, "from" | "to">): Promise<AgentList> {
   const { db, org } = ctx;
-  const found = await rows<AgentRow>(
-    db,
-    sql`
-    WITH performance AS (
-      SELECT agent_id,
-             count(*)::int AS calls,
-             count(*) FILTER (WHERE status = 'completed')::int AS completed,
-             coalesce(sum(duration_sec) FILTER (WHERE status = 'completed'), 0)::float8 AS completed_duration_sec,
-             count(lead_score)::int AS scored,
-             coalesce(sum(lead_score), 0)::float8 AS score_sum,
-             coalesce(sum(credits_used), 0)::float8 AS credits_used
-        FROM calls
-       WHERE org_id = ${org.id}
-         AND agent_id IS NOT NULL
-         AND started_at >= ${window.from.toISOString()}::timestamptz
-         AND started_at < ${window.to.toISOString()}::timestamptz
-       GROUP BY agent_id
-    )
-    SELECT a.id, a.name, a.kind, a.status, a.description, a.voice_agent_id,
-           u.id AS user_id, u.name AS user_name, u.email AS user_email,
-           coalesce(p.calls, 0) AS calls,
-           coalesce(p.completed, 0) AS completed,
-           coalesce(p.completed_duration_sec, 0) AS completed_duration_sec,
-           coalesce(p.scored, 0) AS scored,
-           coalesce(p.score_sum, 0) AS score_sum,
-           coalesce(p.credits_used, 0) AS credits_used
-      FROM agents a
-      LEFT JOIN users u ON u.id = a.user_id AND u.org_id = a.org_id
-      LEFT JOIN performance p ON p.agent_id = a.id
-     WHERE a.org_id = ${org.id} AND a.status <> 'archived'
-     ORDER BY a.name, a.id`,
-  );
+  const found = await agentsWithTotals(db, org.id, window, "not-archived");
   return {
     from: window.from.toISOString(),
     to: window.to.toISOString(),
-    agents: found.map((r) => ({
-      id: r.id,
-      name: r.name,
-      kind: r.kind,
-      status: r.status,
-      description: r.description,
-      voiceAgentId: r.voice_agent_id,
-      user: r.user_id ? { id: r.user_id, name: r.user_name!, email: r.user_email! } : null,
+    agents: found.map(({ totals: t, ...agent }) => ({
+      ...agent,
       performance: {
-        calls: r.calls,
-        completed: r.completed,
-        successRate: ratio(r.completed, r.calls),
-        avgDurationSec: ratio(r.completed_duration_sec, r.completed),
-        avgLeadScore: ratio(r.score_sum, r.scored),
-        creditsUsed: r.credits_used,
+        calls: t.calls,
+        completed: t.completed,
+        successRate: ratio(t.completed, t.calls),
+        avgDurationSec: ratio(t.durationCompletedSum, t.completed),
+        avgLeadScore: ratio(t.scoreSum, t.scored),
+        creditsUsed: t.creditsUsed,
       },
     })),
   };

@@ -1,15 +1,17 @@
 import { and, count, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { agents, calls, contacts } from "../../drizzle/schema";
 import type { CALL_DIRECTIONS, CALL_STATUSES } from "../../drizzle/schema/enums";
-import type { Db } from "../db/database";
+import { firstRow, type Db } from "../db/database";
 import type { OrgContext } from "../deps";
 import { isRealInstant } from "../lib/schemas";
+import { callCountSql } from "../rollups/queries";
 import { toCallResource, type CallResource } from "../services/calls";
 
 /**
  * The calls list (SPEC §5 `GET /api/calls`, `GET /api/contacts/by-phone/{phone}/calls`) and the reconnect lookup.
  * Newest first by (started_at, id), keyset-paginated on the `calls_org_started_idx` index: a page is one statement
- * and the exact total for the filters another, whatever the page or the table's size.
+ * and the exact total for the filters another, whatever the page or the table's size (from the rollups when the
+ * filters are direction, status and the time range only).
  */
 
 export type CallListFilters = {
@@ -97,6 +99,28 @@ function toItem(row: ItemRow): CallListItem {
   return { ...toCallResource(row.call), agent: row.agent?.id ? row.agent : null, contact: row.contact };
 }
 
+/** The filters the rollups count by: `<direction>_<status>` columns per 15-minute bucket, and the window. */
+const ROLLUP_COUNTED_FILTERS: ReadonlySet<string> = new Set<keyof CallListFilters>(["direction", "status", "from", "to"]);
+
+/**
+ * The exact number of calls matching `filters`: from the rollups (`callCountSql`: clean 15-minute rows of the window
+ * plus the raw calls they do not cover) when the filters are only direction, status and the time range, which the
+ * rollups count per bucket; a raw count otherwise (an agent or a phone number is no rollup dimension).
+ */
+async function exactTotal(db: Db, org: OrgContext, filters: CallListFilters, where: SQL[]): Promise<number> {
+  if (Object.entries(filters).every(([name, value]) => value === undefined || ROLLUP_COUNTED_FILTERS.has(name))) {
+    const window = {
+      from: filters.from === undefined ? null : new Date(filters.from),
+      to: filters.to === undefined ? null : new Date(filters.to),
+      timezone: org.timezone,
+    };
+    const row = await firstRow<{ calls: number }>(db, callCountSql(org.id, window, { direction: filters.direction, status: filters.status }));
+    return row!.calls;
+  }
+  const [row] = await db.select({ total: count() }).from(calls).where(and(...where));
+  return Number(row?.total ?? 0);
+}
+
 /**
  * One page of calls matching `filters`, newest first, after `cursor`; and the exact number of calls matching the
  * filters (the cursor aside). Two statements. An agent id of another organization simply matches nothing.
@@ -119,14 +143,14 @@ export async function listCalls(
     .where(and(...pageWhere))
     .orderBy(desc(calls.startedAt), desc(calls.id))
     .limit(page.limit + 1);
-  const [totalRow] = await db.select({ total: count() }).from(calls).where(and(...where));
+  const total = await exactTotal(db, org, filters, where);
   const more = found.length > page.limit;
   const shown = more ? found.slice(0, page.limit) : found;
   const last = shown[shown.length - 1];
   return {
     items: shown.map(toItem),
     nextCursor: more && last ? encodeCursor({ startedAt: last.cursorAt, id: last.call.id }) : null,
-    total: Number(totalRow?.total ?? 0),
+    total,
   };
 }
 

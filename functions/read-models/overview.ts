@@ -3,6 +3,7 @@ import type { CALL_DIRECTIONS, CallOutcome, CallStatus } from "../../drizzle/sch
 import { firstRow } from "../db/database";
 import type { ServiceContext } from "../deps";
 import { addDays, localDate, startOfLocalDay, type Window } from "../lib/windows";
+import { callTotalsSql } from "../rollups/queries";
 
 /** What the overview reads: the request's database handle, its organization and the instant it computes for. */
 export type OverviewContext = Pick<ServiceContext, "db" | "org"> & { now: Date };
@@ -60,8 +61,9 @@ export function localMonth(now: Date, timeZone: string): { from: Date; to: Date 
 const ratio = (part: number, whole: number): number | null => (whole === 0 ? null : part / whole);
 
 /**
- * The dashboard overview of one organization for a window (SPEC §5). One statement: the window's call metrics, the
- * current local month's credits, agent counts, the pipeline and the ten newest calls are CTEs of a single SELECT.
+ * The dashboard overview of one organization for a window (SPEC §5). One statement: the window's call metrics and the
+ * current local month's credits (from the rollups: `callTotalsSql`), agent counts, the pipeline and the ten newest calls
+ * (raw: an index scan that stops at ten rows) are CTEs of a single SELECT.
  */
 export async function readOverview(ctx: OverviewContext, window: Pick<Window, "from" | "to" | "timezone">): Promise<Overview> {
   const orgId = ctx.org.id;
@@ -72,22 +74,12 @@ export async function readOverview(ctx: OverviewContext, window: Pick<Window, "f
     ctx.db,
     sql`
       WITH windowed AS (
-        SELECT
-          count(*)::int AS total,
-          count(*) FILTER (WHERE status = 'completed')::int AS completed,
-          coalesce(sum(duration_sec) FILTER (WHERE status = 'completed'), 0)::bigint::float8 AS total_duration_sec,
-          count(lead_score)::int AS leads,
-          count(*) FILTER (WHERE lead_score >= 70)::int AS qualified,
-          coalesce(sum(lead_score), 0)::bigint::float8 AS score_sum,
-          count(*) FILTER (WHERE outcome = 'appointment_booked')::int AS booked
-        FROM calls
-        WHERE org_id = ${orgId} AND started_at >= ${from}::timestamptz AND started_at < ${to}::timestamptz
+        SELECT t.calls AS total, t.completed, t.duration_completed_sum AS total_duration_sec, t.scored AS leads, t.qualified,
+               t.score_sum, t.booked
+        FROM (${callTotalsSql(orgId, window)}) t
       ),
       this_month AS (
-        SELECT coalesce(sum(credits_used), 0)::bigint::float8 AS used_this_month
-        FROM calls
-        WHERE org_id = ${orgId}
-          AND started_at >= ${month.from.toISOString()}::timestamptz AND started_at < ${month.to.toISOString()}::timestamptz
+        SELECT m.credits_used AS used_this_month FROM (${callTotalsSql(orgId, { ...month, timezone: window.timezone })}) m
       ),
       agent_counts AS (
         SELECT

@@ -60,15 +60,26 @@ export type AgentTotals = {
 const BUCKET_MS = 15 * 60_000;
 const HOUR_MS = 60 * 60_000;
 
+/**
+ * An instant as a timestamptz literal. `toISOString` writes years past 9999 in JavaScript's expanded form
+ * ("+010000-01-01T…"), which Postgres refuses ("time zone displacement out of range"); such a year is written plainly
+ * ("10000-01-01T…"), which it reads. A window's inner edge reaches it when its start in the last quarter hour (or hour)
+ * of 9999-12-31 is rounded up to the grid. (Years before 1 do not occur: instants are 1970–9999 as written.)
+ */
+function instantLiteral(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return iso.startsWith("+") ? iso.slice(1).replace(/^0+/, "") : iso;
+}
+
 /** The window's edges as SQL parameters: itself, and its inner part on the grid of `widthMs` ([lo, floorTo)). */
 function edges(window: RollupWindow, widthMs: number) {
   const from = window.from?.getTime();
   const to = window.to?.getTime();
   return {
-    from: from === undefined ? "-infinity" : new Date(from).toISOString(),
-    to: to === undefined ? "infinity" : new Date(to).toISOString(),
-    lo: from === undefined ? "-infinity" : new Date(Math.ceil(from / widthMs) * widthMs).toISOString(),
-    floorTo: to === undefined ? "infinity" : new Date(Math.floor(to / widthMs) * widthMs).toISOString(),
+    from: from === undefined ? "-infinity" : instantLiteral(from),
+    to: to === undefined ? "infinity" : instantLiteral(to),
+    lo: from === undefined ? "-infinity" : instantLiteral(Math.ceil(from / widthMs) * widthMs),
+    floorTo: to === undefined ? "infinity" : instantLiteral(Math.floor(to / widthMs) * widthMs),
   };
 }
 

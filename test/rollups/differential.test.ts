@@ -6,24 +6,32 @@ import { CALL_DIRECTIONS, CALL_OUTCOMES, CALL_STATUSES } from "../../drizzle/sch
 import { rows, type Db } from "../../functions/db/database";
 import { refreshRollups, type RefreshStage } from "../../functions/rollups/refresh";
 import type { RollupWindow } from "../../functions/rollups/queries";
-import { createTestDatabase, testDbKind, type TestDatabase } from "../support/database";
-import { arbitraryCall, bindAgents, insertAgents, insertCalls, type CallSeed } from "../support/fixtures";
-import { addCalls, daysWindow, expectExact, resetRollups, ZONES } from "./support";
+import { createTestApp, ManualClock, type TestApp } from "../support/app";
+import { createTestDatabase, type TestDatabase } from "../support/database";
+import { arbitraryCall, bindAgents, insertAgents, insertCalls, insertSessions, type CallSeed } from "../support/fixtures";
+import { addCalls, daysWindow, expectExact, expectRoutesExact, resetRollups, ZONES, type RouteWindow } from "./support";
 
 /**
  * The differential property: after every step of a random history (inserts, back-dated inserts, updates of every
- * rolled-up column, moves in time and between organizations, analysis replaced, deletes, an agent deleted, the
- * organization's timezone changed, refreshes — two at once, interrupted ones, one racing a writer), every function
- * of the query layer answers what the oracle computes from the raw rows, for windows in four zones.
+ * rolled-up column, moves in time and between organizations, analysis replaced, deletes, an agent deleted, agent
+ * sessions started and ended, the organization's timezone changed, refreshes — two at once, interrupted ones, one
+ * racing a writer), every function of the query layer answers what the oracle computes from the raw rows, for windows
+ * in four zones, and every aggregate route (overview, analytics, coverage, agents, agent variance, the calls list's
+ * total), read through the app on a cache miss, answers what the route oracles compute from the raw rows.
  */
 
 let database: TestDatabase;
 let db: Db;
+let t: TestApp;
+const clock = new ManualClock(0);
 beforeAll(async () => {
   database = await createTestDatabase();
   db = database.db;
+  // the app over the same database; no rate limit: one key sends a run's hundred-odd requests at one clock instant
+  t = await createTestApp({ database, clock, rateLimit: false });
 });
 afterAll(async () => {
+  await t?.close();
   await database?.drop();
 });
 
@@ -66,6 +74,14 @@ function resolveSpec(spec: WindowSpec, zone: string, now: Date): RollupWindow {
   }
 }
 
+/** The window a route is asked for: `days=N`, or from/to; an unbounded one becomes the longest `days` the routes take. */
+function routeWindow(spec: WindowSpec, zone: string, now: Date): RouteWindow {
+  if (spec.kind === "days") return { days: spec.days };
+  if (spec.kind === "unbounded") return { days: 90 };
+  const w = resolveSpec(spec, zone, now);
+  return { from: w.from!, to: w.to! };
+}
+
 const callUpdate = fc.oneof(
   fc.record({ field: fc.constant("status" as const), value: fc.constantFrom(...CALL_STATUSES) }),
   fc.record({ field: fc.constant("lead_score" as const), value: fc.option(fc.constantFrom(0, 39, 40, 69, 70, 100, 55), { nil: null }) }),
@@ -94,6 +110,16 @@ const step = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("delete" as const), index: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("deleteAgent" as const), index: fc.nat(AGENTS - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("timezone" as const), zone: fc.constantFrom(...ZONES) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("sessionStart" as const),
+      agent: fc.nat(AGENTS - 1),
+      agoMinutes: fc.integer({ min: 0, max: 3 * 24 * 60 }),
+      lengthMinutes: fc.option(fc.integer({ min: 0, max: 600 }), { nil: null }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("sessionEnd" as const), index: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("advance" as const), minutes: fc.integer({ min: 1, max: 240 }) }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("refresh" as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("refreshTwice" as const) }) },
@@ -105,8 +131,8 @@ type Step = typeof step extends fc.Arbitrary<infer T> ? T : never;
 
 const interrupted = new Error("refresh interrupted by the test");
 
-describe("the rollup query layer", () => {
-  it("answers what a GROUP BY over the raw rows answers after every step of any history, in every zone", async () => {
+describe("the rollup query layer and the aggregate routes", () => {
+  it("answer what a GROUP BY over the raw rows answers after every step of any history, in every zone", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...BASES),
@@ -117,12 +143,12 @@ describe("the rollup query layer", () => {
           await resetRollups(db);
           await db.execute(sql`DELETE FROM organizations`);
           let now = new Date(base.getTime() + jitterMs);
-          const [org, other] = await db
-            .insert(organizations)
-            .values([{ name: "Differential", timezone: "America/New_York" }, { name: "Other", timezone: "UTC" }])
-            .returning({ id: organizations.id, timezone: organizations.timezone });
-          const orgId = org!.id;
-          let timezone = org!.timezone;
+          clock.set(now);
+          // the organization the routes are read for is made through the app (it needs keys); the other one directly
+          const org = await t.createOrg({ name: "Differential", timezone: "America/New_York" });
+          const [other] = await db.insert(organizations).values({ name: "Other", timezone: "UTC" }).returning({ id: organizations.id });
+          const orgId = org.orgId;
+          let timezone = "America/New_York";
           const agentIds = (await insertAgents(db, orgId, Array.from({ length: AGENTS }, (_, i) => ({ name: `Agent ${i}` })))).map((a) => a.id);
           const ids = (await insertCalls(db, orgId, bindAgents(initial.map((s) => seedAt(s, now)), agentIds))).map((r) => r.id);
           const deleted = new Set<string>();
@@ -141,13 +167,20 @@ describe("the rollup query layer", () => {
             await expectExact(db, other!.id, resolveSpec(spec, "UTC", now), `${label} / other organization`, { status: "missed" }, { light: true });
           };
 
+          // every aggregate route in the organization's zone, at `now`, for the step's window
+          const checkRoutes = (spec: WindowSpec, label: string) => expectRoutesExact(t, org, now, routeWindow(spec, timezone, now), `${label} / routes`);
+
           await check({ kind: "days", days: 13 }, ZONES, "initial");
+          await checkRoutes({ kind: "days", days: 13 }, "initial");
           for (const [s, spec, zone] of steps) {
             history.push(JSON.stringify(s).slice(0, 200));
             await apply(s);
             await check(spec, [zone], `after ${history.length} steps: ${history.join(" → ")}`);
+            await checkRoutes(spec, `after ${history.length} steps: ${history.join(" → ")}`);
           }
-          await check({ kind: "range", fromAgoMs: 9 * 86400_000 + 7 * 60_000, lengthMs: 10 * 86400_000 }, ZONES, `at the end: ${history.join(" → ")}`);
+          const last: WindowSpec = { kind: "range", fromAgoMs: 9 * 86400_000 + 7 * 60_000, lengthMs: 10 * 86400_000 };
+          await check(last, ZONES, `at the end: ${history.join(" → ")}`);
+          await checkRoutes(last, `at the end: ${history.join(" → ")}`);
 
           async function apply(s: Step) {
             switch (s.kind) {
@@ -195,12 +228,33 @@ describe("the rollup query layer", () => {
                 await db.delete(agents).where(sql`${agents.id} = ${agentIds[s.index]!}::uuid`);
                 deleted.add(agentIds[s.index]!);
                 return;
-              case "timezone":
+              case "timezone": {
+                // through the app, as a client changes it (the settings write moves the organization's cache version)
+                const res = await t.request("PATCH", "/api/settings", { key: org.writeKey, body: { timezone: s.zone } });
+                expect(res.status, await res.clone().text()).toBe(200);
                 timezone = s.zone;
-                await db.execute(sql`UPDATE organizations SET timezone = ${s.zone} WHERE id = ${orgId}::uuid`);
                 return;
+              }
+              case "sessionStart": {
+                const agentId = liveAgents()[s.agent];
+                if (!agentId) return;
+                const startedAt = new Date(now.getTime() - s.agoMinutes * 60_000);
+                const endedAt = s.lengthMinutes === null ? null : new Date(Math.min(startedAt.getTime() + s.lengthMinutes * 60_000, now.getTime()));
+                await insertSessions(db, orgId, [{ agentId, startedAt, endedAt }]);
+                return;
+              }
+              case "sessionEnd": {
+                // an open session ended now, through the app
+                const open = await rows<{ id: string }>(db, sql`SELECT id FROM agent_sessions WHERE org_id = ${orgId}::uuid AND ended_at IS NULL ORDER BY started_at, id`);
+                const session = open[s.index % Math.max(1, open.length)];
+                if (!session) return;
+                const res = await t.request("PATCH", `/api/agent-sessions/${session.id}`, { key: org.writeKey, body: { endedAt: now.toISOString() } });
+                expect(res.status, await res.clone().text()).toBe(200);
+                return;
+              }
               case "advance":
                 now = new Date(now.getTime() + s.minutes * 60_000);
+                clock.set(now);
                 return;
               case "refresh":
                 await refreshRollups(db, now);

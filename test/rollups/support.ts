@@ -5,6 +5,9 @@ import { rows, type Db } from "../../functions/db/database";
 import { resolveWindow } from "../../functions/lib/windows";
 import { agentTotals, callAnalytics, callCount, callTotals, dailySeries, hourOfDay, leadQuality, outcomeCounts, type CallFilters, type RollupWindow } from "../../functions/rollups/queries";
 import type { CallSeed } from "../support/fixtures";
+import { body, type TestApp } from "../support/app";
+import { expectedAgentList, expectedVariance, nearlyEqual, readRawOrg } from "../oracle/agents";
+import { analyticsOracle, coverageOracle, loadRawOrg, overviewOracle } from "../oracle/dashboard";
 import { oracleAgents, oracleCalls, oracleDaily, oracleHours, oracleTotals } from "../oracle/rollups";
 
 /** The zones every window is checked in: no DST, DST (US rules), +05:30, +05:45. */
@@ -122,4 +125,89 @@ function resolveDates(window: RollupWindow): string[] {
   const lastDate = f.format(new Date(last));
   if (out[out.length - 1] !== lastDate) out.push(lastDate);
   return out;
+}
+
+/** A route's window: `days=N` (local days of the organization's zone, up to now), or explicit instants. */
+export type RouteWindow = { days: number } | { from: Date; to: Date };
+
+/** The calls list filters every route check counts: rollup-counted ones, and the raw-counted agent filter. */
+const LIST_FILTERS: { direction?: string; status?: string; agent?: true }[] = [{ direction: "inbound", status: "completed" }, { status: "missed" }, {}, { agent: true }];
+
+async function getJson(t: TestApp, path: string, key: string, label: string) {
+  const res = await t.request("GET", path, { key });
+  const json = await body(res);
+  expect(res.status, `${label}: GET ${path}: ${JSON.stringify(json)}`).toBe(200);
+  return json;
+}
+
+function expectNearly(actual: unknown, expected: unknown, label: string) {
+  const diff = nearlyEqual(actual, expected);
+  expect(diff, `${label}: ${diff} — ${JSON.stringify({ actual, expected })}`).toBeNull();
+}
+
+/**
+ * Every aggregate route of one organization, read through the app at `now` on a cache miss (the organization's cache
+ * version is moved on first), against the raw-row oracles of test/oracle: the overview, analytics, coverage, the agents
+ * list, the agent variance, and the calls list's `meta.total` for several filters (the window's, and unbounded).
+ */
+export async function expectRoutesExact(
+  t: TestApp,
+  org: { orgId: string; readKey: string },
+  now: Date,
+  window: RouteWindow,
+  label: string,
+): Promise<void> {
+  const db = t.database.db;
+  await t.deps.cache.invalidateOrg(org.orgId);
+  const raw = await loadRawOrg(db, org.orgId);
+  const agentsRaw = await readRawOrg(db, org.orgId);
+  const tz = raw.timezone;
+  const query: Record<string, string> = "days" in window ? { days: String(window.days) } : { from: window.from.toISOString(), to: window.to.toISOString() };
+  const qs = new URLSearchParams(query).toString();
+  const windowOf = (defaultDays: number) =>
+    resolveWindow("days" in window ? { days: window.days } : { from: query.from, to: query.to }, tz, now, defaultDays);
+
+  const windowed = async (path: string, defaultDays: number) => {
+    const json = await getJson(t, `${path}?${qs}`, org.readKey, label);
+    const w = windowOf(defaultDays);
+    expect(json.meta, `${label}: ${path} meta`).toMatchObject({ cache: "miss", asOf: now.toISOString(), from: w.from.toISOString(), to: w.to.toISOString() });
+    return { data: json.data, w };
+  };
+  const overview = await windowed("/api/dashboard/overview", 30);
+  expectNearly(overview.data, overviewOracle(raw, overview.w, now), `${label}: overview`);
+  const analytics = await windowed("/api/dashboard/analytics", 7);
+  expectNearly(analytics.data, analyticsOracle(raw, analytics.w), `${label}: analytics`);
+  const coverage = await windowed("/api/coverage", 7);
+  expectNearly(coverage.data, coverageOracle(raw, coverage.w, now), `${label}: coverage`);
+  const variance = await windowed("/api/analytics/agent-variance", 30);
+  expectNearly(variance.data, expectedVariance(agentsRaw, variance.w), `${label}: agent variance`);
+
+  const agentList = await getJson(t, "/api/agents", org.readKey, label);
+  expect(agentList.meta.cache, `${label}: agents meta`).toBe("miss");
+  const listed = agentList.data.map(({ voice: _voice, ...rest }: Record<string, unknown>) => rest);
+  expectNearly(listed, expectedAgentList(agentsRaw, tz, now), `${label}: agents`);
+
+  const w = windowOf(30);
+  const agentId = raw.agents[0]?.id;
+  for (const bounded of [true, false])
+    for (const f of bounded ? LIST_FILTERS : [{}]) {
+      if (f.agent && !agentId) continue;
+      const params = new URLSearchParams({ limit: "1" });
+      if (bounded) {
+        params.set("from", w.from.toISOString());
+        params.set("to", w.to.toISOString());
+      }
+      if (f.direction) params.set("direction", f.direction);
+      if (f.status) params.set("status", f.status);
+      if (f.agent) params.set("agentId", agentId!);
+      const json = await getJson(t, `/api/calls?${params}`, org.readKey, label);
+      const expected = raw.calls.filter(
+        (c) =>
+          (!bounded || (c.startedAt.getTime() >= w.from.getTime() && c.startedAt.getTime() < w.to.getTime())) &&
+          (!f.direction || c.direction === f.direction) &&
+          (!f.status || c.status === f.status) &&
+          (!f.agent || c.agentId === agentId),
+      ).length;
+      expect(json.meta.total, `${label}: calls list total ?${params}`).toBe(expected);
+    }
 }

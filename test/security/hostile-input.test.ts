@@ -44,6 +44,16 @@ describe("hostile input found by fuzzing", () => {
     },
   );
 
+  it.each(["/api/dashboard/overview", "/api/coverage", "/api/calls", "/api/dashboard/analytics", "/api/analytics/agent-variance"])(
+    "%s answers 400 for an instant written in year 9999 whose offset puts it in year 10000 (it answered 500)",
+    async (path) => {
+      const org = await t.createOrg();
+      const res = await send(t.app, "GET", `${path}?from=9999-12-31T00:00:00Z&to=9999-12-31T23:00:00-05:00`, { authorization: bearer(org.readKey) });
+      expect(res.status, describeAnswer(path, res)).toBe(400);
+      expect(expectProblem(res, path).errors).toEqual([expect.objectContaining({ path: expect.stringMatching(/(^|\.)to$/) })]);
+    },
+  );
+
   it("still answers the widest allowed window, up to the last representable date", async () => {
     const org = await t.createOrg({ timezone: "Pacific/Kiritimati" });
     const res = await send(t.app, "GET", "/api/dashboard/overview?from=9990-01-01T00:00:00Z&to=9999-12-31T23:59:59Z", { authorization: bearer(org.readKey) });

@@ -5,6 +5,7 @@ import { body, createTestApp, ManualClock, type TestApp } from "../../support/ap
 import { arbitraryCall, bindAgents, insertAgents, insertCalls } from "../../support/fixtures";
 import { expectedAgentList, nearlyEqual, readRawOrg } from "../../oracle/agents";
 import { attachVoice } from "../../../functions/read-models/agents";
+import { refreshRollups } from "../../../functions/rollups/refresh";
 
 const NOW = new Date("2026-03-15T15:30:00Z");
 let t: TestApp;
@@ -102,10 +103,13 @@ describe("GET /api/agents", () => {
         fc.constantFrom("UTC", "America/New_York", "Asia/Kathmandu"),
         fc.array(fc.constantFrom("active", "draft", "paused", "archived") as fc.Arbitrary<"active" | "draft" | "paused" | "archived">, { minLength: 1, maxLength: 5 }),
         fc.array(arbitraryCall(NOW, 45, 5), { maxLength: 40 }),
-        async (timezone, statuses, seeds) => {
+        // read raw, or from refreshed rollups
+        fc.boolean(),
+        async (timezone, statuses, seeds, refreshed) => {
           const { orgId, readKey } = await t.createOrg({ timezone });
           const agents = await insertAgents(t.database.db, orgId, statuses.map((status, i) => ({ name: `Agent ${i}`, status })));
           await insertCalls(t.database.db, orgId, bindAgents(seeds, agents.map((a) => a.id)));
+          if (refreshed) await refreshRollups(t.database.db, NOW);
           const res = await t.request("GET", "/api/agents", { key: readKey });
           const json = await body(res);
           expect(res.status, JSON.stringify(json)).toBe(200);

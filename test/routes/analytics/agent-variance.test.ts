@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { resolveWindow } from "../../../functions/lib/windows";
+import { refreshRollups } from "../../../functions/rollups/refresh";
 import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
 import { arbitraryCall, bindAgents, insertAgents, insertCalls, type CallSeed } from "../../support/fixtures";
 import { expectedVariance, nearlyEqual, readRawOrg } from "../../oracle/agents";
@@ -101,12 +102,20 @@ describe("GET /api/analytics/agent-variance", () => {
     );
     const seeds = fc.sample(arbitraryCall(NOW, 40, 12), { numRuns: 300, seed: 7 });
     await insertCalls(t.database.db, orgId, bindAgents(seeds, agents.map((a) => a.id)));
-    for (const query of ["days=30", "days=1", "days=90", "from=2026-02-20T05:00:00Z&to=2026-03-10T05:00:00Z"]) {
-      const res = await t.request("GET", `/api/analytics/agent-variance?${query}`, { key: readKey });
-      const json = await body(res);
-      expect(res.status, JSON.stringify(json)).toBe(200);
-      const window = { from: new Date(json.meta.from), to: new Date(json.meta.to) };
-      expect(json.data, query).toEqual(await agentVarianceNPlusOne(t.database.db, orgId, window));
+    // read raw first, then (on a cache miss) from refreshed rollups
+    for (const refreshed of [false, true]) {
+      if (refreshed) {
+        await refreshRollups(t.database.db, NOW);
+        await t.deps.cache.invalidateOrg(orgId);
+      }
+      for (const query of ["days=30", "days=1", "days=90", "from=2026-02-20T05:00:00Z&to=2026-03-10T05:00:00Z", "from=2026-02-20T05:10:00Z&to=2026-03-10T05:50:00Z"]) {
+        const res = await t.request("GET", `/api/analytics/agent-variance?${query}`, { key: readKey });
+        const json = await body(res);
+        expect(res.status, JSON.stringify(json)).toBe(200);
+        expect(json.meta.cache, query).toBe("miss");
+        const window = { from: new Date(json.meta.from), to: new Date(json.meta.to) };
+        expect(json.data, `${query} (refreshed: ${refreshed})`).toEqual(await agentVarianceNPlusOne(t.database.db, orgId, window));
+      }
     }
   });
 
@@ -117,10 +126,13 @@ describe("GET /api/analytics/agent-variance", () => {
         fc.integer({ min: 1, max: 45 }),
         fc.array(fc.constantFrom("active", "draft", "paused", "archived") as fc.Arbitrary<"active" | "draft" | "paused" | "archived">, { minLength: 1, maxLength: 5 }),
         fc.array(arbitraryCall(NOW, 45, 5), { maxLength: 40 }),
-        async (timezone, days, statuses, seeds: CallSeed[]) => {
+        // read raw, or from refreshed rollups
+        fc.boolean(),
+        async (timezone, days, statuses, seeds: CallSeed[], refreshed) => {
           const { orgId, readKey } = await t.createOrg({ timezone });
           const agents = await insertAgents(t.database.db, orgId, statuses.map((status, i) => ({ name: `Agent ${i}`, status })));
           await insertCalls(t.database.db, orgId, bindAgents(seeds, agents.map((a) => a.id)));
+          if (refreshed) await refreshRollups(t.database.db, NOW);
           const res = await t.request("GET", `/api/analytics/agent-variance?days=${days}`, { key: readKey });
           const json = await body(res);
           expect(res.status, JSON.stringify(json)).toBe(200);

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { sql } from "drizzle-orm";
 import { rows } from "../../../functions/db/database";
 import { encodeCursor } from "../../../functions/read-models/calls-list";
+import { refreshRollups } from "../../../functions/rollups/refresh";
 import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
-import { insertAgents, insertCalls, type CallSeed } from "../../support/fixtures";
+import { arbitraryCall, bindAgents, insertAgents, insertCalls, type CallSeed } from "../../support/fixtures";
 
 const NOW = new Date("2026-03-15T15:30:00Z");
 let t: TestApp;
@@ -109,6 +111,52 @@ describe("GET /api/calls", () => {
     const mine = await body(await t.request("GET", "/api/calls", { key: a.readKey }));
     const cursor = encodeCursor({ startedAt: "2099-01-01T00:00:00.000000Z", id: mine.data[0].id });
     expect((await body(await t.request("GET", `/api/calls?cursor=${cursor}`, { key: b.readKey }))).data).toEqual([]);
+  });
+
+  it("counts meta.total exactly for any filters, raw, from refreshed rollups and after back-dated changes", async () => {
+    const db = t.database.db;
+    const { orgId, readKey } = await t.createOrg();
+    const [ann, bob] = await insertAgents(db, orgId, [{ name: "Ann" }, { name: "Bob" }]);
+    await insertCalls(db, orgId, bindAgents(fc.sample(arbitraryCall(NOW, 3, 2), { numRuns: 80, seed: 11 }), [ann!.id, bob!.id]));
+    // windows on and off the 15-minute grid, open on either side, and none
+    const windows: { from?: string; to?: string }[] = [
+      {},
+      { from: minutesAgo(30 * 60 + 7).toISOString(), to: minutesAgo(13).toISOString() },
+      { from: "2026-03-13T00:00:00Z", to: "2026-03-15T00:00:00Z" },
+      { from: minutesAgo(2 * 24 * 60 + 1).toISOString() },
+      { to: new Date(NOW.getTime() - 86_400_000 - 500).toISOString() },
+    ];
+    // rollup-counted filters, and ones counted raw (an agent)
+    const filters: Record<string, string>[] = [{}, { direction: "inbound" }, { status: "completed" }, { direction: "outbound", status: "missed" }, { agentId: bob!.id }, { agentId: ann!.id, status: "completed" }];
+    const expectTotals = async (label: string) => {
+      for (const w of windows)
+        for (const f of filters) {
+          const params = new URLSearchParams({ limit: "1", ...w, ...f });
+          const json = await body(await t.request("GET", `/api/calls?${params}`, { key: readKey }));
+          const [expected] = await rows<{ n: number }>(
+            db,
+            sql`SELECT count(*)::int AS n FROM calls
+                 WHERE org_id = ${orgId}::uuid
+                   AND (${w.from ?? null}::timestamptz IS NULL OR started_at >= ${w.from ?? null}::timestamptz)
+                   AND (${w.to ?? null}::timestamptz IS NULL OR started_at < ${w.to ?? null}::timestamptz)
+                   AND (${f.direction ?? null}::text IS NULL OR direction::text = ${f.direction ?? null}::text)
+                   AND (${f.status ?? null}::text IS NULL OR status::text = ${f.status ?? null}::text)
+                   AND (${f.agentId ?? null}::uuid IS NULL OR agent_id = ${f.agentId ?? null}::uuid)`,
+          );
+          expect(json.meta?.total, `${label}: ?${params}: ${JSON.stringify(json).slice(0, 300)}`).toBe(expected!.n);
+        }
+    };
+    await expectTotals("raw");
+    await refreshRollups(db, NOW);
+    await expectTotals("from refreshed rollups");
+    // back-dated changes mark their buckets dirty: those buckets are read raw until the next refresh
+    const some = (offset: number, limit: number) => sql`SELECT id FROM calls WHERE org_id = ${orgId}::uuid ORDER BY id OFFSET ${offset} LIMIT ${limit}`;
+    await db.execute(sql`UPDATE calls SET status = 'missed', direction = 'outbound' WHERE id IN (${some(0, 5)})`);
+    await db.execute(sql`UPDATE calls SET started_at = started_at - interval '1 day 7 minutes' WHERE id IN (${some(5, 3)})`);
+    await db.execute(sql`DELETE FROM calls WHERE id IN (${some(8, 2)})`);
+    await expectTotals("after back-dated changes");
+    await refreshRollups(db, NOW);
+    await expectTotals("after the next refresh");
   });
 
   const tampered = (() => {

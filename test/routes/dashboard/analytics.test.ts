@@ -3,6 +3,7 @@ import { CALL_OUTCOMES } from "../../../drizzle/schema/enums";
 import { StatementCounter } from "../../../functions/db/database";
 import { resolveWindow } from "../../../functions/lib/windows";
 import { readAnalytics } from "../../../functions/read-models/analytics";
+import { refreshRollups } from "../../../functions/rollups/refresh";
 import { createTestApp, ManualClock, type TestApp } from "../../support/app";
 import { insertCalls } from "../../support/fixtures";
 import { BAD_WINDOWS, expectBadWindow, getOk, statementsOfLastRequest } from "./aggregate-support";
@@ -22,6 +23,15 @@ afterAll(async () => {
 
 const hours = (counts: Record<number, number>) => Array.from({ length: 24 }, (_, h) => counts[h] ?? 0);
 const zeroOutcomes = Object.fromEntries(CALL_OUTCOMES.map((o) => [o, 0]));
+
+/** Each local-time case is read as written (raw calls) and again from refreshed rollups (15-minute UTC buckets). */
+const READS = [
+  ["read raw", false],
+  ["read from refreshed rollups", true],
+] as const;
+const settle = async (refreshed: boolean) => {
+  if (refreshed) await refreshRollups(t.database.db, clock.now());
+};
 
 describe("GET /api/dashboard/analytics", () => {
   it("answers a zero-filled series of 7 local dates, every outcome at 0 and 24 zero hours for an empty organization", async () => {
@@ -55,7 +65,7 @@ describe("GET /api/dashboard/analytics", () => {
     expect(json.data.byHourOfDay).toEqual(hours({ 8: 6 }));
   });
 
-  it("puts both occurrences of a fall-back day's repeated hour into hour 1 (New York, Nov 1 2026)", async () => {
+  it.each(READS)("puts both occurrences of a fall-back day's repeated hour into hour 1 (New York, Nov 1 2026; %s)", async (_read, refreshed) => {
     clock.set("2026-11-02T12:00:00Z");
     const { orgId, readKey } = await t.createOrg({ timezone: "America/New_York" });
     await insertCalls(t.database.db, orgId, [
@@ -65,6 +75,7 @@ describe("GET /api/dashboard/analytics", () => {
       { startedAt: new Date("2026-11-01T07:30:00Z") }, // 02:30 EST
       { startedAt: new Date("2026-11-02T04:59:59Z") }, // 23:59:59 EST, still Nov 1
     ]);
+    await settle(refreshed);
     const json = await getOk(t, `${PATH}?days=2`, readKey);
     expect(json.data.byHourOfDay).toEqual(hours({ 0: 1, 1: 2, 2: 1, 23: 1 }));
     expect(json.data.series.map((p: { date: string; calls: number }) => [p.date, p.calls])).toEqual([
@@ -73,7 +84,7 @@ describe("GET /api/dashboard/analytics", () => {
     ]);
   });
 
-  it("leaves a spring-forward day's skipped hour 2 at 0 (New York, Mar 8 2026)", async () => {
+  it.each(READS)("leaves a spring-forward day's skipped hour 2 at 0 (New York, Mar 8 2026; %s)", async (_read, refreshed) => {
     clock.set("2026-03-08T20:00:00Z");
     const { orgId, readKey } = await t.createOrg({ timezone: "America/New_York" });
     await insertCalls(t.database.db, orgId, [
@@ -81,18 +92,20 @@ describe("GET /api/dashboard/analytics", () => {
       { startedAt: new Date("2026-03-08T07:00:00Z") }, // 03:00 EDT: the clock skipped 02:xx
       { startedAt: new Date("2026-03-08T07:30:00Z") }, // 03:30 EDT
     ]);
+    await settle(refreshed);
     const json = await getOk(t, `${PATH}?days=1`, readKey);
     expect(json.meta.from).toBe("2026-03-08T05:00:00.000Z");
     expect(json.data.byHourOfDay).toEqual(hours({ 1: 1, 3: 2 }));
   });
 
-  it("starts a Kathmandu (+5:45) day at 18:15Z: a call a millisecond earlier belongs to the day before", async () => {
+  it.each(READS)("starts a Kathmandu (+5:45) day at 18:15Z: a call a millisecond earlier belongs to the day before (%s)", async (_read, refreshed) => {
     clock.set("2026-05-01T06:00:00Z"); // 11:45 in Kathmandu
     const { orgId, readKey } = await t.createOrg({ timezone: "Asia/Kathmandu" });
     await insertCalls(t.database.db, orgId, [
       { startedAt: new Date("2026-04-30T18:14:59.999Z") }, // Apr 30, 23:59:59.999
       { startedAt: new Date("2026-04-30T18:15:00.000Z") }, // May 1, 00:00
     ]);
+    await settle(refreshed);
     const today = await getOk(t, `${PATH}?days=1`, readKey);
     expect(today.meta.from).toBe("2026-04-30T18:15:00.000Z");
     expect(today.data.series).toEqual([{ date: "2026-05-01", calls: 1, completed: 1, leads: 0, qualified: 0, booked: 0 }]);
@@ -113,6 +126,16 @@ describe("GET /api/dashboard/analytics", () => {
     const span = await getOk(t, `${PATH}?from=2026-03-01T00:00:00Z&to=2026-05-30T00:00:00Z`, readKey);
     expect(span.data.series).toHaveLength(90);
     await expectBadWindow(t, readKey, PATH, "from=2026-03-01T00:00:00Z&to=2026-05-30T00:00:01Z", "from");
+  });
+
+  it("answers a window in the last quarter hour of 9999-12-31, whose start the rollup grid rounds into year 10000", async () => {
+    clock.set("2026-06-10T12:00:00Z");
+    const { readKey } = await t.createOrg();
+    const window = "from=9999-12-31T23:50:00Z&to=9999-12-31T23:59:59Z";
+    const json = await getOk(t, `${PATH}?${window}`, readKey);
+    expect(json.data.series).toEqual([{ date: "9999-12-31", calls: 0, completed: 0, leads: 0, qualified: 0, booked: 0 }]);
+    // the other routes that read the rollups over a window
+    for (const path of ["/api/dashboard/overview", "/api/analytics/agent-variance", "/api/calls"]) await getOk(t, `${path}?${window}`, readKey);
   });
 
   it(`holds its statement budget (≤ ${BUDGET} besides auth) on a miss`, async () => {

@@ -4,6 +4,7 @@ import { organizations } from "../../../drizzle/schema";
 import { StatementCounter } from "../../../functions/db/database";
 import { resolveWindow } from "../../../functions/lib/windows";
 import { readOverview } from "../../../functions/read-models/overview";
+import { refreshRollups } from "../../../functions/rollups/refresh";
 import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
 import { insertAgents, insertCalls, insertServiceWithAppointments } from "../../support/fixtures";
 import { BAD_WINDOWS, expectBadWindow, getOk, statementsOfLastRequest } from "./aggregate-support";
@@ -108,7 +109,13 @@ describe("GET /api/dashboard/overview", () => {
     expect(json.data.recentActivity.map((c: { startedAt: string }) => c.startedAt)).toEqual(starts.slice(0, 10).map((d) => d.toISOString()));
   });
 
-  it("counts usedThisMonth over the current local calendar month, whatever the window", async () => {
+  it.each([
+    ["read raw", false],
+    ["read from refreshed rollups", true],
+  ] as const)("counts usedThisMonth over the current local calendar month, whatever the window (%s)", async (_read, refreshed) => {
+    const settle = async () => {
+      if (refreshed) await refreshRollups(t.database.db, clock.now());
+    };
     // 03:30Z on April 1 is still March 31 (23:30 EDT) in New York
     clock.set("2026-04-01T03:30:00Z");
     const { orgId, readKey } = await t.createOrg({ timezone: "America/New_York" });
@@ -118,10 +125,12 @@ describe("GET /api/dashboard/overview", () => {
       { startedAt: new Date("2026-04-01T03:00:00Z"), creditsUsed: 100 }, // Mar 31, 23:00 EDT
       { startedAt: new Date("2026-04-01T04:00:00Z"), creditsUsed: 1000 }, // Apr 1, 00:00 EDT
     ]);
+    await settle();
     const march = await getOk(t, `${PATH}?days=1`, readKey);
     expect(march.data.credits.usedThisMonth).toBe(110);
     expect(march.data.calls.total).toBe(1);
     clock.set("2026-04-01T04:00:00Z");
+    await settle();
     const april = await getOk(t, `${PATH}?days=1`, readKey);
     expect(april.data.credits.usedThisMonth).toBe(1000);
     expect(april.meta.cache).toBe("miss");
