@@ -24,7 +24,7 @@ type Report = {
 };
 
 async function explain(dataDir: string, ...args: string[]): Promise<{ code: number; report: Report; stderr: string }> {
-  const env = { ...process.env, TALLY_DATA_DIR: dataDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, TALLY_DATA_DIR: dataDir };
   delete env.DATABASE_URL;
   try {
     const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "functions/cli/explain.ts", "--json", ...args], { env, maxBuffer: 64 * 2 ** 20 });
