@@ -1,7 +1,7 @@
 import { Pool, neonConfig } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import * as schema from "../../drizzle/schema";
-import type { Database, Db, StatementCounter } from "./database";
+import { countedHandle, type Database, type Db, type StatementCounter } from "./database";
 
 export type NeonOptions = {
   url: string;
@@ -31,7 +31,7 @@ export function openNeon(options: NeonOptions): Database & { client: Pool } {
     kind: "neon",
     client,
     db,
-    withCounter: (counter: StatementCounter) => drizzle({ client, schema, logger: counter }) as unknown as Db,
+    withCounter: (counter: StatementCounter) => countedHandle(db, counter),
     close: () => client.end(),
   };
 }

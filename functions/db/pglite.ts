@@ -1,7 +1,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
 import * as schema from "../../drizzle/schema";
-import type { Database, Db, StatementCounter } from "./database";
+import { countedHandle, type Database, type Db, type StatementCounter } from "./database";
 
 export type PgliteOptions = {
   /** a data directory; omitted means in memory */
@@ -22,7 +22,7 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Database 
     kind: "pglite",
     client,
     db,
-    withCounter: (counter: StatementCounter) => drizzle({ client, schema, logger: counter }) as unknown as Db,
+    withCounter: (counter: StatementCounter) => countedHandle(db, counter),
     close: () => client.close(),
   };
 }

@@ -1,7 +1,7 @@
 import postgres from "postgres";
 import { drizzle } from "drizzle-orm/postgres-js";
 import * as schema from "../../drizzle/schema";
-import type { Database, Db, StatementCounter } from "./database";
+import { countedHandle, type Database, type Db, type StatementCounter } from "./database";
 
 export type PostgresOptions = {
   url: string;
@@ -33,7 +33,7 @@ export function openPostgres(options: PostgresOptions): Database & { client: pos
     kind: "postgres",
     client,
     db,
-    withCounter: (counter: StatementCounter) => drizzle({ client, schema, logger: counter }) as unknown as Db,
+    withCounter: (counter: StatementCounter) => countedHandle(db, counter),
     close: () => client.end({ timeout: 5 }),
     copyText: (table, columns, text) => copyText(client, table, columns, text),
   };
