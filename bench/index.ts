@@ -1,12 +1,15 @@
-// `npm run bench -- [--orgs 1000] [--calls 5000000] [--largest-share 0.2] [--days 90] [--seed 1] [--duration 30]
-//                    [--connections 50,200,500] [--samples 30] [--warm-samples 200] [--naive-samples 10]
-//                    [--skip-load] [--skip-refresh] [--refresh-calls 1000000,5000000] [--url postgres://…] [--redis redis://…]`
+// `npm run bench -- [--orgs 1000] [--calls 5000000] [--largest-share 0.2] [--largest-agents 200] [--days 90] [--seed 1] [--duration 30]
+//                    [--connections 50,200,500] [--load-orgs 200] [--samples 30] [--warm-samples 200] [--naive-samples 5]
+//                    [--skip-load] [--skip-refresh] [--refresh-calls 1000000,…] [--url postgres://…] [--redis redis://…]`
 //
 // One run, side by side on one machine: the naive read path (bench/naive), Tally (the real app, cold and warm cache) and
 // the floor (a bare route, a `SELECT 1` route), per dashboard route at the largest organization; then mixed load with
 // autocannon; then the rollup refresh (bench/refresh.ts) if asked. Writes bench/results/<timestamp>.json and prints the
 // markdown tables BENCHMARKS.md holds.
+import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
@@ -21,6 +24,8 @@ import { openPostgres } from "../functions/db/postgres";
 import { systemClock } from "../functions/lib/clock";
 import { jsonLogger, type LogFields } from "../functions/lib/logger";
 import { encodeCursor } from "../functions/read-models/calls-list";
+import { refreshAdminView } from "../functions/rollups/admin-view";
+import { recomputeAllRollups, refreshRollups } from "../functions/rollups/refresh";
 import { seed } from "../functions/seed";
 import { createApiKey } from "../functions/services/organizations";
 import {
@@ -41,16 +46,19 @@ const { values: opts } = parseArgs({
     orgs: { type: "string", default: "1000" },
     calls: { type: "string", default: "5000000" },
     "largest-share": { type: "string", default: "0.2" },
+    "largest-agents": { type: "string", default: "200" },
     days: { type: "string", default: "90" },
     seed: { type: "string", default: "1" },
     duration: { type: "string", default: "30" },
     connections: { type: "string", default: "50,200,500" },
+    "load-orgs": { type: "string", default: "200" },
     samples: { type: "string", default: "30" },
     "warm-samples": { type: "string", default: "200" },
-    "naive-samples": { type: "string", default: "10" },
+    "naive-samples": { type: "string", default: "5" },
     "skip-load": { type: "boolean", default: false },
     "skip-refresh": { type: "boolean", default: false },
-    "refresh-calls": { type: "string", default: "1000000,5000000" },
+    // extra dataset sizes for the refresh measurement, each seeded into a scratch database of its own (slow)
+    "refresh-calls": { type: "string", default: "" },
     // figures of a separate `npx tsx bench/refresh.ts` run (its stdout JSON) to carry into this run's results
     "refresh-result": { type: "string" },
     url: { type: "string", default: process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/tally_bench" },
@@ -67,6 +75,7 @@ const params = {
   orgs: int("orgs", opts.orgs),
   calls: int("calls", opts.calls),
   largestOrgShare: int("largest-share", opts["largest-share"]),
+  largestOrgAgents: int("largest-agents", opts["largest-agents"]),
   days: int("days", opts.days),
   seed: int("seed", opts.seed),
 };
@@ -129,6 +138,24 @@ if (marker) {
 } else {
   throw new Error(`${opts.url} holds another dataset (${existingCalls} calls, ${existingOrgs} organizations): drop it or use --url`);
 }
+// the rollups, as a deployment has them: a dataset seeded by COPY has none yet, so the first build is the full recompute
+// (timed: it is the baseline the incremental refresh is compared to); a reused dataset only catches up
+const [rollupState] = await rows<{ built_to: string | null }>(db, sql`SELECT built_to::text FROM rollup_state WHERE id = 1`);
+let rollupBuild: Record<string, unknown>;
+if (!rollupState?.built_to) {
+  progress("rollups: first build (full recompute)…");
+  const build = await timed(() => recomputeAllRollups(db, new Date()));
+  rollupBuild = { kind: "full recompute", ms: Math.round(build.ms), report: build.result };
+  progress(`rollups built in ${(build.ms / 1000).toFixed(1)} s`);
+} else {
+  const caughtUp = await timed(async () => {
+    for (let runs = 1; ; runs++) if ((await refreshRollups(db, new Date())).caughtUp || runs >= 100) return runs;
+  });
+  rollupBuild = { kind: "caught up", builtTo: rollupState.built_to, ms: Math.round(caughtUp.ms), runs: caughtUp.result };
+  progress(`rollups caught up in ${Math.round(caughtUp.ms)} ms`);
+}
+await refreshAdminView(db, new Date());
+
 const [largest] = await rows<{ org_id: string; n: number; tz: string }>(
   db,
   sql`SELECT c.org_id, c.n, o.timezone AS tz FROM (SELECT org_id, count(*)::int AS n FROM calls GROUP BY 1 ORDER BY 2 DESC LIMIT 1) c JOIN organizations o ON o.id = c.org_id`,
@@ -294,66 +321,108 @@ for (const r of routes) {
   });
 }
 
-// EXPLAIN ANALYZE of the slowest cold route's heaviest read, for "where the time goes"
-const explain: Record<string, string> = {};
-for (const [name, text, args] of [
-  [
-    "overview window aggregate (raw calls, 30 days)",
-    `SELECT count(*), count(*) FILTER (WHERE status='completed'), count(lead_score), sum(lead_score) FROM calls WHERE org_id = $1 AND started_at >= $2::timestamptz AND started_at < $3::timestamptz`,
-    [orgId, new Date(now.getTime() - windowDays * 86400_000).toISOString(), now.toISOString()],
-  ],
-  [
-    "analytics grouping sets (raw calls, 30 days)",
-    `SELECT (started_at AT TIME ZONE $4::text)::date, extract(hour FROM started_at AT TIME ZONE $4::text), outcome, count(*) FROM calls WHERE org_id = $1 AND started_at >= $2::timestamptz AND started_at < $3::timestamptz GROUP BY GROUPING SETS ((1),(2),(3),())`,
-    [orgId, new Date(now.getTime() - windowDays * 86400_000).toISOString(), now.toISOString(), largest!.tz],
-  ],
-] as const) {
-  const plan = await database.client.unsafe(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, args as unknown as string[]);
-  explain[name] = plan.map((r) => String((r as Record<string, unknown>)["QUERY PLAN"])).join("\n");
-}
-
 // ---------------------------------------------------------------------------------------------------------- load
+// Mixed dashboard traffic against the real Node entry (functions/entries/node.ts) in its own process, so autocannon
+// and the server do not share an event loop: the dashboard routes of the `--load-orgs` busiest organizations, each
+// with its own read key (the per-key rate limit stays on, as deployed), in a shuffled order. The hit ratio is the
+// server's own: /api/health/cache before and after each level.
 const loadResults = [];
 if (!opts["skip-load"]) {
-  const mix = routes.filter((r) => !r.name.startsWith("calls list, page")).map((r) => ({ method: "GET" as const, path: r.path, headers }));
-  for (const connections of connectionLevels) {
-    for (const k of Object.keys(cacheCounts)) delete cacheCounts[k];
-    const latencies: number[] = [];
-    const statusCodes: Record<string, number> = {};
-    progress(`load: ${connections} connections for ${durationSec} s…`);
-    const instance = autocannon({ url: base, connections, duration: durationSec, requests: mix, timeout: 30 });
-    instance.on("response", (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-      latencies.push(responseTime);
-      statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;
-    });
-    const loadAtStart = load();
-    const result = await new Promise<autocannon.Result>((resolve, reject) => {
-      instance.on("done", resolve);
-      instance.on("error", reject);
-    });
-    const hits = (cacheCounts.hit ?? 0) + (cacheCounts.stale ?? 0);
-    const lookups = hits + (cacheCounts.miss ?? 0);
-    const stats = summarize(latencies);
-    const non2xx = Object.entries(statusCodes).filter(([s]) => !s.startsWith("2")).reduce((n, [, c]) => n + c, 0);
-    loadResults.push({
-      connections,
-      durationSec,
-      requests: result.requests.total,
-      rps: Math.round(result.requests.average),
-      p50: stats.p50,
-      p95: stats.p95,
-      p99: stats.p99,
-      max: stats.max,
-      errors: result.errors,
-      timeouts: result.timeouts,
-      non2xx,
-      statusCodes,
-      cacheHitRatio: lookups === 0 ? null : Math.round((hits / lookups) * 1000) / 1000,
-      cacheStatuses: { ...cacheCounts },
-      loadavg: { atStart: loadAtStart, atEnd: load() },
-    });
-    progress(`load ${connections}: ${Math.round(result.requests.average)} req/s, p95 ${stats.p95} ms, errors ${result.errors}, non-2xx ${non2xx}`);
+  const loadOrgs = await rows<{ org_id: string }>(
+    db,
+    sql`SELECT org_id::text FROM calls GROUP BY org_id ORDER BY count(*) DESC LIMIT ${int("load-orgs", opts["load-orgs"])}`,
+  );
+  const loadKeys = await Promise.all(loadOrgs.map((o) => createApiKey(db, { orgId: o.org_id, scope: "read", name: `bench load ${new Date().toISOString()}` })));
+  const paths = ["/api/dashboard/overview?days=30", "/api/dashboard/analytics?days=30", "/api/agents", "/api/analytics/agent-variance?days=30", "/api/calls?limit=20", "/api/coverage?days=7"];
+  let state = params.seed;
+  const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const mix = loadKeys
+    .flatMap((k) => paths.map((path) => ({ method: "GET" as const, path, headers: { authorization: `Bearer ${k.apiKey}` } })))
+    .map((r) => ({ r, order: random() }))
+    .sort((a, b) => a.order - b.order)
+    .map(({ r }) => r);
+  const entry = await startNodeEntry();
+  const healthOf = async () => {
+    const res = await fetch(`${entry.base}/api/health/cache`, { headers: { authorization: `Bearer ${loadKeys[0]!.apiKey}` } });
+    return ((await res.json()) as { data: { hits: number; misses: number; stale: number } }).data;
+  };
+  try {
+    for (const connections of connectionLevels) {
+      const latencies: number[] = [];
+      const statusCodes: Record<string, number> = {};
+      progress(`load: ${connections} connections for ${durationSec} s over ${loadKeys.length} organizations (${mix.length} distinct requests)…`);
+      const before = await healthOf();
+      const instance = autocannon({ url: entry.base, connections, duration: durationSec, requests: mix, timeout: 30 });
+      instance.on("response", (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+        latencies.push(responseTime);
+        statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;
+      });
+      const loadAtStart = load();
+      const result = await new Promise<autocannon.Result>((resolve, reject) => {
+        instance.on("done", resolve);
+        instance.on("error", reject);
+      });
+      const after = await healthOf();
+      const hits = after.hits - before.hits + (after.stale - before.stale);
+      const lookups = hits + (after.misses - before.misses);
+      const stats = summarize(latencies);
+      const non2xx = Object.entries(statusCodes).filter(([s]) => !s.startsWith("2")).reduce((n, [, c]) => n + c, 0);
+      loadResults.push({
+        connections,
+        durationSec,
+        organizations: loadKeys.length,
+        requests: result.requests.total,
+        rps: Math.round(result.requests.average),
+        p50: stats.p50,
+        p95: stats.p95,
+        p99: stats.p99,
+        max: stats.max,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        non2xx,
+        statusCodes,
+        cacheHitRatio: lookups === 0 ? null : Math.round((hits / lookups) * 1000) / 1000,
+        cacheLookups: { hits: after.hits - before.hits, stale: after.stale - before.stale, misses: after.misses - before.misses },
+        loadavg: { atStart: loadAtStart, atEnd: load() },
+      });
+      progress(`load ${connections}: ${Math.round(result.requests.average)} req/s, p95 ${stats.p95} ms, errors ${result.errors}, non-2xx ${non2xx}, hit ratio ${loadResults.at(-1)!.cacheHitRatio}`);
+    }
+  } finally {
+    await entry.stop();
+    await db.execute(sql`DELETE FROM api_keys WHERE name LIKE 'bench load %'`);
   }
+}
+
+/** The Node entry as deployed (Postgres + Redis), in a child process on a free loopback port. */
+async function startNodeEntry(): Promise<{ base: string; stop: () => Promise<void> }> {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port: p } = probe.address() as AddressInfo;
+      probe.close(() => resolve(p));
+    });
+  });
+  const child = spawn(process.execPath, ["--import", "tsx", "functions/entries/node.ts"], {
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+    env: { ...process.env, DATABASE_URL: opts.url, REDIS_URL: opts.redis, PORT: String(port), HOST: "127.0.0.1", TALLY_SCHEDULER: "off", TALLY_DEMO: "off", LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes("Tally is listening")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`the Node entry exited (${code}) before listening: ${out}`)));
+  });
+  child.stdout.resume();
+  return {
+    base: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
 }
 const cacheStats = cache.stats();
 
@@ -363,10 +432,23 @@ if (opts["refresh-result"]) {
   const text = readFileSync(opts["refresh-result"], "utf8");
   refresh = { source: `separate run of bench/refresh.ts (${opts["refresh-result"]})`, result: JSON.parse(text.slice(text.indexOf("{"))) as unknown };
 } else if (!opts["skip-refresh"]) {
+  // on this run's own dataset (its full size), then on any extra sizes asked for (each a scratch database of its own)
   const { benchRefresh } = await import("./refresh");
   const out: Record<string, unknown> = {};
-  for (const calls of opts["refresh-calls"].split(",").map((c) => int("refresh-calls", c))) {
-    progress(`refresh: bench/refresh.ts at ${calls} calls…`);
+  progress(`refresh: bench/refresh.ts on this dataset (${params.calls} calls)…`);
+  out[String(params.calls)] = await benchRefresh({
+    url: opts.url,
+    database: new URL(opts.url).pathname.slice(1),
+    calls: params.calls,
+    orgs: params.orgs,
+    days: params.days,
+    seed: params.seed,
+    changed: 10_000,
+    keep: true,
+    skipFirstBuild: true,
+  });
+  for (const calls of opts["refresh-calls"].split(",").filter(Boolean).map((c) => int("refresh-calls", c))) {
+    progress(`refresh: bench/refresh.ts at ${calls} calls (scratch database)…`);
     out[String(calls)] = await benchRefresh({ url: opts.url, calls, orgs: Math.min(params.orgs, 50), days: params.days, seed: params.seed, changed: 10_000, keep: true });
   }
   refresh = out;
@@ -379,14 +461,15 @@ const result = {
   command: `npm run bench -- ${process.argv.slice(2).join(" ")}`,
   machine: { ...machine, loadavgAtEnd: load() },
   dataset: { params, ...sizes, largestOrg: { id: orgId, calls: largest!.n, timezone: largest!.tz }, seed: seedInfo },
-  measuredPath: "the routes' read models as they are in the tree (functions/read-models/*: raw aggregation over calls; rollups not wired in)",
+  measuredPath: "the routes' read models as they are in the tree (functions/read-models/* over functions/rollups/queries.ts: rollup rows before the watermark, raw rows after it)",
+  rollupBuild,
   samples: { naive: naiveSamples, cold: coldSamples, warm: warmSamples },
   floor,
   routes: perRoute,
   load: loadResults,
   cacheStats,
   refresh,
-  explain,
+  // the plans of what the routes send: `DATABASE_URL=<--url> npm run explain` against this database
 };
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
 const file = new URL(`./results/${stamp}.json`, import.meta.url);
