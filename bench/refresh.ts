@@ -1,13 +1,17 @@
 // Measures the rollup refresh on a real Postgres (SPEC §7: "its cost grows with the rows changed, not with the table").
 //
 //   npx tsx bench/refresh.ts --url postgres://postgres@127.0.0.1:5432/postgres [--calls 1000000] [--orgs 50]
-//                            [--days 90] [--seed 1] [--changed 10000] [--keep] [--db <scratch database name>]
+//                            [--days 90] [--seed 1] [--changed 10000] [--keep] [--db <scratch database name>] [--skip-first-build]
 //
 // Creates a scratch database (--db, default tally_bench_refresh_<calls>), migrates it, seeds it with the demo generator, then times:
-// the first build (incremental runs until caught up), a full recompute, and incremental refreshes after k changed
-// calls of several kinds (back-dated updates, new calls, analysis replaced, deletes), each checked against the raw
-// rows for one organization. Drops the database at the end unless --keep (a kept one is reused by the next run).
-// Exported `benchRefresh` lets the benchmark suite run the same measurement.
+// the first build (incremental runs until caught up; --skip-first-build leaves it out), a full recompute, and
+// incremental refreshes: nothing changed, 100 and k back-dated updates at random over the whole history, k changes
+// concentrated in the last 2 hours before the watermark (calls completing, scores arriving: statements of 100 rows),
+// analysis replaced for k calls, k deletes, k new calls (real time). Each step is checked against the raw rows for the
+// largest organization; at the end every rollup row is compared with a recompute from raw rows (two GROUP BY scans).
+// The deleted calls are put back and the new calls removed at the end, so a kept database (reused by the next run)
+// stays the seeded one. Drops the database at the end unless --keep. Exported `benchRefresh` lets the benchmark suite
+// run the same measurement.
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
@@ -19,7 +23,17 @@ import { agentTotals, callTotals } from "../functions/rollups/queries";
 import { recomputeAllRollups, refreshRollups, type RefreshReport } from "../functions/rollups/refresh";
 import { seed } from "../functions/seed";
 
-export type BenchOptions = { url: string; calls: number; orgs: number; days: number; seed: number; changed: number; keep: boolean; database?: string };
+export type BenchOptions = {
+  url: string;
+  calls: number;
+  orgs: number;
+  days: number;
+  seed: number;
+  changed: number;
+  keep: boolean;
+  database?: string;
+  skipFirstBuild?: boolean;
+};
 
 type Timed<T> = { ms: number; result: T };
 async function timed<T>(fn: () => Promise<T>): Promise<Timed<T>> {
@@ -116,6 +130,42 @@ async function changeAndRefresh(db: Db, kind: string, k: number, now: Date, chan
   return { kind, changed: k, writeMs: write.ms, refreshMs: refresh.ms, rowsRead, rowsWritten, bucketsRecomputed, hoursRecomputed, dirtyMarks, newCalls, check };
 }
 
+/**
+ * Every rollup row against a recompute from raw rows by the rebuild's two GROUP BY scans (tally_rollup_insert_grouped,
+ * a different path from the incremental one), inside a transaction that is rolled back. Needs no marks left.
+ */
+async function compareAllRows(db: Db) {
+  const rollback = new Error("rollback");
+  let result: Record<string, unknown> = {};
+  const check = await timed(() =>
+    db
+      .transaction(async (tx) => {
+        const t = tx as unknown as Db;
+        const [state] = await rows<{ b: string; marks: number }>(t, sql`SELECT built_to::text AS b, (SELECT count(*)::int FROM rollup_dirty) AS marks FROM rollup_state`);
+        await t.execute(sql`CREATE TEMP TABLE bench_calls_before ON COMMIT DROP AS SELECT * FROM call_rollup_15m`);
+        await t.execute(sql`CREATE TEMP TABLE bench_agents_before ON COMMIT DROP AS SELECT * FROM agent_rollup_hourly`);
+        await t.execute(sql`DELETE FROM call_rollup_15m`);
+        await t.execute(sql`DELETE FROM agent_rollup_hourly`);
+        await t.execute(sql`SELECT * FROM tally_rollup_insert_grouped(NULL, (SELECT built_to FROM rollup_state WHERE id = 1))`);
+        const [diff] = await rows<{ calls: number; agents: number; call_rows: number; agent_rows: number }>(
+          t,
+          sql`SELECT (SELECT count(*)::int FROM ((SELECT * FROM call_rollup_15m EXCEPT ALL SELECT * FROM bench_calls_before)
+                                               UNION ALL (SELECT * FROM bench_calls_before EXCEPT ALL SELECT * FROM call_rollup_15m)) d) AS calls,
+                     (SELECT count(*)::int FROM ((SELECT * FROM agent_rollup_hourly EXCEPT ALL SELECT * FROM bench_agents_before)
+                                               UNION ALL (SELECT * FROM bench_agents_before EXCEPT ALL SELECT * FROM agent_rollup_hourly)) d) AS agents,
+                     (SELECT count(*)::int FROM bench_calls_before) AS call_rows, (SELECT count(*)::int FROM bench_agents_before) AS agent_rows`,
+        );
+        result = { exact: diff!.calls === 0 && diff!.agents === 0 && state!.marks === 0, differingCallRows: diff!.calls, differingAgentRows: diff!.agents,
+                   callRollupRows: diff!.call_rows, agentRollupRows: diff!.agent_rows, builtTo: state!.b, marksLeft: state!.marks };
+        throw rollback;
+      })
+      .catch((e: unknown) => {
+        if (e !== rollback) throw e;
+      }),
+  );
+  return { ...result, ms: check.ms };
+}
+
 export async function benchRefresh(options: BenchOptions) {
   const name = options.database ?? `tally_bench_refresh_${options.calls}`;
   const admin = postgres(adminUrl(options.url), { max: 1, onnotice: () => {} });
@@ -132,9 +182,9 @@ export async function benchRefresh(options: BenchOptions) {
       const seeded = await timed(() => seed(database, { orgs: options.orgs, calls: options.calls, days: options.days, seed: options.seed, now }));
       out.seed = { ms: seeded.ms, rows: seeded.result.rows };
     } else {
-      // a kept database: its history ends at its newest call
+      // a kept database: its history ends at its newest call (the last 2 hours are then the data's last 2 hours)
       const [last] = await rows<{ at: string }>(db, sql`SELECT max(started_at)::text AS at FROM calls`);
-      now = new Date(Math.max(Date.now(), new Date(last!.at).getTime() + 60_000));
+      now = new Date(new Date(last!.at).getTime() + 60_000);
       out.seed = { reused: true, calls: existing };
     }
     await db.execute(sql`ANALYZE`);
@@ -149,26 +199,37 @@ export async function benchRefresh(options: BenchOptions) {
     await db.execute(sql`DELETE FROM agent_rollup_hourly`);
     await db.execute(sql`DELETE FROM rollup_dirty`);
     await db.execute(sql`UPDATE rollup_state SET watermark = '-infinity', built_to = '-infinity'`);
-    const firstBuild = await timed(() => refreshUntilCaughtUp(db, now));
-    out.firstBuild = { ms: firstBuild.ms, ...firstBuild.result };
-    const [sizes] = await rows<{ call_rows: number; agent_rows: number; call_bytes: string; agent_bytes: string; calls_bytes: string }>(
-      db,
-      sql`SELECT (SELECT count(*)::int FROM call_rollup_15m) AS call_rows, (SELECT count(*)::int FROM agent_rollup_hourly) AS agent_rows,
-                 pg_size_pretty(pg_total_relation_size('call_rollup_15m')) AS call_bytes,
-                 pg_size_pretty(pg_total_relation_size('agent_rollup_hourly')) AS agent_bytes,
-                 (SELECT pg_size_pretty(sum(pg_total_relation_size(inhrelid))) FROM pg_inherits WHERE inhparent = 'calls'::regclass) AS calls_bytes`,
-    );
-    out.rollupSize = sizes;
-    await db.execute(sql`VACUUM ANALYZE call_rollup_15m`);
-    await db.execute(sql`VACUUM ANALYZE agent_rollup_hourly`);
+    if (options.skipFirstBuild) {
+      out.firstBuild = { skipped: true };
+    } else {
+      const firstBuild = await timed(() => refreshUntilCaughtUp(db, now));
+      out.firstBuild = { ms: firstBuild.ms, ...firstBuild.result };
+    }
+    const rollupSize = () =>
+      rows<{ call_rows: number; agent_rows: number; call_bytes: string; agent_bytes: string; calls_bytes: string }>(
+        db,
+        sql`SELECT (SELECT count(*)::int FROM call_rollup_15m) AS call_rows, (SELECT count(*)::int FROM agent_rollup_hourly) AS agent_rows,
+                   pg_size_pretty(pg_total_relation_size('call_rollup_15m')) AS call_bytes,
+                   pg_size_pretty(pg_total_relation_size('agent_rollup_hourly')) AS agent_bytes,
+                   (SELECT pg_size_pretty(sum(pg_total_relation_size(inhrelid))) FROM pg_inherits WHERE inhparent = 'calls'::regclass) AS calls_bytes`,
+      );
+    const vacuum = async () => {
+      await db.execute(sql`VACUUM ANALYZE call_rollup_15m`);
+      await db.execute(sql`VACUUM ANALYZE agent_rollup_hourly`);
+    };
+    if (!options.skipFirstBuild) out.rollupSize = (await rollupSize())[0];
+    await vacuum();
 
-    // 2. the full recompute, for comparison
+    // 2. the full recompute, for comparison (then VACUUM: it leaves every old row dead, as autovacuum would clean)
     const full = await timed(() => recomputeAllRollups(db, now));
     out.fullRecompute = { ms: full.ms, ...full.result };
+    await vacuum();
+    if (options.skipFirstBuild) out.rollupSize = (await rollupSize())[0];
     out.noChange = await changeAndRefresh(db, "nothing changed", 0, now, async () => {}, orgId);
 
     // 3. k changed calls, of each kind
     const k = options.changed;
+    const startNow = now;
     // k calls drawn uniformly (BERNOULLI, not SYSTEM: whole pages would put them in a few buckets), before the watermark
     const [{ total } = { total: 1 }] = await rows<{ total: number }>(db, sql`SELECT count(*)::int AS total FROM calls`);
     const sample = async (n: number) =>
@@ -184,21 +245,47 @@ export async function benchRefresh(options: BenchOptions) {
     for (const n of [100, k]) {
       const ids = await sample(n);
       steps.push(
-        await changeAndRefresh(db, "back-dated updates (status, score)", ids.length, now, () =>
+        await changeAndRefresh(db, "back-dated updates at random over the whole history (status, score)", ids.length, now, () =>
           db.execute(sql`UPDATE calls SET lead_score = CASE WHEN lead_score IS NULL THEN 55 ELSE NULL END, status = 'completed' WHERE id = ANY(${idArray(ids)})`), orgId),
       );
     }
     {
+      // k row changes to the calls of the 2 hours before the watermark, in statements of 100 rows as ingestion writes
+      // them (status, duration, score, credits): a call is typically changed several times
+      const w = new Date(Math.floor(now.getTime() / 900_000) * 900_000);
+      const recent = (
+        await rows<{ id: string }>(
+          db,
+          sql`SELECT id FROM calls WHERE started_at >= ${w.toISOString()}::timestamptz - interval '2 hours' AND started_at < ${w.toISOString()}::timestamptz ORDER BY started_at`,
+        )
+      ).map((r) => r.id);
+      const batch = Math.min(100, recent.length);
+      const statements = recent.length ? Math.ceil(k / batch) : 0;
+      const step = await changeAndRefresh(db, "changes in the last 2 hours (statements of 100 rows)", statements * batch, now, async () => {
+        for (let i = 0; i < statements; i++) {
+          const ids = Array.from({ length: batch }, (_, j) => recent[(i * batch + j) % recent.length]!);
+          await db.execute(sql`UPDATE calls SET status = 'completed', duration_sec = coalesce(duration_sec, 0) + 1,
+                                                lead_score = (coalesce(lead_score, 0) + 7) % 101, credits_used = credits_used + 1
+                                WHERE id = ANY(${idArray(ids)})`);
+        }
+      }, orgId);
+      steps.push({ ...step, distinctCalls: recent.length, statements });
+    }
+    {
       const ids = await sample(k);
       steps.push(
-        await changeAndRefresh(db, "analysis replaced (milestones)", ids.length, now, () =>
+        await changeAndRefresh(db, "analysis replaced (milestones) at random", ids.length, now, () =>
           db.execute(sql`WITH gone AS (DELETE FROM call_milestones WHERE call_id = ANY(${idArray(ids)}) RETURNING call_id, org_id)
                          INSERT INTO call_milestones (call_id, org_id, key, achieved) SELECT DISTINCT call_id, org_id, 'bench', true FROM gone`), orgId),
       );
     }
     {
+      // kept aside (untimed) and put back at the end, so that a kept database stays the seeded one
       const ids = await sample(k);
-      steps.push(await changeAndRefresh(db, "deletes", ids.length, now, () => db.execute(sql`DELETE FROM calls WHERE id = ANY(${idArray(ids)})`), orgId));
+      await db.execute(sql`CREATE TABLE IF NOT EXISTS bench_deleted_calls (LIKE calls)`);
+      await db.execute(sql`TRUNCATE bench_deleted_calls`);
+      await db.execute(sql`INSERT INTO bench_deleted_calls SELECT * FROM calls WHERE id = ANY(${idArray(ids)})`);
+      steps.push(await changeAndRefresh(db, "deletes at random", ids.length, now, () => db.execute(sql`DELETE FROM calls WHERE id = ANY(${idArray(ids)})`), orgId));
     }
     {
       // k new calls in the minutes after the watermark (the real-time path: no marks), then the next minute's refresh
@@ -213,6 +300,15 @@ export async function benchRefresh(options: BenchOptions) {
       now = later;
     }
     out.incremental = steps;
+
+    // 4. put the data set back (deleted calls in, new calls out), refresh, and compare every rollup row with raw rows
+    await db.execute(sql`INSERT INTO calls SELECT * FROM bench_deleted_calls`);
+    await db.execute(sql`DROP TABLE bench_deleted_calls`);
+    await db.execute(sql`DELETE FROM calls WHERE started_at >= ${startNow.toISOString()}::timestamptz`);
+    const restore = await timed(() => refreshUntilCaughtUp(db, now));
+    out.restore = { ms: restore.ms, bucketsRecomputed: restore.result.bucketsRecomputed, dirtyMarks: restore.result.dirtyMarks };
+    out.finalCheck = await compareAllRows(db);
+    if (!out.finalCheck || !(out.finalCheck as { exact: boolean }).exact) throw new Error(`rollup rows differ from the raw rows: ${JSON.stringify(out.finalCheck)}`);
     out.reads = await compareReads(db, now);
     return out;
   } finally {
@@ -234,6 +330,7 @@ if (isMain) {
       changed: { type: "string", default: "10000" },
       keep: { type: "boolean", default: false },
       db: { type: "string" },
+      "skip-first-build": { type: "boolean", default: false },
     },
   });
   const url = values.url ?? process.env.DATABASE_URL;
@@ -250,6 +347,7 @@ if (isMain) {
     changed: Number(values.changed),
     keep: values.keep ?? false,
     ...(values.db ? { database: values.db } : {}),
+    skipFirstBuild: values["skip-first-build"] ?? false,
   });
   console.log(JSON.stringify(result, null, 2));
 }

@@ -215,14 +215,28 @@ CREATE OR REPLACE TRIGGER tally_rollup_objections_delete AFTER DELETE ON call_ob
 --> statement-breakpoint
 
 -- Recomputes the given (organization, 15-minute bucket) pairs from raw rows, counting calls with started_at < upto,
--- and the (organization, hour) pairs of agent_rollup_hourly that hold them. The pairs must be distinct. The caller
--- holds the refresh lock. One index range scan per bucket: the cost follows the buckets, not the table.
+-- and the (organization, hour) pairs of agent_rollup_hourly that hold them. The pairs must be distinct; the caller
+-- holds the refresh lock. The cost follows the hours holding the pairs, not the table:
+--   * one statement, so one snapshot; each hour is read ONCE, by one index range scan (in (organization, hour) order,
+--     for locality), and both its dirty 15-minute buckets and its agent rows are computed from that read;
+--   * the hour's calls are probed in call_milestones and call_objections in call id order (the order of both indexes);
+--   * only rows whose values differ are written: the new rows are compared with the current ones (agent rows through
+--     the covering index), changed and new rows are upserted, rows whose bucket or agent has no call left are deleted
+--     by their ctid (a hash join against the whole rollup table is never a candidate).
+-- Settings: custom plans (the arrays range from one element to MAX_DIRTY_MARKS; a generic plan sized for a few rows
+-- could nest-loop two large CTEs), no JIT (compiling costs more than the statement on small work sets), and sorts and
+-- hashes of one run (at most MAX_DIRTY_MARKS hours of calls) kept in memory.
 CREATE OR REPLACE FUNCTION tally_rollup_recompute(p_org uuid[], p_bucket timestamptz[], p_upto timestamptz)
 RETURNS TABLE (calls_read bigint, call_rows bigint, agent_rows bigint, hours bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan
+SET jit = off
+SET work_mem = '64MB'
+AS $$
 DECLARE
   h_org uuid[];
   h_hour timestamptz[];
+  h_mask int[];
 BEGIN
   calls_read := 0; call_rows := 0; agent_rows := 0; hours := 0;
   IF coalesce(cardinality(p_org), 0) = 0 THEN
@@ -230,110 +244,202 @@ BEGIN
     RETURN;
   END IF;
 
-  DELETE FROM call_rollup_15m r
-   USING unnest(p_org, p_bucket) AS w (org_id, bucket_start)
-   WHERE r.org_id = w.org_id AND r.bucket_start = w.bucket_start;
-
-  -- one index range scan per bucket (LATERAL keeps the planner from hashing the whole organization's calls)
-  WITH inserted AS (
-    INSERT INTO call_rollup_15m (
-      org_id, bucket_start, calls, completed, duration_completed_sum, scored, qualified, score_sum,
-      hot, warm, cold, booked, outcome_appointment_booked, outcome_qualified, outcome_callback_requested,
-      outcome_not_interested, outcome_voicemail, outcome_wrong_number, credits_used,
-      inbound_queued, inbound_ringing, inbound_in_progress, inbound_completed, inbound_failed, inbound_missed, inbound_abandoned,
-      outbound_queued, outbound_ringing, outbound_in_progress, outbound_completed, outbound_failed, outbound_missed, outbound_abandoned)
-    SELECT w.org_id, w.bucket_start, agg.*
-      FROM unnest(p_org, p_bucket) AS w (org_id, bucket_start)
-      CROSS JOIN LATERAL (
-        SELECT count(*),
-               count(*) FILTER (WHERE c.status = 'completed'),
-               coalesce(sum(c.duration_sec) FILTER (WHERE c.status = 'completed'), 0),
-               count(c.lead_score),
-               count(*) FILTER (WHERE c.lead_score >= 70),
-               coalesce(sum(c.lead_score), 0),
-               count(*) FILTER (WHERE c.lead_score >= 70),
-               count(*) FILTER (WHERE c.lead_score >= 40 AND c.lead_score < 70),
-               count(*) FILTER (WHERE c.lead_score < 40),
-               count(*) FILTER (WHERE c.outcome = 'appointment_booked'),
-               count(*) FILTER (WHERE c.outcome = 'appointment_booked'),
-               count(*) FILTER (WHERE c.outcome = 'qualified'),
-               count(*) FILTER (WHERE c.outcome = 'callback_requested'),
-               count(*) FILTER (WHERE c.outcome = 'not_interested'),
-               count(*) FILTER (WHERE c.outcome = 'voicemail'),
-               count(*) FILTER (WHERE c.outcome = 'wrong_number'),
-               coalesce(sum(c.credits_used), 0),
-               count(*) FILTER (WHERE c.direction = 'inbound' AND c.status = 'queued'),
-               count(*) FILTER (WHERE c.direction = 'inbound' AND c.status = 'ringing'),
-               count(*) FILTER (WHERE c.direction = 'inbound' AND c.status = 'in_progress'),
-               count(*) FILTER (WHERE c.direction = 'inbound' AND c.status = 'completed'),
-               count(*) FILTER (WHERE c.direction = 'inbound' AND c.status = 'failed'),
-               count(*) FILTER (WHERE c.direction = 'inbound' AND c.status = 'missed'),
-               count(*) FILTER (WHERE c.direction = 'inbound' AND c.status = 'abandoned'),
-               count(*) FILTER (WHERE c.direction = 'outbound' AND c.status = 'queued'),
-               count(*) FILTER (WHERE c.direction = 'outbound' AND c.status = 'ringing'),
-               count(*) FILTER (WHERE c.direction = 'outbound' AND c.status = 'in_progress'),
-               count(*) FILTER (WHERE c.direction = 'outbound' AND c.status = 'completed'),
-               count(*) FILTER (WHERE c.direction = 'outbound' AND c.status = 'failed'),
-               count(*) FILTER (WHERE c.direction = 'outbound' AND c.status = 'missed'),
-               count(*) FILTER (WHERE c.direction = 'outbound' AND c.status = 'abandoned')
-          FROM calls c
-         WHERE c.org_id = w.org_id
-           AND c.started_at >= w.bucket_start
-           AND c.started_at < w.bucket_start + interval '15 minutes'
-           AND c.started_at < p_upto
-        HAVING count(*) > 0
-      ) agg
-    RETURNING calls
-  )
-  SELECT coalesce(sum(inserted.calls), 0), count(*) INTO calls_read, call_rows FROM inserted;
-
-  SELECT array_agg(x.org_id), array_agg(x.hour) INTO h_org, h_hour
-    FROM (SELECT DISTINCT w.org_id, tally_rollup_hour(w.bucket_start) AS hour FROM unnest(p_org, p_bucket) AS w (org_id, bucket_start)) x;
+  -- the hours holding the buckets, each with the bit mask of its dirty quarters (bit i: hour + i * 15 minutes)
+  SELECT array_agg(x.org_id ORDER BY x.org_id, x.hour), array_agg(x.hour ORDER BY x.org_id, x.hour),
+         array_agg(x.mask ORDER BY x.org_id, x.hour)
+    INTO h_org, h_hour, h_mask
+    FROM (SELECT w.org_id, tally_rollup_hour(w.bucket_start) AS hour,
+                 bit_or(1 << (extract(epoch FROM w.bucket_start - tally_rollup_hour(w.bucket_start)) / 900)::int) AS mask
+            FROM unnest(p_org, p_bucket) AS w (org_id, bucket_start)
+           GROUP BY 1, 2) x;
   hours := cardinality(h_org);
 
-  DELETE FROM agent_rollup_hourly r
-   USING unnest(h_org, h_hour) AS h (org_id, hour)
-   WHERE r.org_id = h.org_id AND r.bucket_start = h.hour;
-
-  WITH inserted AS (
-    INSERT INTO agent_rollup_hourly (
-      org_id, agent_id, bucket_start, calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used,
-      milestones, milestones_achieved, objections, objections_handled)
-    SELECT h.org_id, agg.agent_id, h.hour, agg.calls, agg.completed, agg.duration_completed_sum, agg.scored, agg.score_sum,
-           agg.booked, agg.credits_used, agg.milestones, agg.milestones_achieved, agg.objections, agg.objections_handled
-      FROM unnest(h_org, h_hour) AS h (org_id, hour)
+  WITH h AS (
+    SELECT * FROM unnest(h_org, h_hour, h_mask) AS h (org_id, hour, mask)
+  ),
+  -- the calls of the hours (OFFSET 0 keeps the per-hour index range scan: the planner cannot turn it into a join)
+  hc AS MATERIALIZED (
+    SELECT c.id, c.org_id, c.agent_id, c.started_at, c.direction, c.status, c.duration_sec, c.credits_used, c.outcome,
+           c.lead_score,
+           (h.mask >> (extract(epoch FROM tally_rollup_bucket(c.started_at) - h.hour) / 900)::int) & 1 = 1 AS in_dirty_bucket
+      FROM h
       CROSS JOIN LATERAL (
-        SELECT c.agent_id,
-               count(*) AS calls,
-               count(*) FILTER (WHERE c.status = 'completed') AS completed,
-               coalesce(sum(c.duration_sec) FILTER (WHERE c.status = 'completed'), 0) AS duration_completed_sum,
-               count(c.lead_score) AS scored,
-               coalesce(sum(c.lead_score), 0) AS score_sum,
-               count(*) FILTER (WHERE c.outcome = 'appointment_booked') AS booked,
-               coalesce(sum(c.credits_used), 0) AS credits_used,
-               coalesce(sum(ms.n), 0) AS milestones,
-               coalesce(sum(ms.achieved), 0) AS milestones_achieved,
-               coalesce(sum(ob.n), 0) AS objections,
-               coalesce(sum(ob.handled), 0) AS objections_handled
-          FROM calls c
-          CROSS JOIN LATERAL (
-            SELECT count(*) AS n, count(*) FILTER (WHERE m.achieved) AS achieved
-              FROM call_milestones m WHERE m.call_id = c.id AND m.org_id = c.org_id
-          ) ms
-          CROSS JOIN LATERAL (
-            SELECT count(*) AS n, count(*) FILTER (WHERE o.handled) AS handled
-              FROM call_objections o WHERE o.call_id = c.id AND o.org_id = c.org_id
-          ) ob
+        SELECT c.* FROM calls c
          WHERE c.org_id = h.org_id
            AND c.started_at >= h.hour
            AND c.started_at < h.hour + interval '1 hour'
            AND c.started_at < p_upto
-           AND c.agent_id IS NOT NULL
-         GROUP BY c.agent_id
-      ) agg
+        OFFSET 0
+      ) c
+  ),
+  call_new AS MATERIALIZED (
+    SELECT c.org_id, tally_rollup_bucket(c.started_at) AS bucket_start,
+             count(*),
+             count(*) FILTER (WHERE c.status = 'completed'),
+             coalesce(sum(c.duration_sec) FILTER (WHERE c.status = 'completed'), 0),
+             count(c.lead_score),
+             count(*) FILTER (WHERE c.lead_score >= 70),
+             coalesce(sum(c.lead_score), 0),
+             count(*) FILTER (WHERE c.lead_score >= 70),
+             count(*) FILTER (WHERE c.lead_score >= 40 AND c.lead_score < 70),
+             count(*) FILTER (WHERE c.lead_score < 40),
+             count(*) FILTER (WHERE c.outcome = 'appointment_booked'),
+             count(*) FILTER (WHERE c.outcome = 'appointment_booked'),
+             count(*) FILTER (WHERE c.outcome = 'qualified'),
+             count(*) FILTER (WHERE c.outcome = 'callback_requested'),
+             count(*) FILTER (WHERE c.outcome = 'not_interested'),
+             count(*) FILTER (WHERE c.outcome = 'voicemail'),
+             count(*) FILTER (WHERE c.outcome = 'wrong_number'),
+             coalesce(sum(c.credits_used), 0),
+             count(*) FILTER (WHERE c.direction = 'inbound' AND c.status = 'queued'),
+             count(*) FILTER (WHERE c.direction = 'inbound' AND c.status = 'ringing'),
+             count(*) FILTER (WHERE c.direction = 'inbound' AND c.status = 'in_progress'),
+             count(*) FILTER (WHERE c.direction = 'inbound' AND c.status = 'completed'),
+             count(*) FILTER (WHERE c.direction = 'inbound' AND c.status = 'failed'),
+             count(*) FILTER (WHERE c.direction = 'inbound' AND c.status = 'missed'),
+             count(*) FILTER (WHERE c.direction = 'inbound' AND c.status = 'abandoned'),
+             count(*) FILTER (WHERE c.direction = 'outbound' AND c.status = 'queued'),
+             count(*) FILTER (WHERE c.direction = 'outbound' AND c.status = 'ringing'),
+             count(*) FILTER (WHERE c.direction = 'outbound' AND c.status = 'in_progress'),
+             count(*) FILTER (WHERE c.direction = 'outbound' AND c.status = 'completed'),
+             count(*) FILTER (WHERE c.direction = 'outbound' AND c.status = 'failed'),
+             count(*) FILTER (WHERE c.direction = 'outbound' AND c.status = 'missed'),
+             count(*) FILTER (WHERE c.direction = 'outbound' AND c.status = 'abandoned')
+      FROM hc c
+     WHERE c.in_dirty_bucket
+     GROUP BY 1, 2
+  ),
+  call_upserted AS (
+    INSERT INTO call_rollup_15m (
+      org_id, bucket_start, calls, completed, duration_completed_sum, scored, qualified, score_sum, hot, warm, cold,
+      booked, outcome_appointment_booked, outcome_qualified, outcome_callback_requested, outcome_not_interested,
+      outcome_voicemail, outcome_wrong_number, credits_used, inbound_queued, inbound_ringing, inbound_in_progress,
+      inbound_completed, inbound_failed, inbound_missed, inbound_abandoned, outbound_queued, outbound_ringing,
+      outbound_in_progress, outbound_completed, outbound_failed, outbound_missed, outbound_abandoned)
+    SELECT * FROM call_new
+    ON CONFLICT (org_id, bucket_start) DO UPDATE SET
+      calls = EXCLUDED.calls, completed = EXCLUDED.completed,
+      duration_completed_sum = EXCLUDED.duration_completed_sum, scored = EXCLUDED.scored,
+      qualified = EXCLUDED.qualified, score_sum = EXCLUDED.score_sum, hot = EXCLUDED.hot, warm = EXCLUDED.warm,
+      cold = EXCLUDED.cold, booked = EXCLUDED.booked,
+      outcome_appointment_booked = EXCLUDED.outcome_appointment_booked,
+      outcome_qualified = EXCLUDED.outcome_qualified,
+      outcome_callback_requested = EXCLUDED.outcome_callback_requested,
+      outcome_not_interested = EXCLUDED.outcome_not_interested, outcome_voicemail = EXCLUDED.outcome_voicemail,
+      outcome_wrong_number = EXCLUDED.outcome_wrong_number, credits_used = EXCLUDED.credits_used,
+      inbound_queued = EXCLUDED.inbound_queued, inbound_ringing = EXCLUDED.inbound_ringing,
+      inbound_in_progress = EXCLUDED.inbound_in_progress, inbound_completed = EXCLUDED.inbound_completed,
+      inbound_failed = EXCLUDED.inbound_failed, inbound_missed = EXCLUDED.inbound_missed,
+      inbound_abandoned = EXCLUDED.inbound_abandoned, outbound_queued = EXCLUDED.outbound_queued,
+      outbound_ringing = EXCLUDED.outbound_ringing, outbound_in_progress = EXCLUDED.outbound_in_progress,
+      outbound_completed = EXCLUDED.outbound_completed, outbound_failed = EXCLUDED.outbound_failed,
+      outbound_missed = EXCLUDED.outbound_missed, outbound_abandoned = EXCLUDED.outbound_abandoned
+     WHERE (call_rollup_15m.calls, call_rollup_15m.completed, call_rollup_15m.duration_completed_sum,
+            call_rollup_15m.scored, call_rollup_15m.qualified, call_rollup_15m.score_sum, call_rollup_15m.hot,
+            call_rollup_15m.warm, call_rollup_15m.cold, call_rollup_15m.booked,
+            call_rollup_15m.outcome_appointment_booked, call_rollup_15m.outcome_qualified,
+            call_rollup_15m.outcome_callback_requested, call_rollup_15m.outcome_not_interested,
+            call_rollup_15m.outcome_voicemail, call_rollup_15m.outcome_wrong_number, call_rollup_15m.credits_used,
+            call_rollup_15m.inbound_queued, call_rollup_15m.inbound_ringing, call_rollup_15m.inbound_in_progress,
+            call_rollup_15m.inbound_completed, call_rollup_15m.inbound_failed, call_rollup_15m.inbound_missed,
+            call_rollup_15m.inbound_abandoned, call_rollup_15m.outbound_queued, call_rollup_15m.outbound_ringing,
+            call_rollup_15m.outbound_in_progress, call_rollup_15m.outbound_completed, call_rollup_15m.outbound_failed,
+            call_rollup_15m.outbound_missed, call_rollup_15m.outbound_abandoned)
+           IS DISTINCT FROM
+           (EXCLUDED.calls, EXCLUDED.completed, EXCLUDED.duration_completed_sum, EXCLUDED.scored, EXCLUDED.qualified,
+            EXCLUDED.score_sum, EXCLUDED.hot, EXCLUDED.warm, EXCLUDED.cold, EXCLUDED.booked,
+            EXCLUDED.outcome_appointment_booked, EXCLUDED.outcome_qualified, EXCLUDED.outcome_callback_requested,
+            EXCLUDED.outcome_not_interested, EXCLUDED.outcome_voicemail, EXCLUDED.outcome_wrong_number,
+            EXCLUDED.credits_used, EXCLUDED.inbound_queued, EXCLUDED.inbound_ringing, EXCLUDED.inbound_in_progress,
+            EXCLUDED.inbound_completed, EXCLUDED.inbound_failed, EXCLUDED.inbound_missed, EXCLUDED.inbound_abandoned,
+            EXCLUDED.outbound_queued, EXCLUDED.outbound_ringing, EXCLUDED.outbound_in_progress,
+            EXCLUDED.outbound_completed, EXCLUDED.outbound_failed, EXCLUDED.outbound_missed,
+            EXCLUDED.outbound_abandoned)
+    RETURNING 1
+  ),
+  call_deleted AS (
+    DELETE FROM call_rollup_15m r
+     WHERE r.ctid = ANY (ARRAY(
+       SELECT (SELECT o.ctid FROM call_rollup_15m o WHERE o.org_id = w.org_id AND o.bucket_start = w.bucket_start)
+         FROM unnest(p_org, p_bucket) AS w (org_id, bucket_start)
+        WHERE NOT EXISTS (SELECT 1 FROM call_new n WHERE n.org_id = w.org_id AND n.bucket_start = w.bucket_start)))
+    RETURNING 1
+  ),
+  -- milestones and objections per call, probed in call id order
+  agent_calls AS (
+    SELECT c.org_id, c.agent_id, c.started_at, c.status, c.duration_sec, c.credits_used, c.outcome, c.lead_score,
+           ms.n AS milestones, ms.achieved AS milestones_achieved, ob.n AS objections, ob.handled AS objections_handled
+      FROM (SELECT * FROM hc WHERE agent_id IS NOT NULL ORDER BY id) c
+      CROSS JOIN LATERAL (
+        SELECT count(*) AS n, count(*) FILTER (WHERE m.achieved) AS achieved
+          FROM call_milestones m WHERE m.call_id = c.id AND m.org_id = c.org_id
+      ) ms
+      CROSS JOIN LATERAL (
+        SELECT count(*) AS n, count(*) FILTER (WHERE o.handled) AS handled
+          FROM call_objections o WHERE o.call_id = c.id AND o.org_id = c.org_id
+      ) ob
+  ),
+  agent_new AS MATERIALIZED (
+    SELECT c.org_id, c.agent_id, tally_rollup_hour(c.started_at) AS bucket_start,
+           count(*) AS calls,
+           count(*) FILTER (WHERE c.status = 'completed') AS completed,
+           coalesce(sum(c.duration_sec) FILTER (WHERE c.status = 'completed'), 0) AS duration_completed_sum,
+           count(c.lead_score) AS scored,
+           coalesce(sum(c.lead_score), 0) AS score_sum,
+           count(*) FILTER (WHERE c.outcome = 'appointment_booked') AS booked,
+           coalesce(sum(c.credits_used), 0) AS credits_used,
+           sum(c.milestones) AS milestones,
+           sum(c.milestones_achieved) AS milestones_achieved,
+           sum(c.objections) AS objections,
+           sum(c.objections_handled) AS objections_handled
+      FROM agent_calls c
+     GROUP BY 1, 2, 3
+  ),
+  -- the current agent rows of the hours, from the covering index
+  agent_old AS MATERIALIZED (
+    SELECT o.* FROM h
+      CROSS JOIN LATERAL (
+        SELECT o.org_id, o.agent_id, o.bucket_start,
+               o.calls, o.completed, o.duration_completed_sum, o.scored, o.score_sum, o.booked, o.credits_used,
+               o.milestones, o.milestones_achieved, o.objections, o.objections_handled
+          FROM agent_rollup_hourly o WHERE o.org_id = h.org_id AND o.bucket_start = h.hour
+        OFFSET 0
+      ) o
+  ),
+  agent_upserted AS (
+    INSERT INTO agent_rollup_hourly (
+      org_id, agent_id, bucket_start, calls, completed, duration_completed_sum, scored, score_sum, booked,
+      credits_used, milestones, milestones_achieved, objections, objections_handled)
+    SELECT n.* FROM agent_new n
+      LEFT JOIN agent_old o ON o.org_id = n.org_id AND o.bucket_start = n.bucket_start AND o.agent_id = n.agent_id
+     WHERE o.org_id IS NULL
+        OR (o.calls, o.completed, o.duration_completed_sum, o.scored, o.score_sum, o.booked, o.credits_used,
+            o.milestones, o.milestones_achieved, o.objections, o.objections_handled)
+           IS DISTINCT FROM
+           (n.calls, n.completed, n.duration_completed_sum, n.scored, n.score_sum, n.booked, n.credits_used,
+            n.milestones, n.milestones_achieved, n.objections, n.objections_handled)
+    ON CONFLICT (org_id, bucket_start, agent_id) DO UPDATE SET
+      calls = EXCLUDED.calls, completed = EXCLUDED.completed,
+      duration_completed_sum = EXCLUDED.duration_completed_sum, scored = EXCLUDED.scored,
+      score_sum = EXCLUDED.score_sum, booked = EXCLUDED.booked, credits_used = EXCLUDED.credits_used,
+      milestones = EXCLUDED.milestones, milestones_achieved = EXCLUDED.milestones_achieved,
+      objections = EXCLUDED.objections, objections_handled = EXCLUDED.objections_handled
+    RETURNING 1
+  ),
+  agent_deleted AS (
+    DELETE FROM agent_rollup_hourly r
+     WHERE r.ctid = ANY (ARRAY(
+       SELECT (SELECT x.ctid FROM agent_rollup_hourly x
+                WHERE x.org_id = o.org_id AND x.bucket_start = o.bucket_start AND x.agent_id = o.agent_id)
+         FROM agent_old o
+        WHERE NOT EXISTS (SELECT 1 FROM agent_new n
+                           WHERE n.org_id = o.org_id AND n.bucket_start = o.bucket_start AND n.agent_id = o.agent_id)))
     RETURNING 1
   )
-  SELECT count(*) INTO agent_rows FROM inserted;
+  SELECT (SELECT count(*) FROM hc),
+         (SELECT count(*) FROM call_upserted) + (SELECT count(*) FROM call_deleted),
+         (SELECT count(*) FROM agent_upserted) + (SELECT count(*) FROM agent_deleted)
+    INTO calls_read, call_rows, agent_rows;
 
   RETURN NEXT;
 END;
@@ -469,7 +575,7 @@ $$;
 
 -- Inserts the rollup rows of every bucket below p_upto of one organization (every organization when p_org is NULL)
 -- with two GROUP BY scans over its calls: the bulk path of the rebuilds (the caller deleted the old rows and holds
--- the refresh lock). Per-bucket recompute (tally_rollup_recompute) is the incremental path.
+-- the refresh lock). The per-hour recompute (tally_rollup_recompute) is the incremental path.
 CREATE OR REPLACE FUNCTION tally_rollup_insert_grouped(p_org uuid, p_upto timestamptz)
 RETURNS TABLE (calls_read bigint, call_rows bigint, agent_rows bigint)
 LANGUAGE plpgsql AS $$
@@ -585,22 +691,28 @@ $$;
 --> statement-breakpoint
 
 -- Forgets the rollups of the time retention removed from calls: maintain-partitions detaches and drops whole month
--- partitions, which fires no row or statement trigger, so the rows and marks of buckets before the cutoff (floored to
--- the hour; month boundaries are) are deleted here. Call it after dropping partitions.
+-- partitions, which fires no row or statement trigger, so the rows and marks of buckets before the cutoff (raised to
+-- the hour; month boundaries are) are deleted here, in the transaction that dropped the partitions. Calls that are
+-- still there before the cutoff (the default partition holds months without a partition of their own) get their
+-- buckets marked, so the answers stay exact and the next refreshes rebuild those rows. Answers the rollup rows deleted.
 CREATE OR REPLACE FUNCTION tally_rollup_forget_before(p_cutoff timestamptz)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-  v_cutoff timestamptz := tally_rollup_hour(p_cutoff);
+  v_cutoff timestamptz := CASE WHEN tally_rollup_hour(p_cutoff) = p_cutoff THEN p_cutoff ELSE tally_rollup_hour(p_cutoff) + interval '1 hour' END;
+  v_w timestamptz;
   v_calls bigint;
   v_agents bigint;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('tally_rollup_refresh'));
+  SELECT watermark INTO v_w FROM rollup_state WHERE id = 1;
   DELETE FROM call_rollup_15m WHERE bucket_start < v_cutoff;
   GET DIAGNOSTICS v_calls = ROW_COUNT;
   DELETE FROM agent_rollup_hourly WHERE bucket_start < v_cutoff;
   GET DIAGNOSTICS v_agents = ROW_COUNT;
   DELETE FROM rollup_dirty WHERE bucket_start < v_cutoff;
+  INSERT INTO rollup_dirty (org_id, bucket_start)
+  SELECT DISTINCT c.org_id, tally_rollup_bucket(c.started_at) FROM calls c WHERE c.started_at < least(v_cutoff, v_w);
   RETURN v_calls + v_agents;
 END;
 $$;

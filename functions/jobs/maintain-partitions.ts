@@ -1,10 +1,12 @@
 import { sql } from "drizzle-orm";
-import { rows } from "../db/database";
+import { rows, type Db } from "../db/database";
 import type { JobDefinition } from "./types";
 
 /**
  * Creates the coming months' partitions of calls and widget_pageviews ahead of time and applies the retention:
  * month partitions wholly older than the retention are detached, then dropped. The current month is never touched.
+ * Dropping a partition fires no trigger, so the rollups of the dropped calls are forgotten in the same transaction
+ * (`tally_rollup_forget_before`): no read ever sees rollup rows of calls that are gone (SPEC §7).
  */
 export const maintainPartitions: JobDefinition = {
   cron: "0 3 * * *",
@@ -27,12 +29,33 @@ export const maintainPartitions: JobDefinition = {
             JOIN pg_class p ON p.oid = i.inhparent
            WHERE p.relname IN ('calls', 'widget_pageviews')
              AND c.relname ~ '_[0-9]{6}$'
-             AND to_date(right(c.relname, 6), 'YYYYMM') + interval '1 month' <= ${cutoff.toISOString()}::timestamptz`,
+             AND to_date(right(c.relname, 6), 'YYYYMM') + interval '1 month' <= ${cutoff.toISOString()}::timestamptz
+           ORDER BY 1, 2`,
     );
-    for (const { parent, child } of expired) {
-      await db.execute(sql.raw(`ALTER TABLE "${parent}" DETACH PARTITION "${child}"`));
-      await db.execute(sql.raw(`DROP TABLE "${child}"`));
+    const drop = async (tx: Db, parent: string, child: string) => {
+      await tx.execute(sql.raw(`ALTER TABLE "${parent}" DETACH PARTITION "${child}"`));
+      await tx.execute(sql.raw(`DROP TABLE "${child}"`));
+    };
+    const expiredCalls = expired.filter((e) => e.parent === "calls");
+    let rollupRowsForgotten = 0;
+    if (expiredCalls.length) {
+      rollupRowsForgotten = await db.transaction(async (trx) => {
+        const tx = trx as unknown as Db;
+        // The refresh lock before the lock on calls that DETACH takes: a refresh holds the former while it reads
+        // calls, so taking them in the other order could deadlock with it.
+        await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('tally_rollup_refresh'))`);
+        for (const { parent, child } of expiredCalls) await drop(tx, parent, child);
+        const [forgotten] = await rows<{ n: number }>(tx, sql`SELECT tally_rollup_forget_before(${cutoff.toISOString()}::timestamptz)::int AS n`);
+        return forgotten?.n ?? 0;
+      });
     }
-    return { rowsWritten: 0, partitionsCreated: created?.n ?? 0, partitionsDropped: expired.map((e) => e.child) };
+    for (const { parent, child } of expired.filter((e) => e.parent !== "calls")) await drop(db, parent, child);
+    return {
+      rowsWritten: rollupRowsForgotten,
+      partitionsCreated: created?.n ?? 0,
+      partitionsDropped: expired.map((e) => e.child),
+      rollupCutoff: expiredCalls.length ? cutoff.toISOString() : null,
+      rollupRowsForgotten,
+    };
   },
 };

@@ -5,7 +5,10 @@ import { rows } from "../../functions/db/database";
 import { jobContext } from "../../functions/jobs/context";
 import { jobNames, jobRegistry, jobsForCron } from "../../functions/jobs/registry";
 import { runJob } from "../../functions/jobs/run";
+import { refreshRollups } from "../../functions/rollups/refresh";
 import { body, createTestApp, ManualClock, type TestApp } from "../support/app";
+import { insertAgents, type CallSeed } from "../support/fixtures";
+import { addCalls, expectExact } from "../rollups/support";
 
 const clock = new ManualClock("2026-11-15T12:00:00Z");
 let t: TestApp;
@@ -31,6 +34,59 @@ describe("maintain-partitions", () => {
     expect(report.partitionsDropped).toEqual(expect.arrayContaining(["calls_202401"]));
     const again = await runJob("maintain-partitions", { ...jobContext(t.deps), config: { partitionRetentionMonths: 12, partitionMonthsAhead: 4 } });
     expect(again.partitionsCreated).toBe(0);
+  });
+
+  it("forgets the rollups of the calls it drops in the same transaction, so every answer stays exact", async () => {
+    const db = t.database.db;
+    const { orgId } = await t.createOrg({ name: "Retention" });
+    const agentIds = (await insertAgents(db, orgId, [{ name: "A" }, { name: "B" }])).map((a) => a.id);
+    await db.execute(sql`SELECT tally_ensure_partitions('2024-05-15T00:00:00Z'::timestamptz, 0, 0)`);
+    const call = (at: string, i: number): CallSeed => ({
+      agentId: agentIds[i % 2]!,
+      contactIndex: i,
+      status: i % 3 ? "completed" : "missed",
+      startedAt: new Date(at),
+      durationSec: 30 + i,
+      creditsUsed: i,
+      leadScore: i % 2 ? 40 + i : null,
+      milestones: [{ key: "greeting", achieved: i % 2 === 0 }],
+      objections: i % 2 ? [{ kind: "price", handled: true }] : [],
+    });
+    await addCalls(db, orgId, [
+      // a month partition past a 12-month retention: dropped
+      ...["2024-05-03T09:10:00Z", "2024-05-03T09:50:00Z", "2024-05-20T14:00:00Z"].map(call),
+      // before the cutoff too, but in the default partition (no month partition of its own): kept, as are its answers
+      ...["2023-02-07T08:20:00Z", "2023-02-07T08:40:00Z"].map((at, i) => call(at, i + 3)),
+      // within retention
+      ...["2026-10-01T10:00:00Z", "2026-11-15T09:30:00Z", "2026-11-15T11:20:00Z"].map((at, i) => call(at, i + 5)),
+    ]);
+    await refreshRollups(db, clock.now());
+    const cutoff = "2025-11-01T00:00:00Z"; // 12 months before November 2026
+    const rolledBefore = async () => {
+      const [r] = await rows<{ calls: number; agents: number }>(
+        db,
+        sql`SELECT (SELECT count(*)::int FROM call_rollup_15m WHERE org_id = ${orgId}::uuid AND bucket_start < ${cutoff}::timestamptz) AS calls,
+                   (SELECT count(*)::int FROM agent_rollup_hourly WHERE org_id = ${orgId}::uuid AND bucket_start < ${cutoff}::timestamptz) AS agents`,
+      );
+      return r!;
+    };
+    expect(await rolledBefore()).toEqual({ calls: 5, agents: 5 });
+    const all = { from: null, to: null, timezone: "UTC" };
+
+    const report = await runJob("maintain-partitions", { ...jobContext(t.deps), config: { partitionRetentionMonths: 12, partitionMonthsAhead: 4 } });
+    expect(report.partitionsDropped, JSON.stringify(report)).toEqual(expect.arrayContaining(["calls_202405"]));
+    expect(report).toMatchObject({ rollupCutoff: "2025-11-01T00:00:00.000Z" });
+    expect(report.rollupRowsForgotten).toBeGreaterThanOrEqual(5 + 5);
+    expect(await rolledBefore(), "no rollup row before the cutoff survives the drop").toEqual({ calls: 0, agents: 0 });
+    const [marks] = await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM rollup_dirty WHERE org_id = ${orgId}::uuid`);
+    expect(marks!.n, "the default partition's old calls are marked, read raw until the next refresh").toBe(2);
+    await expectExact(db, orgId, all, "right after the drop");
+    const [{ n } = { n: -1 }] = await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM calls WHERE org_id = ${orgId}::uuid`);
+    expect(n).toBe(5);
+
+    await refreshRollups(db, clock.now());
+    expect(await rolledBefore(), "the refresh rebuilds the rows of the calls that are still there").toEqual({ calls: 2, agents: 2 });
+    await expectExact(db, orgId, all, "after the next refresh");
   });
 
   it("moves rows that already sit in the default partition into a new month partition", async () => {

@@ -120,11 +120,17 @@ describe("the incremental refresh", () => {
       expect(report.dirtyMarks, JSON.stringify(report)).toBe(10);
       expect(report.bucketsRecomputed).toBe(10);
       expect(report.hoursRecomputed).toBeLessThanOrEqual(10);
-      // rows read: the calls of those buckets (10 calls per 15 minutes here), not the table
-      expect(report.rowsRead).toBeLessThanOrEqual(10 * 11 + 10);
+      // rows read: the calls of the hours holding those buckets (40 calls an hour here: each hour is read once, for
+      // its 15-minute buckets and its agent rows), and the marks; not the table
+      expect(report.rowsRead).toBeLessThanOrEqual(report.hoursRecomputed * 40 + report.dirtyMarks);
+      // rows written: the rollup rows that changed (one 15-minute row per changed call, its agent's hourly row) and the marks
+      expect(report.rowsWritten).toBeLessThanOrEqual(10 + report.hoursRecomputed * agentIds.length + report.dirtyMarks);
       await expectExact(db, orgId, daysWindow(7, "America/New_York", clock.now()), `size ${size}`);
     }
     expect(reports[0]!.bucketsRecomputed).toBe(reports[1]!.bucketsRecomputed);
+    expect(reports[0]!.hoursRecomputed).toBe(reports[1]!.hoursRecomputed);
+    // ten times the table, the same rows read (but for the oldest hour, which the smaller table fills only in part)
+    expect(reports[1]!.rowsRead - reports[0]!.rowsRead).toBeLessThanOrEqual(40);
   });
 
   it("folds new calls since the last run into their buckets only", async () => {
@@ -149,6 +155,22 @@ describe("the incremental refresh", () => {
     const again = await refreshRollups(db, clock.now());
     expect(again).toMatchObject({ bucketsRecomputed: 0, dirtyMarks: 0, newCalls: 0, caughtUp: true });
     expect(await snapshot()).toEqual(before);
+  });
+
+  it("rewrites only the rollup rows whose values changed", async () => {
+    const { orgId, agentIds } = await newOrg("Unchanged");
+    const ids = await addCalls(db, orgId, callsBack(40, clock.now(), 7 * MINUTE, agentIds));
+    await refreshRollups(db, clock.now());
+    // a change and its undo: the bucket is marked twice, its values are what they were
+    await db.execute(sql`UPDATE calls SET credits_used = credits_used + 1 WHERE id = ${ids[5]!}::uuid`);
+    await db.execute(sql`UPDATE calls SET credits_used = credits_used - 1 WHERE id = ${ids[5]!}::uuid`);
+    const same = await refreshRollups(db, clock.now());
+    expect(same, JSON.stringify(same)).toMatchObject({ dirtyMarks: 2, bucketsRecomputed: 1, hoursRecomputed: 1, rowsWritten: 2 });
+    // a real change: its 15-minute row and its agent's hourly row, nothing else of the hour
+    await db.execute(sql`UPDATE calls SET lead_score = 99 WHERE id = ${ids[5]!}::uuid`);
+    const changed = await refreshRollups(db, clock.now());
+    expect(changed, JSON.stringify(changed)).toMatchObject({ dirtyMarks: 1, bucketsRecomputed: 1, rowsWritten: 1 + 2 });
+    await expectExact(db, orgId, daysWindow(1, "UTC", clock.now()), "after an undone and a real change");
   });
 
   it("drains a backlog over several runs when the advance is capped, exact after each", async () => {
