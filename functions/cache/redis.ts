@@ -16,6 +16,11 @@ export const REDIS_RECONNECT_MAX_MS = 2_000;
  * answers) and is replaced by a new one.
  */
 export const REDIS_TIMEOUTS_BEFORE_RECONNECT = 3;
+/**
+ * ...and only when nothing at all has come back on it for this long: a connection that still answers, late, is alive
+ * on a busy instance, and replacing it would turn slowness into an outage (every read a miss, every miss a query).
+ */
+export const REDIS_SILENCE_BEFORE_RECONNECT_MS = 1_000;
 /** Commands waiting on one connection at most: past this the store refuses (a miss) rather than queue. */
 const REDIS_QUEUE_MAX = 1_000;
 
@@ -37,6 +42,7 @@ export function redisStore(options: RedisStoreOptions): CacheStore {
   const logger = options.logger ?? silentLogger;
   let connection = connect(options, logger);
   let timeoutsInARow = 0;
+  let lastReplyAt = Date.now();
 
   async function send<T>(args: string[]): Promise<T> {
     const current = connection;
@@ -46,15 +52,23 @@ export function redisStore(options: RedisStoreOptions): CacheStore {
     const left = Math.max(1, timeout - (Date.now() - started));
     try {
       // node-redis's own timeout stops at the write: a command sent to a server that never answers waits forever
-      const reply = (await withDeadline(current.client.sendCommand(args, { timeout: left }), left)) as T;
+      const pending = current.client.sendCommand(args, { timeout: left });
+      // a reply that comes after its deadline still shows the connection is alive
+      pending.then(() => void (lastReplyAt = Date.now()), () => {});
+      const reply = (await withDeadline(pending, left)) as T;
       timeoutsInARow = 0;
       return reply;
     } catch (error) {
-      if ((error instanceof StoreTimeoutError || error instanceof TimeoutError) && ++timeoutsInARow >= REDIS_TIMEOUTS_BEFORE_RECONNECT) {
+      if (
+        (error instanceof StoreTimeoutError || error instanceof TimeoutError) &&
+        ++timeoutsInARow >= REDIS_TIMEOUTS_BEFORE_RECONNECT &&
+        Date.now() - lastReplyAt >= REDIS_SILENCE_BEFORE_RECONNECT_MS
+      ) {
         timeoutsInARow = 0;
         if (current === connection) {
           logger.log("warn", "redis connection unresponsive; reconnecting", { timeouts: REDIS_TIMEOUTS_BEFORE_RECONNECT });
           connection = connect(options, logger);
+          lastReplyAt = Date.now();
           destroy(current.client);
         }
       }

@@ -62,9 +62,14 @@ export class StoreTimeoutError extends Error {
 }
 
 /** Settles as `promise` does, or rejects with `StoreTimeoutError` once `ms` have passed. */
+const afterIo: (fn: () => void) => void = typeof setImmediate === "function" ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
+
 export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new StoreTimeoutError(ms)), ms)));
+  // When the event loop is busy (a loaded instance), the timer and the reply come due in the same turn and timers run
+  // before I/O callbacks: the reply already sitting in the socket would lose to its own deadline. Rejecting one turn
+  // later (setImmediate runs after the I/O phase) lets it win; only a reply that has not arrived times out.
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => afterIo(() => reject(new StoreTimeoutError(ms))), ms)));
   try {
     return await Promise.race([promise, deadline]);
   } finally {
