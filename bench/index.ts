@@ -336,13 +336,12 @@ if (!opts["skip-load"]) {
   );
   const loadKeys = await Promise.all(loadOrgs.map((o) => createApiKey(db, { orgId: o.org_id, scope: "read", name: `bench load ${new Date().toISOString()}` })));
   const paths = ["/api/dashboard/overview?days=30", "/api/dashboard/analytics?days=30", "/api/agents", "/api/analytics/agent-variance?days=30", "/api/calls?limit=20", "/api/coverage?days=7"];
+  // every request draws its (organization, route) at random: autocannon walks a `requests` list from its start on every
+  // connection, so a fixed list would send all connections through the same keys in lockstep
   let state = params.seed;
   const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
-  const mix = loadKeys
-    .flatMap((k) => paths.map((path) => ({ method: "GET" as const, path, headers: { authorization: `Bearer ${k.apiKey}` } })))
-    .map((r) => ({ r, order: random() }))
-    .sort((a, b) => a.order - b.order)
-    .map(({ r }) => r);
+  const pairs = loadKeys.flatMap((k) => paths.map((path) => ({ path, headers: { authorization: `Bearer ${k.apiKey}` } })));
+  const mix = [{ method: "GET" as const, path: pairs[0]!.path, setupRequest: (req: Record<string, unknown>) => ({ ...req, ...pairs[Math.floor(random() * pairs.length)]! }) }];
   const entry = await startNodeEntry();
   const healthOf = async () => {
     const res = await fetch(`${entry.base}/api/health/cache`, { headers: { authorization: `Bearer ${loadKeys[0]!.apiKey}` } });
@@ -352,7 +351,7 @@ if (!opts["skip-load"]) {
     for (const connections of connectionLevels) {
       const latencies: number[] = [];
       const statusCodes: Record<string, number> = {};
-      progress(`load: ${connections} connections for ${durationSec} s over ${loadKeys.length} organizations (${mix.length} distinct requests)…`);
+      progress(`load: ${connections} connections for ${durationSec} s over ${loadKeys.length} organizations (${pairs.length} distinct requests, drawn at random)…`);
       const before = await healthOf();
       const instance = autocannon({ url: entry.base, connections, duration: durationSec, requests: mix, timeout: 30 });
       instance.on("response", (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
