@@ -25,7 +25,8 @@ type SessionInternals = {
 
 /**
  * A handle over the same client as `base` whose statements are counted by `counter`. drizzle() would derive the
- * relational config of the whole schema again (a third of a millisecond, on every request); this reuses `base`'s and
+ * relational config of the whole schema again on every request (about 9 % of a cached request's CPU samples in a
+ * profile under load); this reuses `base`'s and
  * only makes a session of the driver's own class (postgres.js, PGlite and Neon sessions take the same arguments).
  */
 export function countedHandle(base: Db, counter: StatementCounter): Db {
