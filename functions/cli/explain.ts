@@ -9,17 +9,14 @@
 // It creates one read key for the organization (name "npm run explain") and deletes it before it exits; every
 // statement is explained inside a transaction that is rolled back, so nothing else is written.
 import { parseArgs } from "node:util";
-import { join } from "node:path";
-import { mkdirSync } from "node:fs";
 import { createApp } from "../app";
 import { memoryCache } from "../cache/memory";
 import { StatementCounter, type Database } from "../db/database";
-import { openPglite } from "../db/pglite";
-import { openPostgres } from "../db/postgres";
 import { systemClock } from "../lib/clock";
 import { silentLogger } from "../lib/logger";
 import { encodeCursor } from "../read-models/calls-list";
 import { createApiKey } from "../services/organizations";
+import { openConfiguredDatabase } from "./open-database";
 
 const { values: opts } = parseArgs({
   options: {
@@ -43,10 +40,12 @@ type RawQuery = <T>(text: string, params: readonly unknown[]) => Promise<T[]>;
 /** Runs `fn` in a transaction that is always rolled back. */
 type RolledBack = <T>(fn: (query: RawQuery) => Promise<T>) => Promise<T>;
 
+/** The configured database with raw parameterised queries on its own driver (EXPLAIN takes the routes' SQL as sent). */
 async function openDatabase(): Promise<{ database: Database; query: RawQuery; rolledBack: RolledBack; where: string }> {
-  const url = process.env.DATABASE_URL;
-  if (url) {
-    const database = openPostgres({ url, max: 4, statementTimeoutMs: 120_000 });
+  // hot queries take milliseconds; the long timeout is for EXPLAIN ANALYZE on a database without its indexes
+  const database = await openConfiguredDatabase({ statementTimeoutMs: 120_000 });
+  const where = database.location;
+  if (database.kind === "postgres") {
     const { client } = database;
     const query: RawQuery = async <T>(text: string, params: readonly unknown[]) =>
       (await client.unsafe(text, params as never[])) as unknown as T[];
@@ -63,11 +62,8 @@ async function openDatabase(): Promise<{ database: Database; query: RawQuery; ro
         });
       return result as Awaited<ReturnType<typeof fn>>;
     };
-    return { database, query, rolledBack, where: new URL(url).host + new URL(url).pathname };
+    return { database, query, rolledBack, where };
   }
-  const dir = process.env.TALLY_DATA_DIR || ".tally";
-  mkdirSync(dir, { recursive: true });
-  const database = await openPglite({ dataDir: join(dir, "pgdata") });
   const { client } = database;
   const query: RawQuery = async <T>(text: string, params: readonly unknown[]) => (await client.query<T>(text, params as unknown[])).rows;
   const rolledBack: RolledBack = (fn) =>
@@ -76,7 +72,7 @@ async function openDatabase(): Promise<{ database: Database; query: RawQuery; ro
       await tx.rollback();
       return result;
     });
-  return { database, query, rolledBack, where: `PGlite in ${join(dir, "pgdata")}` };
+  return { database, query, rolledBack, where };
 }
 
 type Statement = { route: string; text: string; params: unknown[] };
