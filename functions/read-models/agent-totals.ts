@@ -25,6 +25,7 @@ export type AgentWithTotals = {
   kind: AgentKind;
   status: AgentStatus;
   description: string | null;
+  /** the provider's id; used to look up the voice config, never answered */
   voiceAgentId: string | null;
   user: { id: string; name: string; email: string } | null;
   /** zeros when the agent has no call in the window */

@@ -1,13 +1,9 @@
-import type { AGENT_KINDS, AGENT_STATUSES } from "../../drizzle/schema/enums";
 import { cacheNamespace } from "../cache/namespaces";
 import type { Db } from "../db/database";
 import type { OrgContext } from "../deps";
 import type { Window } from "../lib/windows";
 import type { VoiceConfigResult, VoiceConfigService, VoiceConfigsOptions } from "../voice/config-service";
-import { agentsWithTotals } from "./agent-totals";
-
-type AgentKind = (typeof AGENT_KINDS)[number];
-type AgentStatus = (typeof AGENT_STATUSES)[number];
+import { agentsWithTotals, type AgentWithTotals } from "./agent-totals";
 
 /**
  * The agents list (SPEC §5 `GET /api/agents`): every non-archived agent by name, its user, and its performance over a
@@ -25,17 +21,8 @@ export type AgentPerformance = {
   creditsUsed: number;
 };
 
-export type AgentListEntry = {
-  id: string;
-  name: string;
-  kind: AgentKind;
-  status: AgentStatus;
-  description: string | null;
-  /** the provider's id; used to look up the voice config, never answered */
-  voiceAgentId: string | null;
-  user: { id: string; name: string; email: string } | null;
-  performance: AgentPerformance;
-};
+/** An agent as `agentsWithTotals` answers it, its counters turned into the list's performance figures. */
+export type AgentListEntry = Omit<AgentWithTotals, "totals"> & { performance: AgentPerformance };
 
 /** What the cache holds: JSON data only. */
 export type AgentList = { from: string; to: string; agents: AgentListEntry[] };
