@@ -1,17 +1,8 @@
-import {
-  ConsecutiveBreaker,
-  ExponentialBackoff,
-  TimeoutStrategy,
-  handleWhen,
-  retry,
-  timeout,
-  type GeneratorFn,
-  type IBackoff,
-  type IBreaker,
-} from "cockatiel";
+import type { GeneratorFn, IBackoff, IBreaker } from "cockatiel";
 import { systemClock, type Clock } from "../lib/clock";
 import { silentLogger, type Logger } from "../lib/logger";
 import { toVoiceAgentConfig, type VoiceAgentConfig } from "./agent-config";
+import { loadCockatiel, type Cockatiel } from "./cockatiel";
 import { ProviderConcurrency } from "./concurrency";
 import {
   VoiceProviderError,
@@ -105,40 +96,55 @@ export function createVoiceClient(options: VoiceClientOptions): VoiceClient {
   const logger = options.logger ?? silentLogger;
   const timeoutMs = options.timeoutMs ?? VOICE_TIMEOUT_MS;
 
-  const schedule = new ExponentialBackoff({
-    initialDelay: options.retry?.initialDelayMs ?? VOICE_BACKOFF_INITIAL_MS,
-    maxDelay: options.retry?.maxDelayMs ?? VOICE_BACKOFF_MAX_MS,
-    exponent: 2,
-    generator: boundedJitter(options.retry?.jitter ?? VOICE_BACKOFF_JITTER),
-  });
-  // cockatiel's retry sleeps on the global setTimeout, which no test can drive; it keeps deciding whether and how
-  // often to retry (zero delay of its own) while the scheduled delay runs through the injected sleep
-  const retryPolicy = retry(handleWhen(isRetriedFailure), { maxAttempts: options.retry?.maxRetries ?? VOICE_MAX_RETRIES });
+  const concurrencyLimit = options.concurrency?.limit ?? VOICE_CONCURRENCY;
+  if (!Number.isInteger(concurrencyLimit) || concurrencyLimit < 1) throw new RangeError("concurrency limit must be a positive integer");
+  const store = options.store ?? memoryVoiceStore(clock);
 
-  const concurrency = new ProviderConcurrency({
-    limit: options.concurrency?.limit ?? VOICE_CONCURRENCY,
-    queueLimit: options.concurrency?.queueLimit ?? VOICE_QUEUE_LIMIT,
-    recoveryMs: options.concurrency?.recoveryMs ?? VOICE_CONCURRENCY_RECOVERY_MS,
-    clock,
-    isConcurrencyLimitError,
-    onChange: (limit) => logger.log("warn", "voice provider concurrency changed", { limit }),
-  });
+  /** The policies, built on the first call: cockatiel may not be evaluated at a Worker's global scope (./cockatiel). */
+  function buildPolicies(cockatiel: Cockatiel) {
+    const { ConsecutiveBreaker, ExponentialBackoff, TimeoutStrategy, handleWhen, retry, timeout } = cockatiel;
+    const schedule = new ExponentialBackoff({
+      initialDelay: options.retry?.initialDelayMs ?? VOICE_BACKOFF_INITIAL_MS,
+      maxDelay: options.retry?.maxDelayMs ?? VOICE_BACKOFF_MAX_MS,
+      exponent: 2,
+      generator: boundedJitter(options.retry?.jitter ?? VOICE_BACKOFF_JITTER),
+    });
+    // cockatiel's retry sleeps on the global setTimeout, which no test can drive; it keeps deciding whether and how
+    // often to retry (zero delay of its own) while the scheduled delay runs through the injected sleep
+    const retryPolicy = retry(handleWhen(isRetriedFailure), { maxAttempts: options.retry?.maxRetries ?? VOICE_MAX_RETRIES });
 
-  const failures = options.breaker?.consecutiveFailures ?? VOICE_BREAKER_FAILURES;
-  const breaker = new SharedCircuitBreaker({
-    store: options.store ?? memoryVoiceStore(clock),
-    key: options.breaker?.key ?? `voice:breaker:v1:${baseUrl}`,
-    clock,
-    logger,
-    createBreaker: options.breaker?.create ?? (() => new ConsecutiveBreaker(failures)),
-    halfOpenAfterMs: options.breaker?.halfOpenAfterMs ?? VOICE_BREAKER_HALF_OPEN_MS,
-    syncIntervalMs: options.breaker?.syncIntervalMs ?? VOICE_BREAKER_SYNC_MS,
-    stateTtlMs: options.breaker?.stateTtlMs ?? VOICE_BREAKER_STATE_TTL_MS,
-    isFailure: isBreakerFailure,
-  });
+    const concurrency = new ProviderConcurrency({
+      cockatiel,
+      limit: concurrencyLimit,
+      queueLimit: options.concurrency?.queueLimit ?? VOICE_QUEUE_LIMIT,
+      recoveryMs: options.concurrency?.recoveryMs ?? VOICE_CONCURRENCY_RECOVERY_MS,
+      clock,
+      isConcurrencyLimitError,
+      onChange: (limit) => logger.log("warn", "voice provider concurrency changed", { limit }),
+    });
 
-  // cooperative: the attempt ends when fetch has really stopped, so a freed bulkhead slot means a closed request
-  const attemptTimeout = timeout(timeoutMs, TimeoutStrategy.Cooperative);
+    const failures = options.breaker?.consecutiveFailures ?? VOICE_BREAKER_FAILURES;
+    const breaker = new SharedCircuitBreaker({
+      cockatiel,
+      store,
+      key: options.breaker?.key ?? `voice:breaker:v1:${baseUrl}`,
+      clock,
+      logger,
+      createBreaker: options.breaker?.create ?? (() => new ConsecutiveBreaker(failures)),
+      halfOpenAfterMs: options.breaker?.halfOpenAfterMs ?? VOICE_BREAKER_HALF_OPEN_MS,
+      syncIntervalMs: options.breaker?.syncIntervalMs ?? VOICE_BREAKER_SYNC_MS,
+      stateTtlMs: options.breaker?.stateTtlMs ?? VOICE_BREAKER_STATE_TTL_MS,
+      isFailure: isBreakerFailure,
+    });
+
+    // cooperative: the attempt ends when fetch has really stopped, so a freed bulkhead slot means a closed request
+    const attemptTimeout = timeout(timeoutMs, TimeoutStrategy.Cooperative);
+    return { schedule, retryPolicy, concurrency, breaker, attemptTimeout };
+  }
+  let policies: ReturnType<typeof buildPolicies> | undefined;
+  let building: Promise<ReturnType<typeof buildPolicies>> | undefined;
+  // one set for every caller, also for the calls that arrive while cockatiel is loading
+  const policiesNow = () => (policies ? Promise.resolve(policies) : (building ??= loadCockatiel().then((c) => (policies = buildPolicies(c)))));
 
   async function requestAgent(voiceAgentId: string, signal: AbortSignal, callerSignal?: AbortSignal): Promise<VoiceAgentConfig | null> {
     const url = `${baseUrl}/v1/convai/agents/${encodeURIComponent(voiceAgentId)}`;
@@ -171,6 +177,7 @@ export function createVoiceClient(options: VoiceClientOptions): VoiceClient {
     async getAgentConfig(voiceAgentId, { signal } = {}) {
       let backoff: IBackoff<unknown> | undefined;
       try {
+        const { schedule, retryPolicy, concurrency, breaker, attemptTimeout } = await policiesNow();
         return await retryPolicy.execute(async ({ attempt, signal: callSignal }) => {
           if (attempt > 0) {
             backoff = backoff ? backoff.next(undefined) : schedule.next();
@@ -191,10 +198,10 @@ export function createVoiceClient(options: VoiceClientOptions): VoiceClient {
       }
     },
     get breakerState() {
-      return breaker.state;
+      return policies?.breaker.state ?? "closed";
     },
     get concurrencyLimit() {
-      return concurrency.limit;
+      return policies?.concurrency.limit ?? concurrencyLimit;
     },
   };
 }

@@ -1,4 +1,5 @@
-import { bulkhead, type BulkheadPolicy } from "cockatiel";
+import type { BulkheadPolicy } from "cockatiel";
+import type { Cockatiel } from "./cockatiel";
 import type { Clock } from "../lib/clock";
 
 /**
@@ -27,6 +28,8 @@ export class ProviderConcurrency {
 
   constructor(
     private readonly options: {
+      /** the loaded cockatiel module (see ./cockatiel: never imported statically) */
+      cockatiel: Cockatiel;
       limit: number;
       /** requests waiting for a slot beyond which new ones are refused (`queue_full`) */
       queueLimit: number;
@@ -37,7 +40,7 @@ export class ProviderConcurrency {
     },
   ) {
     if (!Number.isInteger(options.limit) || options.limit < 1) throw new RangeError("concurrency limit must be a positive integer");
-    this.plan = bulkhead(options.limit, options.queueLimit);
+    this.plan = options.cockatiel.bulkhead(options.limit, options.queueLimit);
     this.size = options.limit;
   }
 
@@ -89,7 +92,7 @@ export class ProviderConcurrency {
     if (size >= this.options.limit) {
       this.narrowed = null;
     } else {
-      const gate = bulkhead(size, Number.POSITIVE_INFINITY);
+      const gate = this.options.cockatiel.bulkhead(size, Number.POSITIVE_INFINITY);
       for (const done of this.inFlight) void gate.execute(() => done);
       this.narrowed = gate;
     }

@@ -1,4 +1,4 @@
-import { BrokenCircuitError, BulkheadRejectedError, IsolatedCircuitError, TaskCancelledError } from "cockatiel";
+import { loadedCockatiel } from "./cockatiel";
 
 /**
  * Why a call to the voice provider gave no config. A 404 is not among them: an unknown agent is an answer.
@@ -81,6 +81,9 @@ export function rateLimitKind(body: string): VoiceFailureKind {
 /** Gives every failure leaving the client one type, whichever layer (ours or cockatiel's) raised it. */
 export function asVoiceProviderError(error: unknown): VoiceProviderError {
   if (error instanceof VoiceProviderError) return error;
+  const cockatiel = loadedCockatiel();
+  if (!cockatiel) return new VoiceProviderError("network", error instanceof Error ? error.message : String(error), undefined, { cause: error });
+  const { BrokenCircuitError, BulkheadRejectedError, IsolatedCircuitError, TaskCancelledError } = cockatiel;
   // instanceof, not cockatiel's `is…Error` guards: in 3.2.1 `isIsolatedCircuitError` and `isTaskCancelledError`
   // test for the bulkhead's marker and so misname a full queue
   if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {

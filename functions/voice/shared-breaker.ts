@@ -1,21 +1,20 @@
-import { CircuitState, circuitBreaker, handleWhen, type CircuitBreakerPolicy, type IBreaker, type IDefaultPolicyContext } from "cockatiel";
+import type { CircuitBreakerPolicy, CircuitState, IBreaker, IDefaultPolicyContext } from "cockatiel";
+import type { Cockatiel } from "./cockatiel";
 import type { Clock } from "../lib/clock";
 import type { Logger } from "../lib/logger";
 import type { VoiceStore } from "./store";
 
 export type BreakerState = "closed" | "open" | "half_open" | "isolated";
 
-const STATE_NAMES: Record<CircuitState, BreakerState> = {
-  [CircuitState.Closed]: "closed",
-  [CircuitState.Open]: "open",
-  [CircuitState.HalfOpen]: "half_open",
-  [CircuitState.Isolated]: "isolated",
-};
+/** cockatiel's `CircuitState` values (a numeric enum: Closed, Open, HalfOpen, Isolated), named as this API names them */
+const STATE_NAMES: Record<CircuitState, BreakerState> = { 0: "closed", 1: "open", 2: "half_open", 3: "isolated" };
 
 /** What one instance writes to the store: cockatiel's own snapshot, tagged so every write is distinct. */
 type SharedSnapshot = { by: string; seq: number; breaker: unknown };
 
 export type SharedBreakerOptions = {
+  /** the loaded cockatiel module (see ./cockatiel: never imported statically) */
+  cockatiel: Cockatiel;
   store: VoiceStore;
   key: string;
   clock: Clock;
@@ -99,6 +98,7 @@ export class SharedCircuitBreaker {
   }
 
   private build(initialState: unknown): CircuitBreakerPolicy {
+    const { circuitBreaker, handleWhen, CircuitState } = this.options.cockatiel;
     const policy = circuitBreaker(handleWhen(this.options.isFailure), {
       breaker: this.options.createBreaker(),
       halfOpenAfter: this.options.halfOpenAfterMs,
