@@ -1,4 +1,4 @@
-import { index, jsonb, pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { index, jsonb, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { sql } from "drizzle-orm";
 import { createdAt, id, timestamps, tstz } from "./columns";
 import { agentKind, agentStatus } from "./enums";
@@ -15,11 +15,18 @@ export const agents = pgTable(
     name: text("name").notNull(),
     kind: agentKind("kind").notNull().default("ai"),
     status: agentStatus("status").notNull().default("draft"),
+    /** the agent's id at the voice provider: held by one agent of one organization at most (SPEC §11) */
     voiceAgentId: text("voice_agent_id"),
     description: text("description"),
     ...timestamps,
   },
-  (t) => [index("agents_org_status_idx").on(t.orgId, t.status), index("agents_org_name_idx").on(t.orgId, t.name)],
+  (t) => [
+    index("agents_org_status_idx").on(t.orgId, t.status),
+    index("agents_org_name_idx").on(t.orgId, t.name),
+    // unique across organizations, so one organization cannot name another's voice agent and read its configuration;
+    // NULLs (no voice agent) are distinct, so any number of agents may have none
+    uniqueIndex("agents_voice_agent_id_unique").on(t.voiceAgentId),
+  ],
 );
 
 export const agentSessions = pgTable(

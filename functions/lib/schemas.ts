@@ -76,6 +76,11 @@ export const errorResponses = {
   404: { description: "Not found (also for another organization's ids)", content: problemContent },
 } as const;
 
+/** 409 of a write that would take what another holds (a voice agent id, SPEC §11). */
+export const conflictResponse = {
+  409: { description: "The value of a unique field is held by another resource; nothing was changed", content: problemContent },
+} as const;
+
 export const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({
   body: { content: { "application/json": { schema } }, required: true },
 });

@@ -11,6 +11,12 @@ export type VoiceAgentConfig = {
   llm: string | null;
 };
 
+/**
+ * What a voice agent id may be (SPEC §11): 1–128 characters of `A–Z a–z 0–9 _ -`. It becomes a path segment of the
+ * provider's URL, so `..`, `/` or `?` could otherwise reach other provider paths with the platform's key.
+ */
+export const VOICE_AGENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
 const optionalText = z.string().nullish();
 
 /**

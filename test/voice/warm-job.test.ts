@@ -56,14 +56,13 @@ describe("warm-voice-configs", () => {
   });
 
   it("refreshes each voice agent id of the active organizations' non-archived agents once, and reports", async () => {
-    const [fine, shared, ghost, broken, archived, dormant, fresh] = ids("warm", 7) as [string, string, string, string, string, string, string];
+    const [fine, other, ghost, broken, archived, dormant, fresh] = ids("warm", 7) as [string, string, string, string, string, string, string];
     provider.program(ghost, reply.notFound());
     provider.program(broken, reply.error(500));
     const active = await org(
       [
         { name: "A fine", voiceAgentId: fine },
-        { name: "B shared", voiceAgentId: shared },
-        { name: "C shared too", voiceAgentId: shared },
+        { name: "B other", voiceAgentId: other },
         { name: "D ghost", voiceAgentId: ghost },
         { name: "E broken", voiceAgentId: broken },
         { name: "F archived", voiceAgentId: archived, status: "archived" },
@@ -82,7 +81,7 @@ describe("warm-voice-configs", () => {
     const report = await runJob("warm-voice-configs", jobContext(t.deps));
     expect(report).toMatchObject({ rowsRead: 5, requested: 5, refreshed: 3, notFound: 1, failed: 1, breaker: "closed", batches: 1, complete: true });
     expect(typeof report.durationMs).toBe("number");
-    expect([fine, shared, ghost, broken, fresh].map((id) => provider.requestsFor(id))).toEqual([1, 1, 1, 1, 1]);
+    expect([fine, other, ghost, broken, fresh].map((id) => provider.requestsFor(id))).toEqual([1, 1, 1, 1, 1]);
     expect(provider.requestsFor(archived)).toBe(0);
     expect(provider.requestsFor(dormant)).toBe(0);
 
@@ -90,8 +89,8 @@ describe("warm-voice-configs", () => {
     provider.setDefault(reply.hang());
     provider.program(broken, reply.hang());
     const { json, background } = await requestCounted(t, "/api/agents", active.readKey);
-    expect(json.data.map((a: { name: string }) => a.name)).toEqual(["A fine", "B shared", "C shared too", "D ghost", "E broken", "G no voice"]);
-    expect(voiceStatuses(json)).toEqual(["ok", "ok", "ok", "unavailable", "unavailable", "none"]);
+    expect(json.data.map((a: { name: string }) => a.name)).toEqual(["A fine", "B other", "D ghost", "E broken", "G no voice"]);
+    expect(voiceStatuses(json)).toEqual(["ok", "ok", "unavailable", "unavailable", "none"]);
     await Promise.allSettled(background);
   });
 

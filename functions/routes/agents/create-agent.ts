@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App } from "../../app";
 import { serviceContext } from "../../lib/context";
-import { bearer, errorResponses, jsonBody, jsonResponse } from "../../lib/schemas";
+import { bearer, conflictResponse, errorResponses, jsonBody, jsonResponse } from "../../lib/schemas";
 import { createAgent, toAgentResource } from "../../services/agents";
 import { agentFields, agentSchema } from "./agent-schemas";
 
@@ -18,7 +18,7 @@ export const route = createRoute({
   tags: ["agents"],
   security: bearer,
   request: jsonBody(createAgentBody),
-  responses: { 201: jsonResponse("The new agent", z.object({ data: agentSchema })), ...errorResponses },
+  responses: { 201: jsonResponse("The new agent", z.object({ data: agentSchema })), ...errorResponses, ...conflictResponse },
 });
 
 export type CreateAgentRequest = z.infer<typeof createAgentBody>;

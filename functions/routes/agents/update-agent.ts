@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App } from "../../app";
 import { serviceContext } from "../../lib/context";
-import { bearer, errorResponses, idParam, jsonBody, jsonResponse } from "../../lib/schemas";
+import { bearer, conflictResponse, errorResponses, idParam, jsonBody, jsonResponse } from "../../lib/schemas";
 import { toAgentResource, updateAgent } from "../../services/agents";
 import { agentFields, agentSchema } from "./agent-schemas";
 
@@ -14,7 +14,7 @@ export const route = createRoute({
   tags: ["agents"],
   security: bearer,
   request: { params: idParam, ...jsonBody(updateAgentBody) },
-  responses: { 200: jsonResponse("The changed agent", z.object({ data: agentSchema })), ...errorResponses },
+  responses: { 200: jsonResponse("The changed agent", z.object({ data: agentSchema })), ...errorResponses, ...conflictResponse },
 });
 
 export type UpdateAgentRequest = z.infer<typeof updateAgentBody>;

@@ -17,11 +17,12 @@ export type Access = "public" | "read" | "write" | "admin" | "signature";
 export type RequestSpec = { params?: Record<string, string>; query?: [string, string][]; body?: unknown };
 
 /**
- * Another organization's id sent by `own`'s key. `404`: the route must answer 404 (SPEC §3). `isolated`: the id only
+ * Another organization's id sent by `own`'s key. `404`: the route must answer 404 (SPEC §3). `409`: the id is one that
+ * only one organization may hold (a voice agent id, SPEC §11): the route must answer 409 and change nothing. `isolated`: the id only
  * filters or names something scoped to the caller anyway (a list filter, an upsert key): any answer but a 5xx, as
  * long as nothing of the other organization is read or written.
  */
-export type ForeignCase = { name: string; request: RequestSpec; expect: 404 | "isolated" };
+export type ForeignCase = { name: string; request: RequestSpec; expect: 404 | 409 | "isolated" };
 
 export type RouteFixture = {
   access: Access;
@@ -149,7 +150,10 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     orgScoped: true,
     success: 201,
     valid: () => ({ body: { name: "Fixture agent" } }),
-    foreign: (w) => [{ name: "userId in the body", request: { body: { name: "Spy", userId: w.foreign.userId } }, expect: 404 }],
+    foreign: (w) => [
+      { name: "userId in the body", request: { body: { name: "Spy", userId: w.foreign.userId } }, expect: 404 },
+      { name: "voiceAgentId in the body", request: { body: { name: "Spy", voiceAgentId: w.foreign.voiceAgentId } }, expect: 409 },
+    ],
   },
   "PATCH /api/agents/{id}": {
     access: "write",
@@ -159,6 +163,7 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     foreign: (w) => [
       { name: "agent id in the path", request: { params: { id: w.foreign.agentId }, body: { name: "Hijacked" } }, expect: 404 },
       { name: "userId in the body", request: { params: { id: w.own.otherAgentId }, body: { userId: w.foreign.userId } }, expect: 404 },
+      { name: "voiceAgentId in the body", request: { params: { id: w.own.otherAgentId }, body: { voiceAgentId: w.foreign.voiceAgentId } }, expect: 409 },
     ],
   },
   "POST /api/agent-sessions": {

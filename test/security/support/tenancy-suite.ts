@@ -209,8 +209,8 @@ export function routeSuite(ctx: SuiteContext, op: Operation): RouteSuite {
       return sendSpec(ctx, op, spec, { rawBody: raw, signature: signWebhook(ctx.w.own.webhookSecret, raw) });
     };
     suite.tenancy.push(
-      foreign.expect === 404
-        ? { name: `answers 404 for another organization's ${foreign.name}`, run: () => expectRefused(ctx, what, 404, () => foreign.request, go) }
+      foreign.expect !== "isolated"
+        ? { name: `answers ${foreign.expect} for another organization's ${foreign.name}`, run: () => expectRefused(ctx, what, foreign.expect as 404 | 409, () => foreign.request, go) }
         : {
             name: `keeps another organization's ${foreign.name} out of reach`,
             run: async () => {

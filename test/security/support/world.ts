@@ -13,6 +13,8 @@ export type OrgWorld = {
   webhookSecret: string;
   userId: string;
   agentId: string;
+  /** the voice agent id of `agentId` (SPEC §11: no other organization's agent may take it) */
+  voiceAgentId: string;
   otherAgentId: string;
   callId: string;
   callExternalId: string;
@@ -52,7 +54,8 @@ export async function buildOrg(t: TestApp, label: string): Promise<OrgWorld> {
     .insert(users)
     .values({ orgId: org.orgId, email: `${crypto.randomUUID()}@example.com`, name: `${label} user`, role: "agent" })
     .returning({ id: users.id });
-  const agent = await ok(await t.request("POST", "/api/agents", { key, body: { name: `${label} Ava`, status: "active", userId: user!.id } }), "agent");
+  const voiceAgentId = `va_${label}_${crypto.randomUUID().replaceAll("-", "")}`;
+  const agent = await ok(await t.request("POST", "/api/agents", { key, body: { name: `${label} Ava`, status: "active", userId: user!.id, voiceAgentId } }), "agent");
   const other = await ok(await t.request("POST", "/api/agents", { key, body: { name: `${label} Bo`, status: "active", kind: "human" } }), "agent");
   const callExternalId = `ext-${label}-${orgSeq}`;
   const reconnectToken = `rtok-${label}-${crypto.randomUUID()}`;
@@ -117,6 +120,7 @@ export async function buildOrg(t: TestApp, label: string): Promise<OrgWorld> {
     webhookSecret,
     userId: user!.id,
     agentId: agent.data.id,
+    voiceAgentId,
     otherAgentId: other.data.id,
     callId: call.data.id,
     callExternalId,
@@ -137,7 +141,7 @@ export async function buildWorld(t: TestApp, adminKey: string): Promise<World> {
 
 /** Every id of an organization: none may appear in an answer to another organization's key. */
 export function idsOf(org: OrgWorld): string[] {
-  return [org.orgId, org.writeKeyId, org.userId, org.agentId, org.otherAgentId, org.callId, org.contactId, org.serviceId, org.appointmentId, org.sessionId];
+  return [org.orgId, org.writeKeyId, org.userId, org.agentId, org.voiceAgentId, org.otherAgentId, org.callId, org.contactId, org.serviceId, org.appointmentId, org.sessionId];
 }
 
 /** Everything secret about an organization (keys, webhook secret, reconnect token). */
