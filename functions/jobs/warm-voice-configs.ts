@@ -24,7 +24,7 @@ export const WARM_VOICE_ACTIVE_DAYS = 7;
 /**
  * Refreshes the cached voice configs (SPEC §9) of the non-archived agents of active organizations, so the agents list
  * answers `ok` from the cache instead of waiting for the provider. Batched by voice agent id (keyset, one statement a
- * batch, each id once however many agents share it); stops early when the provider's circuit is open (asking it more
+ * batch; an id is held by one agent at most, SPEC §11, and is warmed in its organization's cache); stops early when the provider's circuit is open (asking it more
  * refreshes nothing; the next run tries again). Without a voice provider it reports so and does nothing.
  */
 export const warmVoiceConfigs: JobDefinition = {
@@ -44,13 +44,13 @@ export const warmVoiceConfigs: JobDefinition = {
         stopped = "time budget";
         break;
       }
-      const batch = await rows<{ voice_agent_id: string }>(
+      const batch = await rows<{ org_id: string; voice_agent_id: string }>(
         db,
         sql`WITH active_orgs AS (
               SELECT o.id FROM organizations o
                WHERE EXISTS (SELECT 1 FROM calls c WHERE c.org_id = o.id AND c.started_at >= ${since}::timestamptz)
             )
-            SELECT DISTINCT a.voice_agent_id
+            SELECT a.org_id, a.voice_agent_id
               FROM agents a
              WHERE a.status <> 'archived'
                AND a.voice_agent_id IS NOT NULL
@@ -60,10 +60,9 @@ export const warmVoiceConfigs: JobDefinition = {
              LIMIT ${WARM_VOICE_BATCH}`,
       );
       if (batch.length === 0) break;
-      const ids = batch.map((r) => r.voice_agent_id);
-      after = ids[ids.length - 1]!;
-      const report = await voice.warmVoiceConfigs(ids);
-      totals.rowsRead += ids.length;
+      after = batch[batch.length - 1]!.voice_agent_id;
+      const report = await voice.warmVoiceConfigs(batch.map((r) => ({ orgId: r.org_id, voiceAgentId: r.voice_agent_id })));
+      totals.rowsRead += batch.length;
       totals.requested += report.requested;
       totals.refreshed += report.refreshed;
       totals.notFound += report.notFound;

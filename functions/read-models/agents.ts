@@ -75,15 +75,17 @@ export function agentVoiceOf(result: Pick<VoiceConfigResult, "status" | "config"
 }
 
 /**
- * The agents list's lookup over the voice config service: one `getVoiceConfigs` call for all ids, within the budget
- * (the service's default when not given); refreshes that outlive it continue through `waitUntil` when the runtime has one.
+ * One organization's agents list's lookup over the voice config service: one `getVoiceConfigs` call for all ids, within
+ * the budget (the service's default when not given); refreshes that outlive it continue through `waitUntil` when the
+ * runtime has one. The organization scopes the service's cache: no answer crosses tenants.
  */
 export function voiceConfigLookupOver(
   service: Pick<VoiceConfigService, "getVoiceConfigs">,
+  orgId: string,
   options: VoiceConfigsOptions = {},
 ): VoiceConfigLookup {
   return async (voiceAgentIds) => {
-    const answer = await service.getVoiceConfigs(voiceAgentIds, options);
+    const answer = await service.getVoiceConfigs(orgId, voiceAgentIds, options);
     const byId = new Map<string, AgentVoice>();
     answer.configs.forEach((result, i) => byId.set(voiceAgentIds[i]!, agentVoiceOf(result)));
     return byId;

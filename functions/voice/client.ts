@@ -1,7 +1,7 @@
 import type { GeneratorFn, IBackoff, IBreaker } from "cockatiel";
 import { systemClock, type Clock } from "../lib/clock";
 import { silentLogger, type Logger } from "../lib/logger";
-import { toVoiceAgentConfig, type VoiceAgentConfig } from "./agent-config";
+import { VOICE_AGENT_ID_PATTERN, toVoiceAgentConfig, type VoiceAgentConfig } from "./agent-config";
 import { loadCockatiel, type Cockatiel } from "./cockatiel";
 import { ProviderConcurrency } from "./concurrency";
 import {
@@ -175,6 +175,8 @@ export function createVoiceClient(options: VoiceClientOptions): VoiceClient {
 
   return {
     async getAgentConfig(voiceAgentId, { signal } = {}) {
+      // an id stored before SPEC §11 held them to this shape is never sent: `..` would reach another provider path
+      if (!VOICE_AGENT_ID_PATTERN.test(voiceAgentId)) throw new VoiceProviderError("client_error", "not a voice agent id: 1-128 characters of A-Z a-z 0-9 _ -");
       let backoff: IBackoff<unknown> | undefined;
       try {
         const { schedule, retryPolicy, concurrency, breaker, attemptTimeout } = await policiesNow();

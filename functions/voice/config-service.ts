@@ -51,11 +51,14 @@ export type VoiceWarmReport = {
   breaker: BreakerState;
 };
 
+/** A voice agent as one organization names it: configs are cached and answered per organization. */
+export type VoiceAgentRef = { orgId: string; voiceAgentId: string };
+
 export interface VoiceConfigService {
-  /** Voice configs for many agents, never waiting for the provider past the budget. */
-  getVoiceConfigs(voiceAgentIds: readonly (string | null)[], options?: VoiceConfigsOptions): Promise<VoiceConfigsAnswer>;
+  /** One organization's agents' voice configs, never waiting for the provider past the budget. */
+  getVoiceConfigs(orgId: string, voiceAgentIds: readonly (string | null)[], options?: VoiceConfigsOptions): Promise<VoiceConfigsAnswer>;
   /** Refreshes the cached configs of these agents from the provider, fresh or not (the `warm-voice-configs` job). */
-  warmVoiceConfigs(voiceAgentIds: readonly (string | null)[]): Promise<VoiceWarmReport>;
+  warmVoiceConfigs(agents: readonly VoiceAgentRef[]): Promise<VoiceWarmReport>;
   /** the client's circuit breaker as this instance last saw it (`GET /metrics` reports it) */
   readonly breakerState: BreakerState;
 }
@@ -66,8 +69,8 @@ export type VoiceConfigServiceOptions = {
   clock?: Clock;
   logger?: Logger;
   /**
-   * The provider account (API key) the client calls with. Cache entries are scoped to it so that one
-   * organization cannot read another's config by naming its voice agent id.
+   * The provider account (API key) the client calls with. Cache entries are scoped to it, and to the organization
+   * asking, so that no answer crosses accounts or tenants (SPEC §11: an organization cannot name another's voice agent).
    */
   account?: string;
   freshMs?: number;
@@ -85,16 +88,16 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
   const freshMs = options.freshMs ?? VOICE_CONFIG_FRESH_MS;
   const staleMs = options.staleMs ?? VOICE_CONFIG_STALE_MS;
   const defaultBudgetMs = options.budgetMs ?? VOICE_BUDGET_MS;
-  const keyOf = (voiceAgentId: string) => `voice:config:v1:${options.account ?? "default"}:${voiceAgentId}`;
+  const keyOf = (orgId: string, voiceAgentId: string) => `voice:config:v2:${options.account ?? "default"}:${orgId}:${voiceAgentId}`;
   /** one provider call per agent at a time, however many requests ask for it */
   const refreshing = new Map<string, Promise<CachedConfig>>();
 
-  async function readCached(ids: readonly string[]): Promise<Map<string, CachedConfig>> {
+  async function readCached(orgId: string, ids: readonly string[]): Promise<Map<string, CachedConfig>> {
     const cached = new Map<string, CachedConfig>();
     if (ids.length === 0) return cached;
     let raws: (string | null)[];
     try {
-      raws = await store.getMany(ids.map(keyOf));
+      raws = await store.getMany(ids.map((id) => keyOf(orgId, id)));
     } catch (error) {
       logger.log("warn", "voice config cache read failed", { error: String(error) });
       return cached;
@@ -110,8 +113,9 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
     return cached;
   }
 
-  function refresh(voiceAgentId: string): Promise<CachedConfig> {
-    let running = refreshing.get(voiceAgentId);
+  function refresh(orgId: string, voiceAgentId: string): Promise<CachedConfig> {
+    const key = keyOf(orgId, voiceAgentId);
+    let running = refreshing.get(key);
     if (running) return running;
     running = (async () => {
       try {
@@ -119,16 +123,16 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
         const entry: CachedConfig = { config, fetchedAt: clock.now().getTime() };
         try {
           // "not found" is kept only while fresh: an agent created at the provider shows up within that interval
-          await store.set(keyOf(voiceAgentId), JSON.stringify(entry), config ? freshMs + staleMs : freshMs);
+          await store.set(key, JSON.stringify(entry), config ? freshMs + staleMs : freshMs);
         } catch (error) {
           logger.log("warn", "voice config cache write failed", { voiceAgentId, error: String(error) });
         }
         return entry;
       } finally {
-        refreshing.delete(voiceAgentId);
+        refreshing.delete(key);
       }
     })();
-    refreshing.set(voiceAgentId, running);
+    refreshing.set(key, running);
     return running;
   }
 
@@ -144,14 +148,14 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
     entry && entry.config !== null ? answer(voiceAgentId, entry, false) : unavailable(voiceAgentId);
 
   return {
-    async getVoiceConfigs(voiceAgentIds, { budgetMs = defaultBudgetMs, waitUntil } = {}) {
+    async getVoiceConfigs(orgId, voiceAgentIds, { budgetMs = defaultBudgetMs, waitUntil } = {}) {
       const ids = [...new Set(voiceAgentIds.filter((id): id is string => id !== null))];
       const settled = new Map<string, VoiceConfigResult>();
       // what each id answers if the budget runs out first
       const provisional = new Map<string, VoiceConfigResult>();
 
       const work = (async () => {
-        const cached = await readCached(ids);
+        const cached = await readCached(orgId, ids);
         const now = clock.now().getTime();
         await Promise.all(
           ids.map(async (id) => {
@@ -162,7 +166,7 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
             }
             provisional.set(id, fallback(id, entry));
             try {
-              settled.set(id, answer(id, await refresh(id), true));
+              settled.set(id, answer(id, await refresh(orgId, id), true));
             } catch {
               settled.set(id, fallback(id, entry));
             }
@@ -197,12 +201,12 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
       return { configs, partial };
     },
 
-    async warmVoiceConfigs(voiceAgentIds) {
+    async warmVoiceConfigs(agents) {
       const started = clock.now().getTime();
-      const ids = [...new Set(voiceAgentIds.filter((id): id is string => id !== null))];
-      const outcomes = await Promise.allSettled(ids.map(refresh));
+      const unique = new Map(agents.map((agent) => [keyOf(agent.orgId, agent.voiceAgentId), agent]));
+      const outcomes = await Promise.allSettled([...unique.values()].map((agent) => refresh(agent.orgId, agent.voiceAgentId)));
       const report: VoiceWarmReport = {
-        requested: ids.length,
+        requested: unique.size,
         refreshed: outcomes.filter((o) => o.status === "fulfilled" && o.value.config !== null).length,
         notFound: outcomes.filter((o) => o.status === "fulfilled" && o.value.config === null).length,
         failed: outcomes.filter((o) => o.status === "rejected").length,

@@ -6,6 +6,7 @@ export {
   type VoiceConfigResult,
   type VoiceConfigService,
   type VoiceConfigServiceOptions,
+  type VoiceAgentRef,
   type VoiceConfigStatus,
   type VoiceConfigsAnswer,
   type VoiceConfigsOptions,

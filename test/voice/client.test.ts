@@ -51,6 +51,16 @@ describe("voice client: requests", () => {
     expect(client.breakerState).toBe("open");
   });
 
+  it("refuses an id that is no voice agent id (SPEC §11) as client_error without sending it", async () => {
+    provider.setDefault(reply.ok());
+    const { client } = clientOf(provider, { breaker: { consecutiveFailures: 1 } });
+    for (const id of ["..", "../../v1/user", "a/b", "a?b", "", "x".repeat(129)]) {
+      expect((await failureOf(client.getAgentConfig(id))).kind, id).toBe("client_error");
+    }
+    expect(provider.requests).toBe(0);
+    expect(client.breakerState).toBe("closed");
+  });
+
   it("fails a wrong API key as client_error, neither retried nor counted by the breaker", async () => {
     provider.program("agent-ok", reply.ok());
     const { client } = clientOf(provider, { apiKey: "wrong", breaker: { consecutiveFailures: 1 } });

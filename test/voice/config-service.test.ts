@@ -27,6 +27,10 @@ function serviceOf(clientOptions: Parameters<typeof clientOf>[1] = {}): TestClie
   return { ...test, service };
 }
 
+/** the organization asking, unless a test is about organizations */
+const ORG = "org-1";
+const refs = (ids: string[], orgId = ORG) => ids.map((voiceAgentId) => ({ orgId, voiceAgentId }));
+
 const statuses = (answer: { configs: { status: string }[] }) => answer.configs.map((c) => c.status);
 
 describe("getVoiceConfigs", () => {
@@ -34,7 +38,7 @@ describe("getVoiceConfigs", () => {
     provider.setDefault(reply.ok(1));
     const { service } = serviceOf({ concurrency: { limit: 5 } });
     const ids = agentIds("healthy", 500);
-    const answer = await service.getVoiceConfigs(ids, { budgetMs: 10_000 });
+    const answer = await service.getVoiceConfigs(ORG, ids, { budgetMs: 10_000 });
     expect(new Set(statuses(answer))).toEqual(new Set(["ok"]));
     expect(answer.partial).toBe(false);
     expect(answer.configs.map((c) => c.config?.voiceAgentId)).toEqual(ids);
@@ -45,14 +49,14 @@ describe("getVoiceConfigs", () => {
   it("answers ok within the default budget when the provider is quick", async () => {
     provider.setDefault(reply.ok(5));
     const { service } = serviceOf();
-    const answer = await service.getVoiceConfigs(agentIds("quick", 20));
+    const answer = await service.getVoiceConfigs(ORG, agentIds("quick", 20));
     expect(new Set(statuses(answer))).toEqual(new Set(["ok"]));
   });
 
   it("answers none for agents without a voice agent id and not_found for ids the provider does not know", async () => {
     provider.program("ghost", reply.notFound());
     const { service } = serviceOf();
-    const answer = await service.getVoiceConfigs([null, "known", "ghost", null], AMPLE);
+    const answer = await service.getVoiceConfigs(ORG, [null, "known", "ghost", null], AMPLE);
     expect(statuses(answer)).toEqual(["none", "ok", "not_found", "none"]);
     expect(answer.configs.map((c) => c.voiceAgentId)).toEqual([null, "known", "ghost", null]);
     expect(answer.partial).toBe(false);
@@ -60,7 +64,7 @@ describe("getVoiceConfigs", () => {
 
   it("asks the provider once for an id listed twice", async () => {
     const { service } = serviceOf();
-    const answer = await service.getVoiceConfigs(["twice", "twice"], AMPLE);
+    const answer = await service.getVoiceConfigs(ORG, ["twice", "twice"], AMPLE);
     expect(statuses(answer)).toEqual(["ok", "ok"]);
     expect(provider.requestsFor("twice")).toBe(1);
   });
@@ -68,16 +72,16 @@ describe("getVoiceConfigs", () => {
   it("serves cached configs without the provider while fresh, and asks again after ten minutes", async () => {
     const { service, clock } = serviceOf();
     const ids = agentIds("cached", 10);
-    await service.getVoiceConfigs(ids, AMPLE);
+    await service.getVoiceConfigs(ORG, ids, AMPLE);
     expect(provider.requests).toBe(10);
 
     clock.advance(9 * 60 * 1000);
-    const fresh = await service.getVoiceConfigs(ids, AMPLE);
+    const fresh = await service.getVoiceConfigs(ORG, ids, AMPLE);
     expect(new Set(statuses(fresh))).toEqual(new Set(["ok"]));
     expect(provider.requests).toBe(10);
 
     clock.advance(2 * 60 * 1000);
-    const refreshed = await service.getVoiceConfigs(ids, AMPLE);
+    const refreshed = await service.getVoiceConfigs(ORG, ids, AMPLE);
     expect(new Set(statuses(refreshed))).toEqual(new Set(["ok"]));
     expect(provider.requests).toBe(20);
     expect(refreshed.configs[0]!.fetchedAt).toBe(clock.now().toISOString());
@@ -85,11 +89,11 @@ describe("getVoiceConfigs", () => {
 
   it("answers stale cached configs when the provider fails", async () => {
     const { service, clock } = serviceOf({ retry: { maxRetries: 0 }, breaker: { consecutiveFailures: 1000 } });
-    await service.getVoiceConfigs(["down-1", "down-2"], AMPLE);
+    await service.getVoiceConfigs(ORG, ["down-1", "down-2"], AMPLE);
     const cachedAt = clock.now().toISOString();
     clock.advance(ELEVEN_MINUTES);
     provider.setDefault(reply.error(500));
-    const answer = await service.getVoiceConfigs(["down-1", "down-2", "down-3"], AMPLE);
+    const answer = await service.getVoiceConfigs(ORG, ["down-1", "down-2", "down-3"], AMPLE);
     expect(statuses(answer)).toEqual(["stale", "stale", "unavailable"]);
     expect(answer.configs[0]).toMatchObject({ config: { voiceAgentId: "down-1" }, fetchedAt: cachedAt });
     expect(answer.configs[2]).toMatchObject({ config: null, fetchedAt: null });
@@ -100,14 +104,14 @@ describe("getVoiceConfigs", () => {
     const { service, client, clock } = serviceOf({ timeoutMs: 1_000 });
     const ids = agentIds("hang", 500);
     const cachedIds = ids.slice(0, 100);
-    expect((await service.warmVoiceConfigs(cachedIds)).refreshed).toBe(100);
+    expect((await service.warmVoiceConfigs(refs(cachedIds))).refreshed).toBe(100);
     clock.advance(ELEVEN_MINUTES);
     provider.setDefault(reply.hang());
     provider.resetStats();
 
     const background: Promise<unknown>[] = [];
     const started = performance.now();
-    const answer = await service.getVoiceConfigs(ids, { budgetMs: 300, waitUntil: (p) => background.push(p) });
+    const answer = await service.getVoiceConfigs(ORG, ids, { budgetMs: 300, waitUntil: (p) => background.push(p) });
     const elapsed = performance.now() - started;
     console.log(`[voice] 500 agents, hanging provider, budget 300 ms: answered in ${elapsed.toFixed(1)} ms`);
 
@@ -131,13 +135,13 @@ describe("getVoiceConfigs", () => {
     const { service } = serviceOf();
     const ids = agentIds("late", 3);
     const background: Promise<unknown>[] = [];
-    const late = await service.getVoiceConfigs(ids, { budgetMs: 50, waitUntil: (p) => background.push(p) });
+    const late = await service.getVoiceConfigs(ORG, ids, { budgetMs: 50, waitUntil: (p) => background.push(p) });
     expect(statuses(late)).toEqual(["unavailable", "unavailable", "unavailable"]);
     expect(late.partial).toBe(true);
 
     await Promise.all(background);
     const requests = provider.requests;
-    const filled = await service.getVoiceConfigs(ids, { budgetMs: 50 });
+    const filled = await service.getVoiceConfigs(ORG, ids, { budgetMs: 50 });
     expect(statuses(filled)).toEqual(["ok", "ok", "ok"]);
     expect(provider.requests, "served from the cache").toBe(requests);
   });
@@ -145,7 +149,7 @@ describe("getVoiceConfigs", () => {
   it("does not ask waitUntil for anything when every answer came in time", async () => {
     const { service } = serviceOf();
     const background: Promise<unknown>[] = [];
-    await service.getVoiceConfigs(agentIds("in-time", 3), { ...AMPLE, waitUntil: (p) => background.push(p) });
+    await service.getVoiceConfigs(ORG, agentIds("in-time", 3), { ...AMPLE, waitUntil: (p) => background.push(p) });
     expect(background).toEqual([]);
   });
 
@@ -157,7 +161,7 @@ describe("getVoiceConfigs", () => {
       set: () => Promise.reject(new Error("cache down")),
     };
     const service = createVoiceConfigService({ client, store: broken, clock });
-    const answer = await service.getVoiceConfigs(["a", null], AMPLE);
+    const answer = await service.getVoiceConfigs(ORG, ["a", null], AMPLE);
     expect(statuses(answer)).toEqual(["ok", "none"]);
   });
 
@@ -166,9 +170,23 @@ describe("getVoiceConfigs", () => {
     const store = memoryVoiceStore(clock);
     const mine = createVoiceConfigService({ client, store, clock, account: "org-a" });
     const theirs = createVoiceConfigService({ client, store, clock, account: "org-b" });
-    await mine.getVoiceConfigs(["shared-id"]);
-    await theirs.getVoiceConfigs(["shared-id"]);
+    await mine.getVoiceConfigs(ORG, ["shared-id"]);
+    await theirs.getVoiceConfigs(ORG, ["shared-id"]);
     expect(provider.requestsFor("shared-id")).toBe(2);
+  });
+
+  it("keeps each organization's cached configs to itself: another organization naming the id asks the provider anew", async () => {
+    const { service } = serviceOf();
+    expect(statuses(await service.getVoiceConfigs("org-a", ["tenant-id"], AMPLE))).toEqual(["ok"]);
+    // org-b's lookup finds nothing of org-a's in the cache, and a provider gone silent leaves it without config
+    provider.setDefault(reply.hang());
+    const theirs = await service.getVoiceConfigs("org-b", ["tenant-id"], { budgetMs: 50 });
+    expect(theirs.configs[0]).toMatchObject({ status: "unavailable", config: null });
+    expect(statuses(await service.getVoiceConfigs("org-a", ["tenant-id"], { budgetMs: 50 }))).toEqual(["ok"]);
+    // the warm job fills each organization's entry for its own agent
+    provider.setDefault(reply.ok());
+    await service.warmVoiceConfigs(refs(["tenant-id"], "org-b"));
+    expect(statuses(await service.getVoiceConfigs("org-b", ["tenant-id"], { budgetMs: 50 }))).toEqual(["ok"]);
   });
 });
 
@@ -177,14 +195,14 @@ describe("warmVoiceConfigs", () => {
     provider.program("warm-ghost", reply.notFound());
     provider.program("warm-broken", reply.error(500));
     const { service } = serviceOf({ retry: { maxRetries: 0 }, breaker: { consecutiveFailures: 1000 } });
-    await service.getVoiceConfigs(["warm-1"]);
+    await service.getVoiceConfigs(ORG, ["warm-1"]);
 
-    const report = await service.warmVoiceConfigs(["warm-1", "warm-2", "warm-ghost", "warm-broken", null, "warm-1"]);
+    const report = await service.warmVoiceConfigs(refs(["warm-1", "warm-2", "warm-ghost", "warm-broken", "warm-1"]));
     expect(report).toMatchObject({ requested: 4, refreshed: 2, notFound: 1, failed: 1, breaker: "closed" });
     expect(provider.requestsFor("warm-1")).toBe(2);
 
     provider.setDefault(reply.hang());
-    const answer = await service.getVoiceConfigs(["warm-1", "warm-2", "warm-ghost"]);
+    const answer = await service.getVoiceConfigs(ORG, ["warm-1", "warm-2", "warm-ghost"]);
     expect(statuses(answer)).toEqual(["ok", "ok", "not_found"]);
   });
 });

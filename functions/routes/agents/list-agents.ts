@@ -87,11 +87,11 @@ export const route = createRoute({
  * answers `voice.status: "none"`). It waits `deps.voiceBudgetMs` at most (the service's default, 300 ms, when unset);
  * on Workers the refreshes still running at the budget go on through the invocation's `waitUntil` to fill the cache.
  */
-function voiceConfigLookup(c: Context<AppEnv>): VoiceConfigLookup | undefined {
+function voiceConfigLookup(c: Context<AppEnv>, orgId: string): VoiceConfigLookup | undefined {
   const { voice, voiceBudgetMs } = c.var.deps;
   if (!voice) return undefined;
   const waitUntil = executionWaitUntil(c);
-  return voiceConfigLookupOver(voice, {
+  return voiceConfigLookupOver(voice, orgId, {
     ...(voiceBudgetMs === undefined ? {} : { budgetMs: voiceBudgetMs }),
     ...(waitUntil ? { waitUntil } : {}),
   });
@@ -118,12 +118,13 @@ export function fetchAgentList(ctx: ReadContext): Promise<CacheResult<AgentList>
 
 export function register(app: App) {
   app.openapi(route, async (c) => {
-    const result = await fetchAgentList(readContext(c));
+    const ctx = readContext(c);
+    const result = await fetchAgentList(ctx);
     c.set("cacheStatus", result.status);
     // the voice part is attached per request, outside the cached aggregate: the config service has its own cache, and
     // a stale or unavailable config must not be frozen for the aggregate's TTL
     startTime(c, "voice");
-    const { agents, partial } = await attachVoice(result.value.agents, voiceConfigLookup(c));
+    const { agents, partial } = await attachVoice(result.value.agents, voiceConfigLookup(c, ctx.org.id));
     endTime(c, "voice");
     const data = agents.map(({ voiceAgentId: _internal, ...agent }) => agent);
     const meta = aggregateMeta(result, { partial, from: result.value.from, to: result.value.to });
