@@ -35,7 +35,7 @@ export const warmVoiceConfigs: JobDefinition = {
     if (!voice) return { rowsRead: 0, rowsWritten: 0, skipped: true, reason: "no voice provider configured" };
     const started = clock.now();
     const since = new Date(started.getTime() - WARM_VOICE_ACTIVE_DAYS * 86_400_000).toISOString();
-    const totals = { rowsRead: 0, requested: 0, refreshed: 0, notFound: 0, failed: 0, batches: 0 };
+    const totals = { rowsRead: 0, requested: 0, refreshed: 0, notFound: 0, failed: 0, backingOff: 0, batches: 0 };
     let breaker: BreakerState = voice.breakerState;
     let stopped: "breaker open" | "time budget" | null = null;
     let after = "";
@@ -67,6 +67,7 @@ export const warmVoiceConfigs: JobDefinition = {
       totals.refreshed += report.refreshed;
       totals.notFound += report.notFound;
       totals.failed += report.failed;
+      totals.backingOff += report.backingOff;
       totals.batches += 1;
       breaker = report.breaker;
       if (breaker === "open" || breaker === "isolated") {

@@ -30,8 +30,24 @@ export const VOICE_CONCURRENCY = 5;
 export const VOICE_QUEUE_LIMIT = 1_000;
 /** After a `too_many_concurrent_requests`, one step of concurrency comes back per this quiet interval. */
 export const VOICE_CONCURRENCY_RECOVERY_MS = 30_000;
-/** Five attempts failing in a row: one agent's full retry schedule plus one, so a single bad agent opens nothing alone. */
-export const VOICE_BREAKER_FAILURES = 5;
+/**
+ * The circuit opens when more than this share of the provider calls counted over the window failed: three in four. A
+ * provider that is down fails them all; broken agents (deleted at the provider, misconfigured) never come near it
+ * however many there are, because each is held back by its own backoff (config-service) and counted once per call,
+ * not once per retry (shared-breaker's `executeRetry`).
+ */
+export const VOICE_BREAKER_FAILURE_RATIO = 0.75;
+/**
+ * The window the ratio is taken over (cockatiel's `SamplingBreaker` keeps it in 1-second slices). Short, so the
+ * successes of a warm-up just before an outage leave it within seconds and no longer hold the circuit closed.
+ */
+export const VOICE_BREAKER_WINDOW_MS = 10_000;
+/**
+ * Fewer counted calls than this in the window never open the circuit: a dashboard of three agents failing is three
+ * agents' problem, held back by their own backoff. A provider that is down reaches it within one agents list of 20
+ * agents, or a few seconds of a warm-up run (5 concurrent calls timing out after 2 s).
+ */
+export const VOICE_BREAKER_MIN_CALLS = 20;
 export const VOICE_BREAKER_HALF_OPEN_MS = 10_000;
 /** Instances re-read the shared breaker state at most this often, so a batch of 500 agents costs one cache read. */
 export const VOICE_BREAKER_SYNC_MS = 1_000;
@@ -48,9 +64,14 @@ export type VoiceClientOptions = {
   retry?: { maxRetries?: number; initialDelayMs?: number; maxDelayMs?: number; jitter?: number };
   concurrency?: { limit?: number; queueLimit?: number; recoveryMs?: number };
   breaker?: {
-    /** consecutive failed attempts that open the circuit (a `ConsecutiveBreaker`) */
+    /** the failure ratio over the window that opens the circuit (a `SamplingBreaker`, the default) */
+    failureRatio?: number;
+    windowMs?: number;
+    /** calls counted in the window below which the circuit never opens */
+    minimumCalls?: number;
+    /** a `ConsecutiveBreaker` of this many failed calls in a row instead (tests of the breaker's mechanics) */
     consecutiveFailures?: number;
-    /** another cockatiel breaker instead, e.g. `() => new SamplingBreaker({ threshold: 0.5, duration: 30_000 })` */
+    /** another cockatiel breaker instead */
     create?: () => IBreaker;
     halfOpenAfterMs?: number;
     syncIntervalMs?: number;
@@ -67,8 +88,12 @@ export type VoiceClientOptions = {
 
 /** The voice provider's agents API behind timeout, retry, bulkhead and a shared circuit breaker. */
 export interface VoiceClient {
-  /** The provider's configuration of one voice agent; null when the provider has no such agent (404). */
-  getAgentConfig(voiceAgentId: string, options?: { signal?: AbortSignal }): Promise<VoiceAgentConfig | null>;
+  /**
+   * The provider's configuration of one voice agent; null when the provider has no such agent (404). `knownFailing`:
+   * the caller knows this agent's lookups have been failing, so its failures say nothing new about the provider and
+   * the breaker counts only its success.
+   */
+  getAgentConfig(voiceAgentId: string, options?: { signal?: AbortSignal; knownFailing?: boolean }): Promise<VoiceAgentConfig | null>;
   readonly breakerState: BreakerState;
   /** requests allowed in flight now: the plan's limit, or less after `too_many_concurrent_requests` */
   readonly concurrencyLimit: number;
@@ -102,7 +127,7 @@ export function createVoiceClient(options: VoiceClientOptions): VoiceClient {
 
   /** The policies, built on the first call: cockatiel may not be evaluated at a Worker's global scope (./cockatiel). */
   function buildPolicies(cockatiel: Cockatiel) {
-    const { ConsecutiveBreaker, ExponentialBackoff, TimeoutStrategy, handleWhen, retry, timeout } = cockatiel;
+    const { ConsecutiveBreaker, ExponentialBackoff, SamplingBreaker, TimeoutStrategy, handleWhen, retry, timeout } = cockatiel;
     const schedule = new ExponentialBackoff({
       initialDelay: options.retry?.initialDelayMs ?? VOICE_BACKOFF_INITIAL_MS,
       maxDelay: options.retry?.maxDelayMs ?? VOICE_BACKOFF_MAX_MS,
@@ -123,14 +148,25 @@ export function createVoiceClient(options: VoiceClientOptions): VoiceClient {
       onChange: (limit) => logger.log("warn", "voice provider concurrency changed", { limit }),
     });
 
-    const failures = options.breaker?.consecutiveFailures ?? VOICE_BREAKER_FAILURES;
+    const consecutive = options.breaker?.consecutiveFailures;
+    const windowMs = options.breaker?.windowMs ?? VOICE_BREAKER_WINDOW_MS;
+    const createBreaker =
+      options.breaker?.create ??
+      (consecutive !== undefined
+        ? () => new ConsecutiveBreaker(consecutive)
+        : () =>
+            new SamplingBreaker({
+              threshold: options.breaker?.failureRatio ?? VOICE_BREAKER_FAILURE_RATIO,
+              duration: windowMs,
+              minimumRps: ((options.breaker?.minimumCalls ?? VOICE_BREAKER_MIN_CALLS) * 1000) / windowMs,
+            }));
     const breaker = new SharedCircuitBreaker({
       cockatiel,
       store,
       key: options.breaker?.key ?? `voice:breaker:v1:${baseUrl}`,
       clock,
       logger,
-      createBreaker: options.breaker?.create ?? (() => new ConsecutiveBreaker(failures)),
+      createBreaker,
       halfOpenAfterMs: options.breaker?.halfOpenAfterMs ?? VOICE_BREAKER_HALF_OPEN_MS,
       syncIntervalMs: options.breaker?.syncIntervalMs ?? VOICE_BREAKER_SYNC_MS,
       stateTtlMs: options.breaker?.stateTtlMs ?? VOICE_BREAKER_STATE_TTL_MS,
@@ -174,7 +210,7 @@ export function createVoiceClient(options: VoiceClientOptions): VoiceClient {
   }
 
   return {
-    async getAgentConfig(voiceAgentId, { signal } = {}) {
+    async getAgentConfig(voiceAgentId, { signal, knownFailing = false } = {}) {
       // an id stored before SPEC §11 held them to this shape is never sent: `..` would reach another provider path
       if (!VOICE_AGENT_ID_PATTERN.test(voiceAgentId)) throw new VoiceProviderError("client_error", "not a voice agent id: 1-128 characters of A-Z a-z 0-9 _ -");
       let backoff: IBackoff<unknown> | undefined;
@@ -186,14 +222,11 @@ export function createVoiceClient(options: VoiceClientOptions): VoiceClient {
             logger.log("debug", "voice provider retry", { voiceAgentId, attempt, delayMs: backoff.duration });
             await sleep(backoff.duration, callSignal);
           }
-          return concurrency.run(
-            () =>
-              breaker.execute(
-                () => attemptTimeout.execute(({ signal: attemptSignal }) => requestAgent(voiceAgentId, attemptSignal, signal)),
-                callSignal,
-              ),
-            callSignal,
-          );
+          const request = () => attemptTimeout.execute(({ signal: attemptSignal }) => requestAgent(voiceAgentId, attemptSignal, signal));
+          // the breaker counts a call once, by its first attempt; retries (and every attempt for an agent known to be
+          // failing) pass a closed circuit only and count only if they succeed
+          const counted = attempt === 0 && !knownFailing;
+          return concurrency.run(() => (counted ? breaker.execute(request, callSignal) : breaker.executeRetry(request, callSignal)), callSignal);
         }, signal);
       } catch (error) {
         throw asVoiceProviderError(error);

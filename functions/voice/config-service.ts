@@ -2,6 +2,7 @@ import { systemClock, type Clock } from "../lib/clock";
 import { silentLogger, type Logger } from "../lib/logger";
 import type { VoiceAgentConfig } from "./agent-config";
 import type { VoiceClient } from "./client";
+import { VoiceProviderError, isAgentFailure } from "./errors";
 import type { BreakerState } from "./shared-breaker";
 import type { VoiceStore } from "./store";
 
@@ -11,11 +12,23 @@ export const VOICE_BUDGET_MS = 300;
 export const VOICE_CONFIG_FRESH_MS = 10 * 60 * 1000;
 /** A day-old config still beats none while the provider is down. */
 export const VOICE_CONFIG_STALE_MS = 24 * 60 * 60 * 1000;
+/**
+ * A voice agent whose lookup failed (timeout, 5xx, malformed answer, 429) is not asked again for 30 s, then 1, 2, 4 …
+ * minutes after each further failure: its own schedule, so a broken agent costs the provider (and the agents list's
+ * budget and bulkhead) one call per interval while every other agent is asked as usual.
+ */
+export const VOICE_AGENT_BACKOFF_INITIAL_MS = 30_000;
+/**
+ * At most the warm-voice-configs job's interval: every run asks each failing agent again, so an agent that recovers
+ * (or a provider back from an outage) is `ok` again within one run.
+ */
+export const VOICE_AGENT_BACKOFF_MAX_MS = 10 * 60 * 1000;
 
 /**
  * - `ok`: answered by the provider within the budget, or cached less than the fresh interval ago
- * - `stale`: the provider did not answer in time; `config` is an older cached copy
- * - `unavailable`: the provider did not answer in time and nothing is cached
+ * - `stale`: the provider did not answer in time, or this agent's lookups fail and it is backing off; `config` is the
+ *   last good copy
+ * - `unavailable`: as `stale`, with no good copy cached
  * - `none`: the agent has no voice agent id
  * - `not_found`: the provider has no agent with this id (a definite answer, cached like a config)
  */
@@ -47,6 +60,8 @@ export type VoiceWarmReport = {
   refreshed: number;
   notFound: number;
   failed: number;
+  /** agents not asked: their lookups failed lately and their own backoff has not run out */
+  backingOff: number;
   durationMs: number;
   breaker: BreakerState;
 };
@@ -78,8 +93,19 @@ export type VoiceConfigServiceOptions = {
   budgetMs?: number;
 };
 
-/** What the cache holds per agent: the provider's answer and when it gave it. */
-type CachedConfig = { config: VoiceAgentConfig | null; fetchedAt: number };
+/**
+ * What the cache holds per agent: the provider's last good answer (a config, or null for "no such agent") and when it
+ * gave it, and, while the agent's lookups fail, how often they failed and when to ask again.
+ */
+type CachedConfig = {
+  config: VoiceAgentConfig | null;
+  /** null when the provider never answered for this agent */
+  fetchedAt: number | null;
+  failing?: { count: number; since: number; retryAt: number; kind: string };
+};
+
+/** One lookup: the entry it leaves in the cache, and whether the provider answered. */
+type Refreshed = { entry: CachedConfig | undefined; answered: boolean };
 
 export function createVoiceConfigService(options: VoiceConfigServiceOptions): VoiceConfigService {
   const { client, store } = options;
@@ -90,44 +116,72 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
   const defaultBudgetMs = options.budgetMs ?? VOICE_BUDGET_MS;
   const keyOf = (orgId: string, voiceAgentId: string) => `voice:config:v2:${options.account ?? "default"}:${orgId}:${voiceAgentId}`;
   /** one provider call per agent at a time, however many requests ask for it */
-  const refreshing = new Map<string, Promise<CachedConfig>>();
+  const refreshing = new Map<string, Promise<Refreshed>>();
 
-  async function readCached(orgId: string, ids: readonly string[]): Promise<Map<string, CachedConfig>> {
-    const cached = new Map<string, CachedConfig>();
-    if (ids.length === 0) return cached;
+  async function readCached(keys: readonly string[]): Promise<(CachedConfig | undefined)[]> {
+    if (keys.length === 0) return [];
     let raws: (string | null)[];
     try {
-      raws = await store.getMany(ids.map((id) => keyOf(orgId, id)));
+      raws = await store.getMany(keys);
     } catch (error) {
       logger.log("warn", "voice config cache read failed", { error: String(error) });
-      return cached;
+      return keys.map(() => undefined);
     }
-    raws.forEach((raw, i) => {
-      if (raw === null || raw === undefined) return;
+    return keys.map((_, i) => {
+      const raw = raws[i];
+      if (raw === null || raw === undefined) return undefined;
       try {
-        cached.set(ids[i]!, JSON.parse(raw) as CachedConfig);
+        return JSON.parse(raw) as CachedConfig;
       } catch {
-        // an unreadable entry is a miss; the refresh overwrites it
+        return undefined; // an unreadable entry is a miss; the refresh overwrites it
       }
     });
-    return cached;
   }
 
-  function refresh(orgId: string, voiceAgentId: string): Promise<CachedConfig> {
+  async function write(key: string, entry: CachedConfig, ttlMs: number, voiceAgentId: string): Promise<void> {
+    try {
+      await store.set(key, JSON.stringify(entry), Math.max(1, Math.round(ttlMs)));
+    } catch (error) {
+      logger.log("warn", "voice config cache write failed", { voiceAgentId, error: String(error) });
+    }
+  }
+
+  const isFresh = (entry: CachedConfig | undefined, now: number) => entry?.fetchedAt != null && now - entry.fetchedAt < freshMs;
+  const backingOff = (entry: CachedConfig | undefined, now: number) => entry?.failing !== undefined && now < entry.failing.retryAt;
+
+  /** Asks the provider for one agent; remembers the answer, or the failure with the agent's next backoff. Never throws. */
+  function refresh(orgId: string, voiceAgentId: string, previous: CachedConfig | undefined): Promise<Refreshed> {
     const key = keyOf(orgId, voiceAgentId);
     let running = refreshing.get(key);
     if (running) return running;
-    running = (async () => {
+    running = (async (): Promise<Refreshed> => {
       try {
-        const config = await client.getAgentConfig(voiceAgentId);
+        // an agent already failing fails again as evidence about itself, not about the provider: the breaker counts
+        // its success only, so broken agents, however many tenants have them, never open the circuit for the rest
+        const config = await client.getAgentConfig(voiceAgentId, { knownFailing: previous?.failing !== undefined });
         const entry: CachedConfig = { config, fetchedAt: clock.now().getTime() };
-        try {
-          // "not found" is kept only while fresh: an agent created at the provider shows up within that interval
-          await store.set(key, JSON.stringify(entry), config ? freshMs + staleMs : freshMs);
-        } catch (error) {
-          logger.log("warn", "voice config cache write failed", { voiceAgentId, error: String(error) });
-        }
-        return entry;
+        // "not found" is kept only while fresh: an agent created at the provider shows up within that interval
+        await write(key, entry, config ? freshMs + staleMs : freshMs, voiceAgentId);
+        if (previous?.failing) logger.log("info", "voice agent answers again", { orgId, voiceAgentId, failures: previous.failing.count });
+        return { entry, answered: true };
+      } catch (error) {
+        // refused on our side (open circuit, full queue): nothing learnt about this agent, no backoff of its own
+        if (!isAgentFailure(error)) return { entry: previous, answered: false };
+        const now = clock.now().getTime();
+        const count = (previous?.failing?.count ?? 0) + 1;
+        const delay = Math.min(VOICE_AGENT_BACKOFF_MAX_MS, VOICE_AGENT_BACKOFF_INITIAL_MS * 2 ** (count - 1));
+        const kind = error instanceof VoiceProviderError ? error.kind : "unknown";
+        const entry: CachedConfig = {
+          config: previous?.config ?? null,
+          fetchedAt: previous?.fetchedAt ?? null,
+          failing: { count, since: previous?.failing?.since ?? now, retryAt: now + delay, kind },
+        };
+        // the last good config stays as long as it would have; the failure is remembered past its retry, so the
+        // next failure doubles the delay
+        const configLeft = entry.config && entry.fetchedAt !== null ? entry.fetchedAt + freshMs + staleMs - now : 0;
+        await write(key, entry, Math.max(configLeft, delay + VOICE_AGENT_BACKOFF_MAX_MS), voiceAgentId);
+        logger.log("warn", "voice agent lookup failed", { orgId, voiceAgentId, kind, failures: count, retryInMs: delay });
+        return { entry, answered: false };
       } finally {
         refreshing.delete(key);
       }
@@ -140,12 +194,15 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
     voiceAgentId,
     status: entry.config === null ? "not_found" : fresh ? "ok" : "stale",
     config: entry.config,
-    fetchedAt: new Date(entry.fetchedAt).toISOString(),
+    fetchedAt: entry.fetchedAt === null ? null : new Date(entry.fetchedAt).toISOString(),
   });
   const unavailable = (voiceAgentId: string): VoiceConfigResult => ({ voiceAgentId, status: "unavailable", config: null, fetchedAt: null });
-  const fallback = (voiceAgentId: string, entry: CachedConfig | undefined): VoiceConfigResult =>
+  /** what an agent answers without a new answer from the provider: its last good config while it is kept, stale */
+  const fallback = (voiceAgentId: string, entry: CachedConfig | undefined, now: number): VoiceConfigResult =>
     // a stale "not found" is no answer: the agent may exist by now
-    entry && entry.config !== null ? answer(voiceAgentId, entry, false) : unavailable(voiceAgentId);
+    entry?.config != null && entry.fetchedAt !== null && now - entry.fetchedAt < freshMs + staleMs
+      ? answer(voiceAgentId, entry, false)
+      : unavailable(voiceAgentId);
 
   return {
     async getVoiceConfigs(orgId, voiceAgentIds, { budgetMs = defaultBudgetMs, waitUntil } = {}) {
@@ -155,21 +212,23 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
       const provisional = new Map<string, VoiceConfigResult>();
 
       const work = (async () => {
-        const cached = await readCached(orgId, ids);
+        const cached = await readCached(ids.map((id) => keyOf(orgId, id)));
         const now = clock.now().getTime();
         await Promise.all(
-          ids.map(async (id) => {
-            const entry = cached.get(id);
-            if (entry && now - entry.fetchedAt < freshMs) {
-              settled.set(id, answer(id, entry, true));
+          ids.map(async (id, i) => {
+            const entry = cached[i];
+            if (isFresh(entry, now)) {
+              settled.set(id, answer(id, entry!, true));
               return;
             }
-            provisional.set(id, fallback(id, entry));
-            try {
-              settled.set(id, answer(id, await refresh(orgId, id), true));
-            } catch {
-              settled.set(id, fallback(id, entry));
+            // a failing agent within its own backoff is not asked: it answers its last good config, at once
+            if (backingOff(entry, now)) {
+              settled.set(id, fallback(id, entry, now));
+              return;
             }
+            provisional.set(id, fallback(id, entry, now));
+            const { entry: after, answered } = await refresh(orgId, id, entry);
+            settled.set(id, answered && after ? answer(id, after, true) : fallback(id, after, now));
           }),
         );
       })();
@@ -180,6 +239,8 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
         new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), budgetMs))),
       ]);
       clearTimeout(timer);
+      // past the budget the lookups go on (their retries of busy agents after 1, 2, 4 s included) and fill the cache:
+      // through the Workers invocation's waitUntil, or on Node in the process, which outlives the request
       if (!inTime) waitUntil?.(work);
 
       const byId = new Map<string, VoiceConfigResult>();
@@ -203,13 +264,18 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
 
     async warmVoiceConfigs(agents) {
       const started = clock.now().getTime();
-      const unique = new Map(agents.map((agent) => [keyOf(agent.orgId, agent.voiceAgentId), agent]));
-      const outcomes = await Promise.allSettled([...unique.values()].map((agent) => refresh(agent.orgId, agent.voiceAgentId)));
+      const unique = [...new Map(agents.map((agent) => [keyOf(agent.orgId, agent.voiceAgentId), agent])).entries()];
+      const cached = await readCached(unique.map(([key]) => key));
+      const now = clock.now().getTime();
+      // an agent within its own backoff is skipped: the run asks it again once the backoff has run out
+      const outcomes = await Promise.all(unique.map(([, agent], i) => (backingOff(cached[i], now) ? null : refresh(agent.orgId, agent.voiceAgentId, cached[i]))));
+      const asked = outcomes.filter((o): o is Refreshed => o !== null);
       const report: VoiceWarmReport = {
-        requested: unique.size,
-        refreshed: outcomes.filter((o) => o.status === "fulfilled" && o.value.config !== null).length,
-        notFound: outcomes.filter((o) => o.status === "fulfilled" && o.value.config === null).length,
-        failed: outcomes.filter((o) => o.status === "rejected").length,
+        requested: unique.length,
+        refreshed: asked.filter((o) => o.answered && o.entry?.config != null).length,
+        notFound: asked.filter((o) => o.answered && o.entry?.config == null).length,
+        failed: asked.filter((o) => !o.answered).length,
+        backingOff: outcomes.length - asked.length,
         durationMs: clock.now().getTime() - started,
         breaker: client.breakerState,
       };

@@ -4,9 +4,11 @@ import { loadedCockatiel } from "./cockatiel";
  * Why a call to the voice provider gave no config. A 404 is not among them: an unknown agent is an answer.
  *
  * - `server_error`: 5xx. Retried; a breaker failure.
- * - `system_busy`: 429 whose body says the provider is overloaded. Retried; a breaker failure.
- * - `too_many_concurrent_requests`: 429 for exceeding the plan's concurrency. Not retried (retrying adds load
- *   where the provider asked for less); narrows the bulkhead; not a breaker failure (the provider is healthy).
+ * - `system_busy`: 429 whose body says the provider is overloaded. Retried on the backoff schedule (1/2/4 s), which
+ *   puts every retry past the agents list's budget, in the background; not a breaker failure: the provider answered,
+ *   and asked for time, which the backoff gives it (counting it let a few busy agents open the circuit for all).
+ * - `too_many_concurrent_requests`: 429 for exceeding the plan's concurrency. Narrows the bulkhead, then retried on
+ *   the same schedule through the narrower bulkhead; not a breaker failure (the provider is healthy).
  * - `rate_limited`: any other 429. Retried; not a breaker failure.
  * - `client_error`: other 4xx (a wrong key, a malformed id). Not retried; not a breaker failure: the provider is
  *   healthy, and the breaker is shared by every account (key) calling it.
@@ -43,6 +45,7 @@ export class VoiceProviderError extends Error {
 const RETRIED: ReadonlySet<VoiceFailureKind> = new Set([
   "server_error",
   "system_busy",
+  "too_many_concurrent_requests",
   "rate_limited",
   "malformed_response",
   "timeout",
@@ -51,7 +54,6 @@ const RETRIED: ReadonlySet<VoiceFailureKind> = new Set([
 
 const BREAKER_FAILURES: ReadonlySet<VoiceFailureKind> = new Set([
   "server_error",
-  "system_busy",
   "malformed_response",
   "timeout",
   "network",
@@ -61,6 +63,14 @@ const kindOf = (error: unknown): VoiceFailureKind | null => (error instanceof Vo
 
 export const isRetriedFailure = (error: unknown): boolean => RETRIED.has(kindOf(error) as VoiceFailureKind);
 export const isBreakerFailure = (error: unknown): boolean => BREAKER_FAILURES.has(kindOf(error) as VoiceFailureKind);
+/**
+ * A failure that says something about this one voice agent, so the config service remembers the agent as failing
+ * and gives it its own backoff. Refusals on our side (`circuit_open`, `queue_full`, `cancelled`) say nothing about it.
+ */
+export const isAgentFailure = (error: unknown): boolean => {
+  const kind = kindOf(error);
+  return kind !== null && kind !== "circuit_open" && kind !== "queue_full" && kind !== "cancelled";
+};
 export const isConcurrencyLimitError = (error: unknown): boolean => kindOf(error) === "too_many_concurrent_requests";
 
 /** Reads the kind of a 429 from its body (`{"detail":{"status":"system_busy",…}}` on ElevenLabs). */

@@ -9,6 +9,11 @@ export type BreakerState = "closed" | "open" | "half_open" | "isolated";
 /** cockatiel's `CircuitState` values (a numeric enum: Closed, Open, HalfOpen, Isolated), named as this API names them */
 const STATE_NAMES: Record<CircuitState, BreakerState> = { 0: "closed", 1: "open", 2: "half_open", 3: "isolated" };
 
+/** A retry's failure on its way through the policy: not handled by it, so not counted (see `executeRetry`). */
+class UncountedFailure {
+  constructor(readonly error: unknown) {}
+}
+
 /** What one instance writes to the store: cockatiel's own snapshot, tagged so every write is distinct. */
 type SharedSnapshot = { by: string; seq: number; breaker: unknown };
 
@@ -65,6 +70,36 @@ export class SharedCircuitBreaker {
     }
   }
 
+  /**
+   * Runs an attempt whose failure says nothing new about the provider: a retry of a call whose first attempt `execute`
+   * counted, or a call for an agent already known to be failing. One call's retries, or one broken agent's calls,
+   * counted as failures let a few broken agents outweigh every healthy one. While the circuit is closed only its
+   * success counts (the provider answered); once the open interval has passed it may be the half-open probe, counted
+   * both ways like any probe, so a circuit opened while every agent was failing still closes when the provider is back.
+   */
+  async executeRetry<T>(fn: (context: IDefaultPolicyContext) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.sync();
+    const { BrokenCircuitError, CircuitState, IsolatedCircuitError } = this.options.cockatiel;
+    const state = this.policy.state;
+    if (state === CircuitState.Isolated) throw new IsolatedCircuitError();
+    // another call is the probe; cockatiel would queue this one behind it, a retry is better refused
+    if (state === CircuitState.HalfOpen) throw new BrokenCircuitError();
+    try {
+      if (state === CircuitState.Open) return await this.policy.execute(fn, signal);
+      return await this.policy.execute(async (context) => {
+        try {
+          return await fn(context);
+        } catch (error) {
+          throw new UncountedFailure(error);
+        }
+      }, signal);
+    } catch (error) {
+      throw error instanceof UncountedFailure ? error.error : error;
+    } finally {
+      await this.writing;
+    }
+  }
+
   /** Adopts the shared state if another instance changed it; read at most once per sync interval. */
   async sync(): Promise<void> {
     const now = this.options.clock.now().getTime();
@@ -99,7 +134,7 @@ export class SharedCircuitBreaker {
 
   private build(initialState: unknown): CircuitBreakerPolicy {
     const { circuitBreaker, handleWhen, CircuitState } = this.options.cockatiel;
-    const policy = circuitBreaker(handleWhen(this.options.isFailure), {
+    const policy = circuitBreaker(handleWhen((error) => !(error instanceof UncountedFailure) && this.options.isFailure(error)), {
       breaker: this.options.createBreaker(),
       halfOpenAfter: this.options.halfOpenAfterMs,
       initialState,

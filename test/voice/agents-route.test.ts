@@ -99,7 +99,7 @@ describe("GET /api/agents with a voice provider", () => {
     expect(provider.requests).toBe(5);
   });
 
-  it("answers within its budget with unavailable configs and partial when the provider hangs", async () => {
+  it("answers within its budget with unavailable configs and partial when the provider hangs, then holds the hung agents back", async () => {
     provider.setDefault(reply.hang());
     t.deps.voice = voiceServiceFor(provider).service;
     const org = await orgWithAgents([...ids("hang", 4), null]);
@@ -111,11 +111,17 @@ describe("GET /api/agents with a voice provider", () => {
     expect(json.data[0].voice.config).toBeNull();
     expect(json.meta.partial).toBe(true);
     expect(statements).toBeLessThanOrEqual(STATEMENT_BUDGET);
-    // the lookups outlive the response (through waitUntil) until their attempts time out and the circuit opens
+    // the lookups outlive the response (through waitUntil) until their attempts time out
     expect(background).toHaveLength(1);
     await Promise.all(background.splice(0));
-    expect(t.deps.voice.breakerState).toBe("open");
     await eventually(() => provider.inFlight === 0);
+    // four agents failing are four agents' problem: the circuit stays closed, and each agent waits out its own backoff
+    expect(t.deps.voice.breakerState).toBe("closed");
+    const requests = provider.requests;
+    const again = await requestCounted(t, "/api/agents", org.readKey, background);
+    expect(voiceStatuses(again.json)).toEqual(["unavailable", "unavailable", "unavailable", "unavailable", "none"]);
+    expect(again.background, "nothing asked, nothing left running").toHaveLength(0);
+    expect(provider.requests).toBe(requests);
   });
 
   it("answers a cached config past its fresh interval as stale while the provider does not answer", async () => {
@@ -250,7 +256,9 @@ describe("voice state shared by app instances over one Redis", () => {
 
     provider.setDefault(reply.ok());
     provider.resetStats();
-    const fromB = await requestCounted(b.app, "/api/agents", org.readKey, background);
+    // another organization's agents, which b has never asked for: only the shared circuit holds b back
+    const other = await orgWithAgents(ids("shared-breaker-b", 5));
+    const fromB = await requestCounted(b.app, "/api/agents", other.readKey, background);
     expect(new Set(voiceStatuses(fromB.json))).toEqual(new Set(["unavailable"]));
     expect(fromB.json.meta.partial).toBe(true);
     expect(b.service.breakerState, "b adopted a's open circuit from Redis").toBe("open");

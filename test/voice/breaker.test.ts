@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { memoryVoiceStore } from "../../functions/voice/store";
 import { reply, startVoiceProvider, type VoiceProviderFixture } from "../fixtures/voice-provider";
-import { clientOf, eventually, failureOf } from "./helpers";
+import { agentIds, clientOf, eventually, failureOf } from "./helpers";
 
 let provider: VoiceProviderFixture;
 beforeAll(async () => {
@@ -33,12 +33,60 @@ describe("voice client: circuit breaker", () => {
     expect(provider.requestsFor("good")).toBe(0);
   });
 
-  it("does not retry while the circuit is open", async () => {
+  it("counts a call once, by its first attempt, and does not retry while the circuit is open", async () => {
     const { client, delays } = clientOf(provider, { breaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } });
-    // attempts 1 and 2 fail and open the circuit; retry 2 is refused and not retried further
+    // one call: its first attempt counts, its three retries do not
+    expect((await failureOf(client.getAgentConfig("bad"))).kind).toBe("server_error");
+    expect(provider.requestsFor("bad")).toBe(4);
+    expect(client.breakerState).toBe("closed");
+    // the next call's first attempt opens the circuit; its first retry is refused and not retried further
     expect((await failureOf(client.getAgentConfig("bad"))).kind).toBe("circuit_open");
-    expect(provider.requestsFor("bad")).toBe(2);
-    expect(delays).toHaveLength(2);
+    expect(provider.requestsFor("bad")).toBe(5);
+    expect(delays).toHaveLength(4);
+  });
+
+  it("counts only the successes of an agent the caller knows to be failing, yet lets it probe an open circuit", async () => {
+    const { client } = clientOf(provider, { retry: { maxRetries: 0 }, breaker: { consecutiveFailures: 2, halfOpenAfterMs: HALF_OPEN_MS } });
+    for (let i = 0; i < 5; i += 1) await failureOf(client.getAgentConfig("bad", { knownFailing: true }));
+    expect(provider.requestsFor("bad")).toBe(5);
+    expect(client.breakerState, "a known-broken agent opens nothing").toBe("closed");
+
+    await failureOf(client.getAgentConfig("bad"));
+    await failureOf(client.getAgentConfig("bad"));
+    expect(client.breakerState).toBe("open");
+    expect((await failureOf(client.getAgentConfig("good", { knownFailing: true }))).kind).toBe("circuit_open");
+    // every agent known to be failing, the provider back: such a call is the probe that closes the circuit
+    await waitHalfOpen();
+    expect(await client.getAgentConfig("good", { knownFailing: true })).toMatchObject({ voiceAgentId: "good" });
+    expect(client.breakerState).toBe("closed");
+  });
+
+  it("opens on a failure ratio over its window, once it has seen its minimum of calls", async () => {
+    provider.program("slow-bad", reply.error(500));
+    const { client } = clientOf(provider, { retry: { maxRetries: 0 }, breaker: { failureRatio: 0.5, windowMs: 60_000, minimumCalls: 10 } });
+    // 6 answers and 4 failures: 40 % of 10 calls
+    for (const id of agentIds("fine", 6)) {
+      provider.program(id, reply.ok());
+      await client.getAgentConfig(id);
+    }
+    for (let i = 0; i < 4; i += 1) await failureOf(client.getAgentConfig("bad"));
+    expect(client.breakerState).toBe("closed");
+    // 5 of 11, 6 of 12 (half is not over half), then 7 of 13
+    for (let i = 0; i < 2; i += 1) {
+      await failureOf(client.getAgentConfig("bad"));
+      expect(client.breakerState).toBe("closed");
+    }
+    await failureOf(client.getAgentConfig("bad"));
+    expect(client.breakerState).toBe("open");
+    expect((await failureOf(client.getAgentConfig("good"))).kind).toBe("circuit_open");
+  });
+
+  it("never opens below its minimum of calls, however they fail", async () => {
+    const { client } = clientOf(provider, { retry: { maxRetries: 0 }, breaker: { failureRatio: 0.5, windowMs: 60_000, minimumCalls: 10 } });
+    for (let i = 0; i < 9; i += 1) await failureOf(client.getAgentConfig("bad"));
+    expect(client.breakerState).toBe("closed");
+    await failureOf(client.getAgentConfig("bad"));
+    expect(client.breakerState).toBe("open");
   });
 
   it("half-opens after the interval, reopens on a failed probe and closes on a successful one", async () => {

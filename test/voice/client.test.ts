@@ -42,12 +42,14 @@ describe("voice client: requests", () => {
     expect(client.breakerState).toBe("closed");
   });
 
-  it("fails a malformed JSON answer as malformed_response, retried and counted by the breaker", async () => {
+  it("fails a malformed JSON answer as malformed_response, retried and counted by the breaker once per call", async () => {
     provider.program("garbled", reply.malformed());
     const { client } = clientOf(provider, { retry: { maxRetries: 1 }, breaker: { consecutiveFailures: 2 } });
     const failure = await failureOf(client.getAgentConfig("garbled"));
     expect(failure.kind).toBe("malformed_response");
     expect(provider.requestsFor("garbled")).toBe(2);
+    expect(client.breakerState, "the retry's failure is not counted").toBe("closed");
+    await failureOf(client.getAgentConfig("garbled"));
     expect(client.breakerState).toBe("open");
   });
 
@@ -127,12 +129,19 @@ describe("voice client: retries", () => {
     expect(delays).toHaveLength(2);
   });
 
-  it("retries a 429 system_busy", async () => {
+  it("retries a 429 system_busy after about 1 s, 2 s and 4 s, and never counts it against the provider", async () => {
     provider.program("busy", reply.systemBusy(), reply.systemBusy(), reply.ok());
     const { client, delays } = clientOf(provider, { breaker: noBreaker });
     expect(await client.getAgentConfig("busy")).toMatchObject({ voiceAgentId: "busy" });
     expect(provider.requestsFor("busy")).toBe(3);
     expect(delays).toHaveLength(2);
+
+    provider.program("always-busy", reply.systemBusy());
+    const strict = clientOf(provider, { breaker: { consecutiveFailures: 1 } });
+    expect((await failureOf(strict.client.getAgentConfig("always-busy"))).kind).toBe("system_busy");
+    expect(provider.requestsFor("always-busy")).toBe(4);
+    [1000, 2000, 4000].forEach((nominal, i) => expect(Math.abs(strict.delays[i]! - nominal)).toBeLessThanOrEqual(nominal * 0.2));
+    expect(strict.client.breakerState, "the provider answered: busy is no breaker failure").toBe("closed");
   });
 });
 
@@ -146,17 +155,19 @@ describe("voice client: concurrency", () => {
     expect(provider.maxInFlight, "the limit is used, not just respected").toBe(3);
   });
 
-  it("does not retry a 429 too_many_concurrent_requests, and halves concurrency until it recovers step by step", async () => {
+  it("halves concurrency on a 429 too_many_concurrent_requests, retries after the backoff, and recovers step by step", async () => {
     provider.program("over-plan", reply.tooManyConcurrent(), reply.ok());
     const { client, clock, delays } = clientOf(provider, { concurrency: { limit: 5, recoveryMs: 30_000 } });
     expect(client.concurrencyLimit).toBe(5);
-    const failure = await failureOf(client.getAgentConfig("over-plan"));
-    expect([failure.kind, failure.status]).toEqual(["too_many_concurrent_requests", 429]);
-    expect(provider.requestsFor("over-plan")).toBe(1);
-    expect(delays).toEqual([]);
+    expect(await client.getAgentConfig("over-plan")).toMatchObject({ voiceAgentId: "over-plan" });
+    expect(provider.requestsFor("over-plan")).toBe(2);
+    expect(delays).toHaveLength(1);
+    expect(delays[0]).toBeGreaterThanOrEqual(800);
+    expect(delays[0]).toBeLessThanOrEqual(1200);
     expect(client.breakerState).toBe("closed");
     expect(client.concurrencyLimit).toBe(2);
-    clock.advance(29_999);
+    // the backoff moved the clock; recovery counts from the 429
+    clock.advance(29_999 - delays[0]!);
     expect(client.concurrencyLimit).toBe(2);
     clock.advance(1);
     expect(client.concurrencyLimit).toBe(3);
@@ -177,9 +188,10 @@ describe("voice client: concurrency", () => {
       const o = outcomes[i]!;
       return o.status === "rejected" && (o.reason as { kind?: string }).kind === "too_many_concurrent_requests";
     });
-    expect(refused.length, "the provider refused some of the first burst").toBeGreaterThan(0);
-    for (const id of refused) expect(provider.requestsFor(id), `${id} was not retried`).toBe(1);
-    expect(client.concurrencyLimit).toBe(2);
+    const refusedFirst = first.filter((id) => provider.requestsFor(id) > 1);
+    expect(refused, "every agent was answered in the end").toEqual([]);
+    expect(refusedFirst.length, "the provider refused some of the first burst, and they were asked again").toBeGreaterThan(0);
+    expect(client.concurrencyLimit).toBeLessThanOrEqual(2);
 
     provider.resetStats();
     const second = await Promise.allSettled(agentIds("wave2", 20).map((id) => client.getAgentConfig(id)));
