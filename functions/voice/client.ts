@@ -12,6 +12,7 @@ import {
   isRetriedFailure,
   rateLimitKind,
 } from "./errors";
+import { FailureRatioBreaker } from "./ratio-breaker";
 import { SharedCircuitBreaker, type BreakerState } from "./shared-breaker";
 import { timerSleep, type Sleep } from "./sleep";
 import { memoryVoiceStore, type VoiceStore } from "./store";
@@ -38,8 +39,8 @@ export const VOICE_CONCURRENCY_RECOVERY_MS = 30_000;
  */
 export const VOICE_BREAKER_FAILURE_RATIO = 0.75;
 /**
- * The window the ratio is taken over (cockatiel's `SamplingBreaker` keeps it in 1-second slices). Short, so the
- * successes of a warm-up just before an outage leave it within seconds and no longer hold the circuit closed.
+ * The window the ratio is taken over (`FailureRatioBreaker`, in 1-second slices). Short, so the answers of a warm-up
+ * just before an outage leave it within seconds and no longer hold the circuit closed.
  */
 export const VOICE_BREAKER_WINDOW_MS = 10_000;
 /**
@@ -64,7 +65,7 @@ export type VoiceClientOptions = {
   retry?: { maxRetries?: number; initialDelayMs?: number; maxDelayMs?: number; jitter?: number };
   concurrency?: { limit?: number; queueLimit?: number; recoveryMs?: number };
   breaker?: {
-    /** the failure ratio over the window that opens the circuit (a `SamplingBreaker`, the default) */
+    /** the failure ratio over the window that opens the circuit (a `FailureRatioBreaker`, the default) */
     failureRatio?: number;
     windowMs?: number;
     /** calls counted in the window below which the circuit never opens */
@@ -127,7 +128,7 @@ export function createVoiceClient(options: VoiceClientOptions): VoiceClient {
 
   /** The policies, built on the first call: cockatiel may not be evaluated at a Worker's global scope (./cockatiel). */
   function buildPolicies(cockatiel: Cockatiel) {
-    const { ConsecutiveBreaker, ExponentialBackoff, SamplingBreaker, TimeoutStrategy, handleWhen, retry, timeout } = cockatiel;
+    const { CircuitState, ConsecutiveBreaker, ExponentialBackoff, TimeoutStrategy, handleWhen, retry, timeout } = cockatiel;
     const schedule = new ExponentialBackoff({
       initialDelay: options.retry?.initialDelayMs ?? VOICE_BACKOFF_INITIAL_MS,
       maxDelay: options.retry?.maxDelayMs ?? VOICE_BACKOFF_MAX_MS,
@@ -155,10 +156,12 @@ export function createVoiceClient(options: VoiceClientOptions): VoiceClient {
       (consecutive !== undefined
         ? () => new ConsecutiveBreaker(consecutive)
         : () =>
-            new SamplingBreaker({
+            new FailureRatioBreaker({
+              states: CircuitState,
+              clock,
               threshold: options.breaker?.failureRatio ?? VOICE_BREAKER_FAILURE_RATIO,
-              duration: windowMs,
-              minimumRps: ((options.breaker?.minimumCalls ?? VOICE_BREAKER_MIN_CALLS) * 1000) / windowMs,
+              windowMs,
+              minimumCalls: options.breaker?.minimumCalls ?? VOICE_BREAKER_MIN_CALLS,
             }));
     const breaker = new SharedCircuitBreaker({
       cockatiel,

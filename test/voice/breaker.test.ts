@@ -81,6 +81,19 @@ describe("voice client: circuit breaker", () => {
     expect((await failureOf(client.getAgentConfig("good"))).kind).toBe("circuit_open");
   });
 
+  it("forgets the answers that have left its window: an outage after a burst of answers and a quiet minute opens it", async () => {
+    const { client, clock } = clientOf(provider, { retry: { maxRetries: 0 } });
+    for (const id of agentIds("burst", 30)) {
+      provider.program(id, reply.ok());
+      await client.getAgentConfig(id);
+    }
+    clock.advance(60_000);
+    for (let i = 0; i < 19; i += 1) await failureOf(client.getAgentConfig("bad"));
+    expect(client.breakerState, "19 calls: below the minimum of 20").toBe("closed");
+    await failureOf(client.getAgentConfig("bad"));
+    expect(client.breakerState).toBe("open");
+  });
+
   it("never opens below its minimum of calls, however they fail", async () => {
     const { client } = clientOf(provider, { retry: { maxRetries: 0 }, breaker: { failureRatio: 0.5, windowMs: 60_000, minimumCalls: 10 } });
     for (let i = 0; i < 9; i += 1) await failureOf(client.getAgentConfig("bad"));

@@ -137,8 +137,9 @@ describe("getVoiceConfigs", () => {
   });
 
   it("answers 500 agents within the budget when the provider hangs, with stale or unavailable configs", async () => {
-    // a 2-second window: the 100 answers of the warm-up leave it quickly, as a production window's do in seconds more
-    const { service, client, clock } = serviceOf({ timeoutMs: 1_000, breaker: { windowMs: 2_000, minimumCalls: 5 } });
+    // every backoff sleep here moves the one manual clock by its delay, so with five lookups at a time the clock runs
+    // ahead of the wall several times over: a 5-minute window holds the failures a 10-second one holds in production
+    const { service, client, clock } = serviceOf({ timeoutMs: 1_000, breaker: { windowMs: 5 * 60_000 } });
     const ids = agentIds("hang", 500);
     const cachedIds = ids.slice(0, 100);
     expect((await service.warmVoiceConfigs(refs(cachedIds))).refreshed).toBe(100);
