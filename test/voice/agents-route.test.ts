@@ -7,11 +7,11 @@ import { silentLogger } from "../../functions/lib/logger";
 import { voiceStoreOver } from "../../functions/voice/cache-store";
 import { VOICE_BUDGET_MS } from "../../functions/voice/config-service";
 import { deleteByPrefix, REDIS_URL, runPrefix } from "../cache/support";
-import { providerAgent, reply, startVoiceProvider, type VoiceProviderFixture } from "../fixtures/voice-provider";
+import { providerAgent, reply, type VoiceProviderFixture } from "../fixtures/voice-provider";
 import { createTestApp, type TestApp } from "../support/app";
 import { insertAgents, insertCalls } from "../support/fixtures";
 import { eventually } from "./helpers";
-import { PAST_FRESH_MS, requestCounted, voiceServiceFor, voiceStatuses } from "./app-voice";
+import { PAST_FRESH_MS, requestCounted, voiceServiceFor, voiceStatuses, startWarmedVoiceProvider } from "./app-voice";
 
 /**
  * GET /api/agents with the voice provider wired in (SPEC §5, §9), over a real local HTTP provider. One app for the file;
@@ -26,9 +26,7 @@ const WALL_BOUND_MS = 2_000;
 let provider: VoiceProviderFixture;
 let t: TestApp;
 beforeAll(async () => {
-  provider = await startVoiceProvider();
-  // Node loads its fetch implementation on first use, which on a loaded machine outlasts an attempt's timeout
-  await fetch(`${provider.url}/v1/convai/agents/warm-up`, { headers: { "xi-api-key": provider.apiKey } }).then((r) => r.text());
+  provider = await startWarmedVoiceProvider();
   t = await createTestApp({ clock: new ManualClock(NOW) });
 });
 afterAll(async () => {

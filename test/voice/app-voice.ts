@@ -5,7 +5,7 @@ import type { VoiceConfigService } from "../../functions/voice/config-service";
 import { APP_VOICE_CONFIG_FRESH_MS, createVoiceService, type VoiceServiceOptions } from "../../functions/voice/service";
 import { memoryVoiceStore, type VoiceStore } from "../../functions/voice/store";
 import type { TestApp } from "../support/app";
-import type { VoiceProviderFixture } from "../fixtures/voice-provider";
+import { startVoiceProvider, type VoiceProviderFixture } from "../fixtures/voice-provider";
 
 /** past the app's fresh interval for voice configs (`APP_VOICE_CONFIG_FRESH_MS`, 12 minutes) */
 export const PAST_FRESH_MS = APP_VOICE_CONFIG_FRESH_MS + 60_000;
@@ -55,3 +55,13 @@ export async function requestCounted(t: TestApp, path: string, key: string, back
 }
 
 export const voiceStatuses = (json: { data: { voice: { status: string } }[] }) => json.data.map((a) => a.voice.status);
+
+/**
+ * The fixture provider after one request: Node loads its fetch implementation on first use, which on a loaded machine
+ * outlasts an attempt's timeout.
+ */
+export async function startWarmedVoiceProvider(): Promise<VoiceProviderFixture> {
+  const provider = await startVoiceProvider();
+  await fetch(`${provider.url}/v1/convai/agents/warm-up`, { headers: { "xi-api-key": provider.apiKey } }).then((r) => r.text());
+  return provider;
+}

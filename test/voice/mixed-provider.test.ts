@@ -4,10 +4,10 @@ import { jobContext } from "../../functions/jobs/context";
 import { runJob } from "../../functions/jobs/run";
 import { ManualClock } from "../../functions/lib/clock";
 import { VOICE_AGENT_BACKOFF_INITIAL_MS } from "../../functions/voice/config-service";
-import { reply, startVoiceProvider, type ProviderReply, type VoiceProviderFixture } from "../fixtures/voice-provider";
+import { reply, type ProviderReply, type VoiceProviderFixture } from "../fixtures/voice-provider";
 import { createTestApp, type TestApp } from "../support/app";
 import { insertAgents, insertCalls } from "../support/fixtures";
-import { PAST_FRESH_MS, requestCounted, voiceServiceFor, voiceStatuses } from "./app-voice";
+import { PAST_FRESH_MS, requestCounted, voiceServiceFor, voiceStatuses, startWarmedVoiceProvider } from "./app-voice";
 import { eventually } from "./helpers";
 
 /**
@@ -26,8 +26,7 @@ let provider: VoiceProviderFixture;
 let t: TestApp;
 let clock: ManualClock;
 beforeAll(async () => {
-  provider = await startVoiceProvider();
-  await fetch(`${provider.url}/v1/convai/agents/warm-up`, { headers: { "xi-api-key": provider.apiKey } }).then((r) => r.text());
+  provider = await startWarmedVoiceProvider();
   clock = new ManualClock(NOW);
   t = await createTestApp({ clock });
 });

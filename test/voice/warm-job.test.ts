@@ -4,10 +4,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { jobContext } from "../../functions/jobs/context";
 import { WARM_VOICE_BATCH } from "../../functions/jobs/warm-voice-configs";
 import { runJob } from "../../functions/jobs/run";
-import { reply, startVoiceProvider, type VoiceProviderFixture } from "../fixtures/voice-provider";
+import { reply, type VoiceProviderFixture } from "../fixtures/voice-provider";
 import { body, createTestApp, ManualClock, type TestApp } from "../support/app";
 import { insertAgents, insertCalls, type AgentSeed } from "../support/fixtures";
-import { requestCounted, voiceServiceFor, voiceStatuses } from "./app-voice";
+import { requestCounted, voiceServiceFor, voiceStatuses, startWarmedVoiceProvider } from "./app-voice";
 
 /**
  * The `warm-voice-configs` job (SPEC §8, every 10 minutes). Tests run in order over one database: the report's counts
@@ -18,8 +18,7 @@ const DAY = 86_400_000;
 let provider: VoiceProviderFixture;
 let t: TestApp;
 beforeAll(async () => {
-  provider = await startVoiceProvider();
-  await fetch(`${provider.url}/v1/convai/agents/warm-up`, { headers: { "xi-api-key": provider.apiKey } }).then((r) => r.text());
+  provider = await startWarmedVoiceProvider();
   t = await createTestApp({ clock });
 });
 afterAll(async () => {
