@@ -2,7 +2,7 @@
 // past its latency budget (300 ms).
 //
 //   npx tsx bench/voice-agents.ts [--agents 50] [--requests 200] [--warmup 20] [--latency 20] [--url postgres://...]
-//                                 [--json out.json]
+//                                 [--mix-seconds 40] [--only healthy,hang,half,mix] [--json out.json]
 //
 // One process: the app on a real HTTP server (@hono/node-server on 127.0.0.1), the fixture provider
 // (test/fixtures/voice-provider.ts, a real local HTTP server) and a client sending sequential requests with fetch
@@ -15,8 +15,15 @@
 // - cached: the production settings (configs fresh for 10 minutes), the steady state the warm-voice-configs job keeps;
 // - uncached: fresh interval 0, so every request asks the provider for every agent (the moment configs expire).
 // Each run starts with a new voice service and app (client policies at their production defaults: 2 s attempt
-// timeout, retries after 1/2/4 s, 5 concurrent requests, breaker after 5 failures, half-open after 10 s), warms up with
-// a healthy provider (filling the aggregate and voice caches), then switches the provider to the scenario and measures.
+// timeout, retries after 1/2/4 s, 5 concurrent requests, breaker on over 3 in 4 of at least 20 calls in 10 s,
+// half-open after 10 s), warms up with a healthy provider (filling the aggregate and voice caches), then switches the
+// provider to the scenario and measures.
+//
+// mix (issue #17): another organization's 40 agents, of which 10 answer after 20 ms, 6 after 1.5 s, 6 never, 6 with
+// 500, 6 with 429 system_busy, 3 with 404 and 3 have no voice agent id. No healthy warm-up: the warm-voice-configs
+// job's call runs once over the mix (its duration and outcome are reported), then agents lists are sent one after
+// another for --mix-seconds (past the 30 s backoff of the failing agents, so the measure includes the lists that
+// ask them again in the background).
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
@@ -45,8 +52,12 @@ const { values: args } = parseArgs({
     latency: { type: "string", default: "20" },
     url: { type: "string" },
     json: { type: "string" },
+    "mix-seconds": { type: "string", default: "40" },
+    only: { type: "string" },
   },
 });
+const ONLY = args.only ? new Set(args.only.split(",")) : null;
+const MIX_SECONDS = Number(args["mix-seconds"]);
 const AGENTS = Number(args.agents);
 const REQUESTS = Number(args.requests);
 const WARMUP = Number(args.warmup);
@@ -89,6 +100,83 @@ function setScenario(provider: VoiceProviderFixture, scenario: Scenario, voiceId
   });
 }
 
+type MixGroup = "healthy" | "slow" | "hang" | "error" | "busy" | "ghost";
+const MIX: [MixGroup, number, () => ReturnType<typeof reply.ok>][] = [
+  ["healthy", 10, () => reply.ok(20)],
+  ["slow", 6, () => reply.ok(1_500)],
+  ["hang", 6, () => reply.hang()],
+  ["error", 6, () => reply.error(500)],
+  ["busy", 6, () => reply.systemBusy()],
+  ["ghost", 3, () => reply.notFound()],
+];
+
+/** The issue #17 mix: one warm-up through the job's call, then agents lists for MIX_SECONDS; answers the run's figures. */
+async function runMix(database: Database, provider: VoiceProviderFixture, serveApp: (app: App) => void) {
+  const { organization } = await createOrganization(database.db, { name: "Voice mix", timezone: "America/New_York" });
+  const { apiKey } = await createApiKey(database.db, { orgId: organization.id, scope: "read", name: "bench" });
+  const groupOf = new Map<string, MixGroup>();
+  const rowsToInsert: { orgId: string; name: string; status: "active"; voiceAgentId: string | null }[] = [];
+  for (const [group, count, answer] of MIX) {
+    for (let i = 0; i < count; i += 1) {
+      const id = `mix-${process.pid}-${group}-${i}`;
+      provider.program(id, answer());
+      groupOf.set(id, group);
+      rowsToInsert.push({ orgId: organization.id, name: `${group} ${id}`, status: "active", voiceAgentId: id });
+    }
+  }
+  for (let i = 0; i < 3; i += 1) rowsToInsert.push({ orgId: organization.id, name: `zz none ${i}`, status: "active", voiceAgentId: null });
+  await database.db.insert(agents).values(rowsToInsert);
+
+  const voice = createVoiceService({ baseUrl: provider.url, apiKey: provider.apiKey, store: memoryVoiceStore(systemClock), clock: systemClock, logger: silentLogger });
+  // one client sending lists back to back for longer than a minute: over the per-key limit (600 a minute) of a real key
+  serveApp(createApp({ database, cache: memoryCache(systemClock), clock: systemClock, logger: silentLogger, voice, rateLimit: false }));
+  provider.resetStats();
+  const warm = await voice.warmVoiceConfigs([...groupOf.keys()].map((voiceAgentId) => ({ orgId: organization.id, voiceAgentId })));
+
+  const samples: number[] = [];
+  let last: { name: string; voice: { status: string } }[] = [];
+  let partial = 0;
+  const started = performance.now();
+  while (performance.now() - started < MIX_SECONDS * 1000) {
+    const t0 = performance.now();
+    const res = await fetch(`${baseUrl}/api/agents`, { headers: { authorization: `Bearer ${apiKey}` } });
+    const json = (await res.json()) as { data: { name: string; voice: { status: string } }[]; meta: { partial: boolean } };
+    samples.push(performance.now() - t0);
+    if (res.status !== 200) throw new Error(`GET /api/agents answered ${res.status}: ${JSON.stringify(json)}`);
+    last = json.data;
+    if (json.meta.partial) partial += 1;
+  }
+  const sorted = [...samples].sort((a, b) => a - b);
+  // the last list's statuses per group, e.g. { healthy: { ok: 10 }, hang: { unavailable: 6 } }
+  const byGroup: Record<string, Record<string, number>> = {};
+  for (const agent of last) {
+    const group = groupOf.get(agent.name.split(" ").pop()!) ?? "none";
+    byGroup[group] ??= {};
+    byGroup[group]![agent.voice.status] = (byGroup[group]![agent.voice.status] ?? 0) + 1;
+  }
+  const result = {
+    mode: "mix",
+    scenario: "mix",
+    requests: samples.length,
+    p50: round(percentile(sorted, 50)),
+    p95: round(percentile(sorted, 95)),
+    p99: round(percentile(sorted, 99)),
+    max: round(sorted.at(-1)!),
+    mean: round(samples.reduce((s, x) => s + x, 0) / samples.length),
+    overBudget: samples.filter((ms) => ms > VOICE_BUDGET_MS).length,
+    partialShare: round((partial / samples.length) * 100) / 100,
+    warm: { ...warm, durationMs: round(warm.durationMs) },
+    lastStatusesByGroup: byGroup,
+    busyAskedTimes: [...groupOf].filter(([, g]) => g === "busy").map(([id]) => provider.requestsFor(id)),
+    providerRequests: provider.requests,
+    breaker: voice.breakerState,
+    wallSec: round((performance.now() - started) / 1000),
+  };
+  return { result, mixOrg: organization.id };
+}
+
+let baseUrl = "";
+
 async function main() {
   const { database, drop } = await openDatabase();
   await migrate(database, systemClock.now());
@@ -105,6 +193,7 @@ async function main() {
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const address = server.address();
   const base = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  baseUrl = base;
 
   async function once(): Promise<{ ms: number; partial: boolean; statuses: string[] }> {
     const started = performance.now();
@@ -118,6 +207,7 @@ async function main() {
   const results: Record<string, unknown>[] = [];
   for (const mode of ["cached", "uncached"] as Mode[]) {
     for (const scenario of ["healthy", "hang", "half"] as Scenario[]) {
+      if (ONLY && !ONLY.has(scenario)) continue;
       const voice = createVoiceService({
         baseUrl: provider.url,
         apiKey: provider.apiKey,
@@ -165,6 +255,12 @@ async function main() {
       // let the run's background refreshes end (hung attempts time out after 2 s) before the next run measures
       await new Promise((resolve) => setTimeout(resolve, 2_500));
     }
+  }
+
+  if (!ONLY || ONLY.has("mix")) {
+    const { result, mixOrg } = await runMix(database, provider, (app) => (current = app));
+    results.push(result);
+    console.log(JSON.stringify({ ...result, org: mixOrg }));
   }
 
   const header = {

@@ -116,7 +116,16 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
   const defaultBudgetMs = options.budgetMs ?? VOICE_BUDGET_MS;
   const keyOf = (orgId: string, voiceAgentId: string) => `voice:config:v2:${options.account ?? "default"}:${orgId}:${voiceAgentId}`;
   /** one provider call per agent at a time, however many requests ask for it */
-  const refreshing = new Map<string, Promise<Refreshed>>();
+  const refreshing = new Map<string, { running: Promise<Refreshed>; waitedUntil: number }>();
+  /**
+   * A lookup whose starter has already waited its budget out for it (a hung agent through its attempts and retries, a
+   * slow one): a request that needs the same agent answers what is cached at once instead of waiting its own budget out
+   * too. Wall time, as the budget itself.
+   */
+  const outlastedItsBudget = (key: string) => {
+    const lookup = refreshing.get(key);
+    return lookup !== undefined && performance.now() >= lookup.waitedUntil;
+  };
 
   async function readCached(keys: readonly string[]): Promise<(CachedConfig | undefined)[]> {
     if (keys.length === 0) return [];
@@ -150,11 +159,11 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
   const backingOff = (entry: CachedConfig | undefined, now: number) => entry?.failing !== undefined && now < entry.failing.retryAt;
 
   /** Asks the provider for one agent; remembers the answer, or the failure with the agent's next backoff. Never throws. */
-  function refresh(orgId: string, voiceAgentId: string, previous: CachedConfig | undefined): Promise<Refreshed> {
+  function refresh(orgId: string, voiceAgentId: string, previous: CachedConfig | undefined, budgetMs = defaultBudgetMs): Promise<Refreshed> {
     const key = keyOf(orgId, voiceAgentId);
-    let running = refreshing.get(key);
-    if (running) return running;
-    running = (async (): Promise<Refreshed> => {
+    const inFlight = refreshing.get(key);
+    if (inFlight) return inFlight.running;
+    const running = (async (): Promise<Refreshed> => {
       try {
         // an agent already failing fails again as evidence about itself, not about the provider: the breaker counts
         // its success only, so broken agents, however many tenants have them, never open the circuit for the rest
@@ -186,7 +195,7 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
         refreshing.delete(key);
       }
     })();
-    refreshing.set(key, running);
+    refreshing.set(key, { running, waitedUntil: performance.now() + budgetMs });
     return running;
   }
 
@@ -221,13 +230,14 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
               settled.set(id, answer(id, entry!, true));
               return;
             }
-            // a failing agent within its own backoff is not asked: it answers its last good config, at once
-            if (backingOff(entry, now)) {
+            // a failing agent within its own backoff is not asked, nor waited for when another request's lookup of it
+            // outlasted that request's budget: it answers its last good config, at once
+            if (backingOff(entry, now) || outlastedItsBudget(keyOf(orgId, id))) {
               settled.set(id, fallback(id, entry, now));
               return;
             }
             provisional.set(id, fallback(id, entry, now));
-            const { entry: after, answered } = await refresh(orgId, id, entry);
+            const { entry: after, answered } = await refresh(orgId, id, entry, budgetMs);
             settled.set(id, answered && after ? answer(id, after, true) : fallback(id, after, now));
           }),
         );

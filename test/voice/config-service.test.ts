@@ -184,6 +184,21 @@ describe("getVoiceConfigs", () => {
     expect(provider.requests, "served from the cache").toBe(requests);
   });
 
+  it("does not wait for a lookup another request started and already waited its budget for", async () => {
+    provider.setDefault(reply.hang());
+    const { service } = serviceOf({ timeoutMs: 1_000, retry: { maxRetries: 0 } });
+    const background: Promise<unknown>[] = [];
+    const first = await service.getVoiceConfigs(ORG, ["held-up"], { budgetMs: 50, waitUntil: (p) => background.push(p) });
+    expect(statuses(first)).toEqual(["unavailable"]);
+    const started = performance.now();
+    const second = await service.getVoiceConfigs(ORG, ["held-up"], { budgetMs: 5_000 });
+    expect(statuses(second)).toEqual(["unavailable"]);
+    // far below its own 5 s budget: it did not wait for the hung lookup (which times out after 1 s)
+    expect(performance.now() - started).toBeLessThan(900);
+    expect(provider.requestsFor("held-up")).toBe(1);
+    await Promise.all(background);
+  });
+
   it("does not ask waitUntil for anything when every answer came in time", async () => {
     const { service } = serviceOf();
     const background: Promise<unknown>[] = [];
