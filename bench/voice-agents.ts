@@ -89,6 +89,21 @@ async function openDatabase(): Promise<{ database: Database; drop(): Promise<voi
 const percentile = (sorted: number[], p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
+/** Nearest-rank percentiles of one run's samples (ms), how many passed the budget, and the share answered partial. */
+function latencySummary(samples: number[], partial: number) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    requests: samples.length,
+    p50: round(percentile(sorted, 50)),
+    p95: round(percentile(sorted, 95)),
+    p99: round(percentile(sorted, 99)),
+    max: round(sorted.at(-1)!),
+    mean: round(samples.reduce((s, x) => s + x, 0) / samples.length),
+    overBudget: samples.filter((ms) => ms > VOICE_BUDGET_MS).length,
+    partialShare: round((partial / samples.length) * 100) / 100,
+  };
+}
+
 function setScenario(provider: VoiceProviderFixture, scenario: Scenario, voiceIds: string[]) {
   provider.setDefault(scenario === "hang" ? reply.hang() : reply.ok(LATENCY_MS));
   voiceIds.forEach((id, i) => {
@@ -146,7 +161,6 @@ async function runMix(database: Database, provider: VoiceProviderFixture, serveA
     last = json.data;
     if (json.meta.partial) partial += 1;
   }
-  const sorted = [...samples].sort((a, b) => a - b);
   // the last list's statuses per group, e.g. { healthy: { ok: 10 }, hang: { unavailable: 6 } }
   const byGroup: Record<string, Record<string, number>> = {};
   for (const agent of last) {
@@ -157,14 +171,7 @@ async function runMix(database: Database, provider: VoiceProviderFixture, serveA
   const result = {
     mode: "mix",
     scenario: "mix",
-    requests: samples.length,
-    p50: round(percentile(sorted, 50)),
-    p95: round(percentile(sorted, 95)),
-    p99: round(percentile(sorted, 99)),
-    max: round(sorted.at(-1)!),
-    mean: round(samples.reduce((s, x) => s + x, 0) / samples.length),
-    overBudget: samples.filter((ms) => ms > VOICE_BUDGET_MS).length,
-    partialShare: round((partial / samples.length) * 100) / 100,
+    ...latencySummary(samples, partial),
     warm: { ...warm, durationMs: round(warm.durationMs) },
     lastStatusesByGroup: byGroup,
     busyAskedTimes: [...groupOf].filter(([, g]) => g === "busy").map(([id]) => provider.requestsFor(id)),
@@ -233,18 +240,10 @@ async function main() {
         for (const s of r.statuses) statusCounts[s] = (statusCounts[s] ?? 0) + 1;
       }
       const wallMs = performance.now() - runStarted;
-      const sorted = [...samples].sort((a, b) => a - b);
       const result = {
         mode,
         scenario,
-        requests: REQUESTS,
-        p50: round(percentile(sorted, 50)),
-        p95: round(percentile(sorted, 95)),
-        p99: round(percentile(sorted, 99)),
-        max: round(sorted.at(-1)!),
-        mean: round(samples.reduce((s, x) => s + x, 0) / samples.length),
-        overBudget: samples.filter((ms) => ms > VOICE_BUDGET_MS).length,
-        partialShare: round((partial / REQUESTS) * 100) / 100,
+        ...latencySummary(samples, partial),
         statuses: statusCounts,
         providerRequests: provider.requests,
         breaker: voice.breakerState,
