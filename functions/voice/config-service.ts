@@ -2,7 +2,7 @@ import { systemClock, type Clock } from "../lib/clock";
 import { silentLogger, type Logger } from "../lib/logger";
 import type { VoiceAgentConfig } from "./agent-config";
 import type { VoiceClient } from "./client";
-import { VoiceProviderError, isAgentFailure } from "./errors";
+import { createAgentLookups, type AgentEntry, type Lookup } from "./agent-lookups";
 import type { BreakerState } from "./shared-breaker";
 import type { VoiceStore } from "./store";
 
@@ -12,17 +12,6 @@ export const VOICE_BUDGET_MS = 300;
 export const VOICE_CONFIG_FRESH_MS = 10 * 60 * 1000;
 /** A day-old config still beats none while the provider is down. */
 export const VOICE_CONFIG_STALE_MS = 24 * 60 * 60 * 1000;
-/**
- * A voice agent whose lookup failed (timeout, 5xx, malformed answer, 429) is not asked again for 30 s, then 1, 2, 4 …
- * minutes after each further failure: its own schedule, so a broken agent costs the provider (and the agents list's
- * budget and bulkhead) one call per interval while every other agent is asked as usual.
- */
-export const VOICE_AGENT_BACKOFF_INITIAL_MS = 30_000;
-/**
- * At most the warm-voice-configs job's interval: every run asks each failing agent again, so an agent that recovers
- * (or a provider back from an outage) is `ok` again within one run.
- */
-export const VOICE_AGENT_BACKOFF_MAX_MS = 10 * 60 * 1000;
 
 /**
  * - `ok`: answered by the provider within the budget, or cached less than the fresh interval ago
@@ -93,20 +82,6 @@ export type VoiceConfigServiceOptions = {
   budgetMs?: number;
 };
 
-/**
- * What the cache holds per agent: the provider's last good answer (a config, or null for "no such agent") and when it
- * gave it, and, while the agent's lookups fail, how often they failed and when to ask again.
- */
-type CachedConfig = {
-  config: VoiceAgentConfig | null;
-  /** null when the provider never answered for this agent */
-  fetchedAt: number | null;
-  failing?: { count: number; since: number; retryAt: number; kind: string };
-};
-
-/** One lookup: the entry it leaves in the cache, and whether the provider answered. */
-type Refreshed = { entry: CachedConfig | undefined; answered: boolean };
-
 export function createVoiceConfigService(options: VoiceConfigServiceOptions): VoiceConfigService {
   const { client, store } = options;
   const clock = options.clock ?? systemClock;
@@ -114,92 +89,10 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
   const freshMs = options.freshMs ?? VOICE_CONFIG_FRESH_MS;
   const staleMs = options.staleMs ?? VOICE_CONFIG_STALE_MS;
   const defaultBudgetMs = options.budgetMs ?? VOICE_BUDGET_MS;
-  const keyOf = (orgId: string, voiceAgentId: string) => `voice:config:v2:${options.account ?? "default"}:${orgId}:${voiceAgentId}`;
-  /** one provider call per agent at a time, however many requests ask for it */
-  const refreshing = new Map<string, { running: Promise<Refreshed>; waitedUntil: number }>();
-  /**
-   * A lookup whose starter has already waited its budget out for it (a hung agent through its attempts and retries, a
-   * slow one): a request that needs the same agent answers what is cached at once instead of waiting its own budget out
-   * too. Wall time, as the budget itself.
-   */
-  const outlastedItsBudget = (key: string) => {
-    const lookup = refreshing.get(key);
-    return lookup !== undefined && performance.now() >= lookup.waitedUntil;
-  };
+  const lookups = createAgentLookups({ client, store, clock, logger, freshMs, staleMs, defaultBudgetMs, account: options.account ?? "default" });
+  const { keyOf, isFresh, backingOff } = lookups;
 
-  async function readCached(keys: readonly string[]): Promise<(CachedConfig | undefined)[]> {
-    if (keys.length === 0) return [];
-    let raws: (string | null)[];
-    try {
-      raws = await store.getMany(keys);
-    } catch (error) {
-      logger.log("warn", "voice config cache read failed", { error: String(error) });
-      return keys.map(() => undefined);
-    }
-    return keys.map((_, i) => {
-      const raw = raws[i];
-      if (raw === null || raw === undefined) return undefined;
-      try {
-        return JSON.parse(raw) as CachedConfig;
-      } catch {
-        return undefined; // an unreadable entry is a miss; the refresh overwrites it
-      }
-    });
-  }
-
-  async function write(key: string, entry: CachedConfig, ttlMs: number, voiceAgentId: string): Promise<void> {
-    try {
-      await store.set(key, JSON.stringify(entry), Math.max(1, Math.round(ttlMs)));
-    } catch (error) {
-      logger.log("warn", "voice config cache write failed", { voiceAgentId, error: String(error) });
-    }
-  }
-
-  const isFresh = (entry: CachedConfig | undefined, now: number) => entry?.fetchedAt != null && now - entry.fetchedAt < freshMs;
-  const backingOff = (entry: CachedConfig | undefined, now: number) => entry?.failing !== undefined && now < entry.failing.retryAt;
-
-  /** Asks the provider for one agent; remembers the answer, or the failure with the agent's next backoff. Never throws. */
-  function refresh(orgId: string, voiceAgentId: string, previous: CachedConfig | undefined, budgetMs = defaultBudgetMs): Promise<Refreshed> {
-    const key = keyOf(orgId, voiceAgentId);
-    const inFlight = refreshing.get(key);
-    if (inFlight) return inFlight.running;
-    const running = (async (): Promise<Refreshed> => {
-      try {
-        // an agent already failing fails again as evidence about itself, not about the provider: the breaker counts
-        // its success only, so broken agents, however many tenants have them, never open the circuit for the rest
-        const config = await client.getAgentConfig(voiceAgentId, { knownFailing: previous?.failing !== undefined });
-        const entry: CachedConfig = { config, fetchedAt: clock.now().getTime() };
-        // "not found" is kept only while fresh: an agent created at the provider shows up within that interval
-        await write(key, entry, config ? freshMs + staleMs : freshMs, voiceAgentId);
-        if (previous?.failing) logger.log("info", "voice agent answers again", { orgId, voiceAgentId, failures: previous.failing.count });
-        return { entry, answered: true };
-      } catch (error) {
-        // refused on our side (open circuit, full queue): nothing learnt about this agent, no backoff of its own
-        if (!isAgentFailure(error)) return { entry: previous, answered: false };
-        const now = clock.now().getTime();
-        const count = (previous?.failing?.count ?? 0) + 1;
-        const delay = Math.min(VOICE_AGENT_BACKOFF_MAX_MS, VOICE_AGENT_BACKOFF_INITIAL_MS * 2 ** (count - 1));
-        const kind = error instanceof VoiceProviderError ? error.kind : "unknown";
-        const entry: CachedConfig = {
-          config: previous?.config ?? null,
-          fetchedAt: previous?.fetchedAt ?? null,
-          failing: { count, since: previous?.failing?.since ?? now, retryAt: now + delay, kind },
-        };
-        // the last good config stays as long as it would have; the failure is remembered past its retry, so the
-        // next failure doubles the delay
-        const configLeft = entry.config && entry.fetchedAt !== null ? entry.fetchedAt + freshMs + staleMs - now : 0;
-        await write(key, entry, Math.max(configLeft, delay + VOICE_AGENT_BACKOFF_MAX_MS), voiceAgentId);
-        logger.log("warn", "voice agent lookup failed", { orgId, voiceAgentId, kind, failures: count, retryInMs: delay });
-        return { entry, answered: false };
-      } finally {
-        refreshing.delete(key);
-      }
-    })();
-    refreshing.set(key, { running, waitedUntil: performance.now() + budgetMs });
-    return running;
-  }
-
-  const answer = (voiceAgentId: string, entry: CachedConfig, fresh: boolean): VoiceConfigResult => ({
+  const answer = (voiceAgentId: string, entry: AgentEntry, fresh: boolean): VoiceConfigResult => ({
     voiceAgentId,
     status: entry.config === null ? "not_found" : fresh ? "ok" : "stale",
     config: entry.config,
@@ -207,7 +100,7 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
   });
   const unavailable = (voiceAgentId: string): VoiceConfigResult => ({ voiceAgentId, status: "unavailable", config: null, fetchedAt: null });
   /** what an agent answers without a new answer from the provider: its last good config while it is kept, stale */
-  const fallback = (voiceAgentId: string, entry: CachedConfig | undefined, now: number): VoiceConfigResult =>
+  const fallback = (voiceAgentId: string, entry: AgentEntry | undefined, now: number): VoiceConfigResult =>
     // a stale "not found" is no answer: the agent may exist by now
     entry?.config != null && entry.fetchedAt !== null && now - entry.fetchedAt < freshMs + staleMs
       ? answer(voiceAgentId, entry, false)
@@ -221,7 +114,7 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
       const provisional = new Map<string, VoiceConfigResult>();
 
       const work = (async () => {
-        const cached = await readCached(ids.map((id) => keyOf(orgId, id)));
+        const cached = await lookups.read(ids.map((id) => keyOf(orgId, id)));
         const now = clock.now().getTime();
         await Promise.all(
           ids.map(async (id, i) => {
@@ -232,12 +125,12 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
             }
             // a failing agent within its own backoff is not asked, nor waited for when another request's lookup of it
             // outlasted that request's budget: it answers its last good config, at once
-            if (backingOff(entry, now) || outlastedItsBudget(keyOf(orgId, id))) {
+            if (backingOff(entry, now) || lookups.outlastedItsBudget(keyOf(orgId, id))) {
               settled.set(id, fallback(id, entry, now));
               return;
             }
             provisional.set(id, fallback(id, entry, now));
-            const { entry: after, answered } = await refresh(orgId, id, entry, budgetMs);
+            const { entry: after, answered } = await lookups.refresh(orgId, id, entry, budgetMs);
             settled.set(id, answered && after ? answer(id, after, true) : fallback(id, after, now));
           }),
         );
@@ -275,11 +168,11 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
     async warmVoiceConfigs(agents) {
       const started = clock.now().getTime();
       const unique = [...new Map(agents.map((agent) => [keyOf(agent.orgId, agent.voiceAgentId), agent])).entries()];
-      const cached = await readCached(unique.map(([key]) => key));
+      const cached = await lookups.read(unique.map(([key]) => key));
       const now = clock.now().getTime();
       // an agent within its own backoff is skipped: the run asks it again once the backoff has run out
-      const outcomes = await Promise.all(unique.map(([, agent], i) => (backingOff(cached[i], now) ? null : refresh(agent.orgId, agent.voiceAgentId, cached[i]))));
-      const asked = outcomes.filter((o): o is Refreshed => o !== null);
+      const outcomes = await Promise.all(unique.map(([, agent], i) => (backingOff(cached[i], now) ? null : lookups.refresh(agent.orgId, agent.voiceAgentId, cached[i]))));
+      const asked = outcomes.filter((o): o is Lookup => o !== null);
       const report: VoiceWarmReport = {
         requested: unique.length,
         refreshed: asked.filter((o) => o.answered && o.entry?.config != null).length,

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { jobContext } from "../../functions/jobs/context";
 import { runJob } from "../../functions/jobs/run";
 import { ManualClock } from "../../functions/lib/clock";
-import { VOICE_AGENT_BACKOFF_INITIAL_MS } from "../../functions/voice/config-service";
+import { VOICE_AGENT_BACKOFF_INITIAL_MS } from "../../functions/voice/agent-lookups";
 import { reply, type ProviderReply, type VoiceProviderFixture } from "../fixtures/voice-provider";
 import { createTestApp, type TestApp } from "../support/app";
 import { insertAgents, insertCalls } from "../support/fixtures";
