@@ -66,8 +66,9 @@ const deps = {
   ...(env.TALLY_ADMIN_KEY ? { adminKey: env.TALLY_ADMIN_KEY } : {}),
   ...(dashboardDemoKey ? { dashboardDemoKey } : {}),
   ...(voice ? { voice } : {}),
-  // per-key rate limit (600 a minute): counted in the cache's Redis when there is one, so every instance shares it
-  rateLimit: { store: rateLimitStoreOver(shared) },
+  // per-key rate limit (TALLY_RATE_LIMIT, default 600 a minute): counted in the cache's Redis when there is one, so
+  // every instance shares it
+  rateLimit: env.TALLY_RATE_LIMIT === "off" ? (false as const) : { store: rateLimitStoreOver(shared), ...env.TALLY_RATE_LIMIT },
 };
 const app = createApp(deps);
 const scheduler = env.TALLY_SCHEDULER === "on" ? startScheduler(deps) : undefined;

@@ -10,6 +10,7 @@ import type { Clock } from "../../../functions/lib/clock";
 import { silentLogger } from "../../../functions/lib/logger";
 import { API_KEY_SHAPE } from "../../../functions/middleware/auth";
 import { deleteByPrefix, REDIS_URL, runPrefix } from "../../cache/support";
+import { testTarget } from "../../support/worker-target";
 import { body, createTestApp, type TestApp } from "../../support/app";
 import { testDbKind } from "../../support/database";
 import { databaseUrl } from "../../support/templates";
@@ -138,8 +139,10 @@ describe("two app instances sharing one Redis", () => {
   beforeAll(async () => {
     prefix = runPrefix("auth");
     const redisCache = (clock: Clock) => createCache({ store: redisStore({ url: REDIS_URL, timeoutMs: 500 }), clock, logger: silentLogger, keyPrefix: prefix });
-    a = await createTestApp({ cache: redisCache });
-    b = await createTestApp({ cache: redisCache, database: a.database });
+    // on the worker target both instances are Workers in their own workerd, sharing the Upstash store over that Redis
+    const shared = testTarget() === "worker" ? {} : { cache: redisCache };
+    a = await createTestApp(shared);
+    b = await createTestApp({ ...shared, database: a.database });
   });
   afterAll(async () => {
     await b?.close();
@@ -175,7 +178,8 @@ describe("npm run tally -- key revoke", () => {
   // the CLI opens the database by URL: only the Postgres project's test database is reachable from another process
   it.skipIf(testDbKind() !== "postgres")("revokes a key by id and drops its grant from the shared cache the servers read", async () => {
     const redisCache = (clock: Clock) => createCache({ store: redisStore({ url: REDIS_URL, timeoutMs: 500 }), clock, logger: silentLogger }); // the CLI's default prefix
-    const app = await createTestApp({ cache: redisCache, database: t.database });
+    // the Worker target's cache is Upstash over the same Redis, under the same default prefix
+    const app = await createTestApp({ ...(testTarget() === "worker" ? {} : { cache: redisCache }), database: t.database });
     const { orgId } = await app.createOrg();
     const { keyId, apiKey } = await newKey(app, orgId);
     const hash = await sha256Hex(apiKey);

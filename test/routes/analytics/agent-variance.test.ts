@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { L1_TTL_MS } from "../../../functions/cache";
 import { resolveWindow } from "../../../functions/lib/windows";
 import { refreshRollups } from "../../../functions/rollups/refresh";
 import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
@@ -9,8 +10,9 @@ import { agentVarianceNPlusOne } from "../../oracle/agent-variance-n-plus-1";
 
 const NOW = new Date("2026-03-15T15:30:00Z");
 let t: TestApp;
+const clock = new ManualClock(NOW);
 beforeAll(async () => {
-  t = await createTestApp({ clock: new ManualClock(NOW) });
+  t = await createTestApp({ clock });
 });
 afterAll(async () => {
   await t?.close();
@@ -107,6 +109,8 @@ describe("GET /api/analytics/agent-variance", () => {
       if (refreshed) {
         await refreshRollups(t.database.db, NOW);
         await t.deps.cache.invalidateOrg(orgId);
+        // another instance (the Worker target's isolate) sees an invalidation within its L1's lifetime (cache/index.ts)
+        clock.advance(L1_TTL_MS);
       }
       for (const query of ["days=30", "days=1", "days=90", "from=2026-02-20T05:00:00Z&to=2026-03-10T05:00:00Z", "from=2026-02-20T05:10:00Z&to=2026-03-10T05:50:00Z"]) {
         const res = await t.request("GET", `/api/analytics/agent-variance?${query}`, { key: readKey });
@@ -117,6 +121,7 @@ describe("GET /api/analytics/agent-variance", () => {
         expect(json.data, `${query} (refreshed: ${refreshed})`).toEqual(await agentVarianceNPlusOne(t.database.db, orgId, window));
       }
     }
+    clock.set(NOW);
   });
 
   it("answers what an oracle computes from the raw rows, for arbitrary calls", async () => {

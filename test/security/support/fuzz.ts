@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { expect } from "vitest";
 import { organizations } from "../../../drizzle/schema";
 import type { TestApp } from "../../support/app";
+import { testTarget } from "../../support/worker-target";
 import { orgChecksum, writeCount } from "./fingerprint";
 import { bearer, describeAnswer, expectNoneOf, expectProblem, send, type Sent } from "./http";
 import { fixtureFor, urlOf, type Operation, type RequestSpec } from "./route-table";
@@ -39,6 +40,12 @@ type Mutation =
   | { kind: "body-replace"; value: unknown }
   | RawBody
   | { kind: "content-type"; value: string | null };
+
+/**
+ * On the worker target, workerd's HTTP server answers a request line and headers over its size limit itself (431 or
+ * 414, plain text) before the Worker runs, as Cloudflare's edge does over its own limits; the app never sees it.
+ */
+const refusedByTheRuntime = (res: Sent) => testTarget() === "worker" && (res.status === 431 || res.status === 414) && !res.headers.has("x-request-id");
 
 /** A request ready to send (after mutations). */
 type Built = { url: string; body: string | Uint8Array | null; contentType: string | null | undefined };
@@ -291,7 +298,7 @@ export async function fuzzRoute(t: TestApp, world: World, op: Operation, runs = 
       recent = [];
     }
     expect(res.status, describeAnswer(what, res)).toBeLessThan(500);
-    if (res.status >= 400) expectProblem(res, what);
+    if (res.status >= 400 && !refusedByTheRuntime(res)) expectProblem(res, what);
     expect(res.ms, `no input may cost seconds (a cheap denial of service): ${describeAnswer(what, res)}`).toBeLessThan(SLOW_CASE_MS);
     if (orgScoped) {
       // a string the fuzzer itself sent as the acting organization's data (a name that happens to be another's id) may
