@@ -1,8 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Cache, CacheResult, FetchOptions } from "../cache/cache";
 import { rows } from "../db/database";
-import type { OrgContext, ServiceContext } from "../deps";
-import type { ReadContext } from "../lib/read-context";
 import { fetchAgentList } from "../routes/agents/list-agents";
 import { fetchAgentVariance } from "../routes/analytics/agent-variance";
 import { fetchAnalytics } from "../routes/dashboard/get-analytics";
@@ -12,6 +10,7 @@ import { getInboundConfig } from "../services/inbound-config";
 import { listServices } from "../services/services";
 import { getSettings } from "../services/settings";
 import type { JobContext, JobDefinition } from "./types";
+import type { OrgContext, ServiceContext, ReadContext } from "../context";
 
 /** An organization is active, and warmed, when one of its calls was created or changed this recently (SPEC §8). */
 export const WARM_ACTIVE_WITHIN_MS = 60 * 60 * 1000;

@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import type { CacheResult } from "../cache/cache";
 
 export type Meta = Record<string, unknown>;
 
@@ -12,7 +11,7 @@ export function ok<T>(c: Context, data: T, meta?: Meta, status: 200 | 201 = 200)
 }
 
 /** The meta every aggregate carries (SPEC §4): the instant the numbers are exact for and how they were served. */
-export function aggregateMeta(result: CacheResult<unknown>, extra: Meta = {}): Meta {
+export function aggregateMeta(result: { asOf: Date; status: string; ttlSec: number }, extra: Meta = {}): Meta {
   return { asOf: result.asOf.toISOString(), cache: result.status, ttlSec: result.ttlSec, ...extra };
 }
 

@@ -1,9 +1,10 @@
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { CacheStats } from "../cache/cache";
-import type { AppDeps, AppEnv } from "../deps";
+import type { AppDeps } from "../deps";
 import type { BreakerState } from "../voice/shared-breaker";
 import type { JobRunStatus } from "./job-runs";
+import type { AppEnv } from "../hono/env";
 
 /**
  * Request-duration histogram bounds in seconds: 5 ms (a cache hit) to 10 s (the statement timeout), dense around the

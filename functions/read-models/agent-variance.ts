@@ -1,8 +1,8 @@
 import { cacheNamespace } from "../cache/namespaces";
 import type { Db } from "../db/database";
-import type { OrgContext } from "../deps";
 import type { Window } from "../lib/windows";
 import { agentsWithTotals } from "./agent-totals";
+import type { OrgContext } from "../context";
 
 /**
  * Agent variance (SPEC §5 `GET /api/analytics/agent-variance`): per-agent metrics over a window, the team's

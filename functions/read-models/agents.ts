@@ -1,9 +1,9 @@
 import { cacheNamespace } from "../cache/namespaces";
 import type { Db } from "../db/database";
-import type { OrgContext } from "../deps";
 import type { Window } from "../lib/windows";
 import type { VoiceConfigResult, VoiceConfigService, VoiceConfigsOptions } from "../voice/config-service";
 import { agentsWithTotals, type AgentWithTotals } from "./agent-totals";
+import type { OrgContext } from "../context";
 
 /**
  * The agents list (SPEC §5 `GET /api/agents`): every non-archived agent by name, its user, and its performance over a

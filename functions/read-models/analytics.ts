@@ -1,7 +1,7 @@
 import type { CallOutcome } from "../../drizzle/schema/enums";
-import type { ServiceContext } from "../deps";
 import type { Window } from "../lib/windows";
 import { callAnalytics } from "../rollups/queries";
+import type { ServiceContext } from "../context";
 
 /** What the analytics read model reads: the request's database handle, its organization and the instant it computes for. */
 export type AnalyticsContext = Pick<ServiceContext, "db" | "org"> & { now: Date };

@@ -2,10 +2,10 @@ import { and, count, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { agents, calls, contacts } from "../../drizzle/schema";
 import type { CALL_DIRECTIONS, CALL_STATUSES } from "../../drizzle/schema/enums";
 import { firstRow, type Db } from "../db/database";
-import type { OrgContext } from "../deps";
 import { isRealInstant } from "../lib/schemas";
 import { callCountSql } from "../rollups/queries";
 import { toCallResource, type CallResource } from "../services/calls";
+import type { OrgContext } from "../context";
 
 /**
  * The calls list (SPEC §5 `GET /api/calls`, `GET /api/contacts/by-phone/{phone}/calls`) and the reconnect lookup.

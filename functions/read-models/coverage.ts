@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { rows } from "../db/database";
-import type { ServiceContext } from "../deps";
 import type { Window } from "../lib/windows";
+import type { ServiceContext } from "../context";
 
 /** What the coverage read model reads: the request's database handle, its organization and the instant it computes for. */
 export type CoverageContext = Pick<ServiceContext, "db" | "org"> & { now: Date };

@@ -1,9 +1,9 @@
 import { sql } from "drizzle-orm";
 import type { CALL_DIRECTIONS, CallOutcome, CallStatus } from "../../drizzle/schema/enums";
 import { firstRow } from "../db/database";
-import type { ServiceContext } from "../deps";
 import { addDays, localDate, startOfLocalDay, type Window } from "../lib/windows";
 import { callTotalsSql } from "../rollups/queries";
+import type { ServiceContext } from "../context";
 
 /** What the overview reads: the request's database handle, its organization and the instant it computes for. */
 export type OverviewContext = Pick<ServiceContext, "db" | "org"> & { now: Date };

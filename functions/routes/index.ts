@@ -1,4 +1,3 @@
-import type { App } from "../app";
 import * as createOrganization from "./admin/create-organization";
 import * as createApiKey from "./admin/create-api-key";
 import * as revokeApiKey from "./admin/revoke-api-key";
@@ -36,6 +35,7 @@ import * as getSettings from "./settings/get-settings";
 import * as updateSettings from "./settings/update-settings";
 import * as voiceWebhook from "./webhooks/voice-webhook";
 import * as dashboardPage from "./dashboard-page";
+import type { App } from "../hono/env";
 
 /**
  * Every route module, each `{ route, register }`. Order matters only where paths overlap: literal paths

@@ -1,9 +1,9 @@
 import { and, eq } from "drizzle-orm";
 import { agentSessions, agents } from "../../drizzle/schema";
 import type { Db } from "../db/database";
-import type { ServiceContext } from "../deps";
 import { ApiError, notFound } from "../lib/errors";
 import { iso } from "../lib/respond";
+import type { ServiceContext } from "../context";
 
 type SessionRow = typeof agentSessions.$inferSelect;
 

@@ -2,9 +2,9 @@ import { and, eq } from "drizzle-orm";
 import { agents, users } from "../../drizzle/schema";
 import type { AGENT_KINDS, AGENT_STATUSES } from "../../drizzle/schema/enums";
 import type { Db } from "../db/database";
-import type { ServiceContext } from "../deps";
 import { notFound } from "../lib/errors";
 import { iso } from "../lib/respond";
+import type { ServiceContext } from "../context";
 
 type AgentRow = typeof agents.$inferSelect;
 

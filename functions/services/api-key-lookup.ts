@@ -4,8 +4,8 @@ import type { ApiKeyScope } from "../../drizzle/schema/enums";
 import type { Cache } from "../cache/cache";
 import { cacheNamespace, orgKey } from "../cache/namespaces";
 import type { Db } from "../db/database";
-import type { OrgContext } from "../deps";
 import type { Clock } from "../lib/clock";
+import type { OrgContext } from "../context";
 
 /** What a key's hash grants: the key, its scope, and its organization as requests see it (null for a platform-admin key). */
 export type ApiKeyGrant = { keyId: string; scope: ApiKeyScope; org: OrgContext | null };

@@ -1,5 +1,5 @@
 import type { CacheResult, CacheStatus } from "../cache/cache";
-import type { ServiceContext } from "../deps";
+import type { ServiceContext } from "../context";
 
 /** The configuration reads of SPEC §5 (services, inbound config, settings) share one cache namespace. */
 export const CONFIG_NAMESPACE = "config";

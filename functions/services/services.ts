@@ -1,9 +1,9 @@
 import { and, asc, eq } from "drizzle-orm";
 import { services } from "../../drizzle/schema";
-import type { ServiceContext } from "../deps";
 import { notFound } from "../lib/errors";
 import { iso } from "../lib/respond";
 import { fetchConfig, invalidateConfig } from "./config-cache";
+import type { ServiceContext } from "../context";
 
 type ServiceRow = typeof services.$inferSelect;
 

@@ -1,10 +1,10 @@
 import { eq, sql } from "drizzle-orm";
 import { organizations, type OrganizationSettings } from "../../drizzle/schema";
-import type { ServiceContext } from "../deps";
 import { notFound } from "../lib/errors";
 import { iso } from "../lib/respond";
 import { invalidateOrganizationGrants } from "./api-key-lookup";
 import { fetchConfig, invalidateConfig } from "./config-cache";
+import type { ServiceContext } from "../context";
 
 type OrganizationRow = typeof organizations.$inferSelect;
 

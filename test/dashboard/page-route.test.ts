@@ -1,9 +1,10 @@
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp, type App } from "../../functions/app";
+import { createApp } from "../../functions/app";
 import { DASHBOARD_BUILD_ID, DASHBOARD_HTML } from "../../functions/dashboard/assets.generated";
 import { DEMO_KEY_SLOT } from "../../functions/routes/dashboard-page";
 import { createTestApp, type TestApp } from "../support/app";
+import type { App } from "../../functions/hono/env";
 
 let t: TestApp;
 let withDemo: App;

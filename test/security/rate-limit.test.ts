@@ -4,15 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { memoryStore } from "../../functions/cache/memory";
 import { redisStore } from "../../functions/cache/redis";
 import { upstashStore } from "../../functions/cache/upstash";
-import {
-  decide,
-  memoryRateLimitStore,
-  RATE_LIMIT_RETRY_MS,
-  rateLimitStoreOver,
-  windowEstimate,
-  type RateLimitConfig,
-  type RateLimitStore,
-} from "../../functions/middleware/rate-limit";
 import { REDIS_URL, deleteByPrefix, runPrefix } from "../cache/support";
 import { FaultProxy, refusedPort } from "../cache/tcp-proxy";
 import { startUpstashRest, type UpstashRestFixture } from "../fixtures/upstash-rest";
@@ -21,6 +12,9 @@ import { createTestDatabase, type TestDatabase } from "../support/database";
 import { installWriteCounter, writeCount } from "./support/fingerprint";
 import { bearer, describeAnswer, expectProblem, send, type Sent } from "./support/http";
 import { signWebhook } from "./support/world";
+import { decide, windowEstimate } from "../../functions/rate-limit/algorithm";
+import { memoryRateLimitStore, rateLimitStoreOver, type RateLimitStore } from "../../functions/rate-limit/stores";
+import { RATE_LIMIT_RETRY_MS, type RateLimitConfig } from "../../functions/rate-limit/config";
 
 /**
  * Per-API-key rate limiting (functions/middleware/rate-limit.ts): a sliding window over the in-process store, Redis

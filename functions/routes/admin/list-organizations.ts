@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { listOrganizationKpis, ORGANIZATION_KPI_SORTS, type OrganizationKpiSort } from "../../rollups/admin-view";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
+import type { App } from "../../hono/env";
 
 const SORTS = Object.keys(ORGANIZATION_KPI_SORTS) as [OrganizationKpiSort, ...OrganizationKpiSort[]];
 

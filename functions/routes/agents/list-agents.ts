@@ -2,15 +2,15 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { endTime, startTime } from "hono/timing";
 import { AGENT_KINDS, AGENT_STATUSES } from "../../../drizzle/schema/enums";
-import type { App } from "../../app";
 import type { CacheResult } from "../../cache/cache";
 import { orgKey } from "../../cache/namespaces";
-import type { AppEnv } from "../../deps";
-import { readContext, type ReadContext } from "../../lib/read-context";
 import { aggregateMeta } from "../../lib/respond";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
 import { resolveWindow } from "../../lib/windows";
 import { agentList, agentListCache, attachVoice, voiceConfigLookupOver, type AgentList, type VoiceConfigLookup } from "../../read-models/agents";
+import type { App, AppEnv } from "../../hono/env";
+import { readContext } from "../../middleware/request-context";
+import type { ReadContext } from "../../context";
 
 /** SPEC §5: performance over the last 30 local days. */
 export const AGENT_PERFORMANCE_DAYS = 30;

@@ -1,12 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import type { CacheResult } from "../../cache/cache";
 import { orgKey } from "../../cache/namespaces";
-import { readContext, type ReadContext } from "../../lib/read-context";
 import { aggregateMeta } from "../../lib/respond";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
 import { resolveWindow, windowQuery } from "../../lib/windows";
 import { agentVariance, agentVarianceCache, VARIANCE_METRICS, type AgentVariance } from "../../read-models/agent-variance";
+import type { App } from "../../hono/env";
+import { readContext } from "../../middleware/request-context";
+import type { ReadContext } from "../../context";
 
 export const DEFAULT_VARIANCE_DAYS = 30;
 

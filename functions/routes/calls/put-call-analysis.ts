@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { requireOrg } from "../../middleware/auth";
 import { putCallAnalysis, toCallResource } from "../../services/calls";
 import { bearer, errorResponses, idParam, jsonBody, jsonResponse } from "../../lib/schemas";
 import { callSchema } from "./call-schemas";
+import type { App } from "../../hono/env";
 
 const label = z.string().trim().min(1).max(100);
 

@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { CALL_OUTCOMES } from "../../../drizzle/schema/enums";
-import type { App } from "../../app";
-import type { ReadContext } from "../../lib/read-context";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
 import { MAX_WINDOW_DAYS, windowQuery } from "../../lib/windows";
 import { readAnalytics, type Analytics } from "../../read-models/analytics";
 import { fetchWindowedAggregate, windowedAggregate, windowedMetaSchema, type WindowedAggregate } from "./windowed-aggregate";
+import type { App } from "../../hono/env";
+import type { ReadContext } from "../../context";
 
 /** `days` defaults to the last 7 local days. */
 export const ANALYTICS_DEFAULT_DAYS = 7;

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
-import type { ReadContext } from "../../lib/read-context";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
 import { MAX_WINDOW_DAYS, windowQuery } from "../../lib/windows";
 import { readCoverage, type CoverageHour } from "../../read-models/coverage";
 import { fetchWindowedAggregate, windowedAggregate, windowedMetaSchema, type WindowedAggregate } from "./windowed-aggregate";
+import type { App } from "../../hono/env";
+import type { ReadContext } from "../../context";
 
 /** `days` defaults to the last 7 local days. */
 export const COVERAGE_DEFAULT_DAYS = 7;

@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { CALL_DIRECTIONS, CALL_OUTCOMES, CALL_STATUSES } from "../../../drizzle/schema/enums";
-import type { App } from "../../app";
-import type { ReadContext } from "../../lib/read-context";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
 import { windowQuery } from "../../lib/windows";
 import { readOverview, type Overview } from "../../read-models/overview";
 import { fetchWindowedAggregate, windowedAggregate, windowedMetaSchema, type WindowedAggregate } from "./windowed-aggregate";
+import type { App } from "../../hono/env";
+import type { ReadContext } from "../../context";
 
 /** `days` defaults to the last 30 local days. */
 export const OVERVIEW_DEFAULT_DAYS = 30;

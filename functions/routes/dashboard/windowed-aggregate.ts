@@ -1,11 +1,12 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { CacheResult } from "../../cache/cache";
-import type { AppEnv, OrgContext } from "../../deps";
 import { ApiError } from "../../lib/errors";
-import { readContext, type ReadContext } from "../../lib/read-context";
 import { aggregateMeta } from "../../lib/respond";
 import { localDate, resolveWindow, type Window } from "../../lib/windows";
+import type { AppEnv } from "../../hono/env";
+import type { OrgContext, ReadContext } from "../../context";
+import { readContext } from "../../middleware/request-context";
 
 /** Dashboard aggregates are served fresh for 30 s and stale (while a refresh runs) for 5 more minutes. */
 export const AGGREGATE_FRESH_SEC = 30;

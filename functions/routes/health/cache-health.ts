@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
+import type { App } from "../../hono/env";
 
 const namespaceStats = z.object({
   hits: z.number().int(),

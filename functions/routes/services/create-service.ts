@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
-import { serviceContext } from "../../lib/context";
 import { bearer, errorResponses, jsonBody, jsonResponse } from "../../lib/schemas";
 import { createService, toServiceResource } from "../../services/services";
 import { serviceFields, serviceSchema } from "./service-schemas";
+import type { App } from "../../hono/env";
+import { serviceContext } from "../../middleware/request-context";
 
 export const createServiceBody = z.object(serviceFields).strict().openapi("CreateService");
 

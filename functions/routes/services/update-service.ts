@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
-import { serviceContext } from "../../lib/context";
 import { bearer, errorResponses, idParam, jsonBody, jsonResponse } from "../../lib/schemas";
 import { toServiceResource, updateService } from "../../services/services";
 import { serviceFields, serviceSchema } from "./service-schemas";
+import type { App } from "../../hono/env";
+import { serviceContext } from "../../middleware/request-context";
 
 export const updateServiceBody = z.object(serviceFields).partial().strict().openapi("UpdateService");
 

@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import type { App } from "../../../functions/app";
+import type { App } from "../../../functions/hono/env";
 
 /** An answer, read once: status, content type, raw text, headers and how long it took. */
 export type Sent = { status: number; contentType: string; text: string; headers: Headers; ms: number };

@@ -1,9 +1,9 @@
-import type { App } from "../../../functions/app";
 import { OPENAPI_INFO } from "../../../functions/app";
 import { createApiKey } from "../../../functions/services/organizations";
 import type { TestApp } from "../../support/app";
 import { body } from "../../support/app";
 import type { World } from "./world";
+import type { App } from "../../../functions/hono/env";
 
 /**
  * The route table of the security suites: one fixture per operation of the OpenAPI document. The suites enumerate the
