@@ -25,9 +25,9 @@ import { tieredCache, type TieredCacheOptions } from "./tiered";
 
 export type { Cache, CacheResult, CacheStats, CacheStatus, FetchOptions, NamespaceKind, NamespaceStats, StoreStats, WaitUntil } from "./cache";
 export type { CacheStore, StoreGuard } from "./store";
-export { cacheNamespace, orgKey, type CacheNamespace, type NamespaceFetchOptions } from "./namespaces";
+export { CACHE_NAMESPACES, CONFIG_NAMESPACES, cacheNamespace, namespace, orgKey, type CacheNamespace, type NamespaceFetchOptions, type NamespaceName } from "./namespaces";
 export { memoryCache, memoryStore, MEMORY_CACHE_MAX_ENTRIES } from "./memory";
-export { DEFAULT_CONFIG_NAMESPACES, L1_MAX_ENTRIES, L1_TTL_MS, tieredCache, type TieredCacheOptions } from "./tiered";
+export { L1_MAX_ENTRIES, L1_TTL_MS, tieredCache, type TieredCacheOptions } from "./tiered";
 export { STORE_RETRY_MS } from "./breaker";
 
 export type CreateCacheOptions = Omit<TieredCacheOptions, "store"> & {

@@ -1,16 +1,16 @@
 import { sql } from "drizzle-orm";
 import type { Cache, CacheResult, FetchOptions } from "../cache/cache";
+import type { OrgContext, ReadContext, ServiceContext } from "../context";
 import { rows } from "../db/database";
-import { fetchAgentList } from "../routes/agents/list-agents";
-import { fetchAgentVariance } from "../routes/analytics/agent-variance";
-import { fetchAnalytics } from "../routes/dashboard/get-analytics";
-import { fetchCoverage } from "../routes/dashboard/get-coverage";
-import { fetchOverview } from "../routes/dashboard/get-overview";
+import { fetchAgentVariance } from "../read-models/agent-variance";
+import { fetchAgentList } from "../read-models/agents";
+import { fetchAnalytics } from "../read-models/analytics";
+import { fetchCoverage } from "../read-models/coverage";
+import { fetchOverview } from "../read-models/overview";
 import { getInboundConfig } from "../services/inbound-config";
 import { listServices } from "../services/services";
 import { getSettings } from "../services/settings";
 import type { JobContext, JobDefinition } from "./types";
-import type { OrgContext, ServiceContext, ReadContext } from "../context";
 
 /** An organization is active, and warmed, when one of its calls was created or changed this recently (SPEC §8). */
 export const WARM_ACTIVE_WITHIN_MS = 60 * 60 * 1000;
@@ -33,8 +33,8 @@ export const WARM_RUN_BUDGET_MS = 2 * 60 * 1000;
 type WarmContext = ReadContext & ServiceContext;
 
 /**
- * What the dashboard asks for, keyed exactly as its routes key it: each entry calls the route's own read function
- * (`fetchOverview`, …), so a warmed key is the key the next request reads. The windows are each route's default
+ * What the dashboard asks for, keyed exactly as its routes key it: each entry calls the read model's cached fetch that
+ * the route calls too (`fetchOverview`, …), so a warmed key is the key the next request reads. The windows are each route's default
  * (`GET /api/dashboard/analytics` with no `days` is the last 7 local days) and the dashboard page's default window
  * (`days=30` on all four window panels), which coincide for overview and agent variance.
  */

@@ -90,7 +90,7 @@ describe("the cache over Redis when Redis fails", () => {
     expect(cache.stats().store?.errors).toBeGreaterThanOrEqual(1);
 
     // an invalidation made meanwhile is kept and replayed once Redis answers
-    await expect(cache.invalidate("settings", `${org}:settings`)).resolves.toBeUndefined();
+    await expect(cache.invalidate("config", `${org}:settings`)).resolves.toBeUndefined();
     await expect(cache.invalidateOrg(org)).resolves.toBeUndefined();
     expect(cache.stats().store?.pendingInvalidations).toBe(2);
 
