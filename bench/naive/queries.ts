@@ -7,7 +7,7 @@
 //   agentVariance   one query per agent for its calls, milestones and objections (3N+1)
 //   callsPage       OFFSET pagination with an exact count(*) (a deep page scans and discards every row before it)
 //   coverage        a full REFRESH MATERIALIZED VIEW of per-hour session coverage of every organization, then a read
-import postgres from "postgres";
+import type postgres from "postgres";
 
 /** Runs one statement and counts it. */
 export class NaiveRunner {

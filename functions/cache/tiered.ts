@@ -9,8 +9,6 @@ import { CacheCounters } from "./stats";
 import type { CacheStore } from "./store";
 import { loadFlightKey, Tiers, type Locator, type StoreState } from "./tiers";
 
-export { L1_MAX_ENTRIES, L1_TTL_MS } from "./tiers";
-
 /** Larger values are served but not cached: Upstash refuses requests over 1 MB, and one such value would crowd L1. */
 export const MAX_VALUE_CHARS = 1_000_000;
 /** `close()` waits this long at most for loads and refreshes still running. */

@@ -79,7 +79,10 @@ export function encodeCopyLine(row: readonly CopyValue[]): string {
   return row.map(copyField).join("\t");
 }
 
-/** Rows in COPY's text format, one line each. */
+/**
+ * Rows in COPY's text format, one line each.
+ * @internal tests check the COPY encoding through it; the loader streams `encodeCopyLine`
+ */
 export function encodeCopyText(rows: readonly (readonly CopyValue[])[]): string {
   return rows.length === 0 ? "" : `${rows.map(encodeCopyLine).join("\n")}\n`;
 }

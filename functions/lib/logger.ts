@@ -27,7 +27,10 @@ export function jsonLogger(
   };
 }
 
-/** A logger that keeps its lines in memory; tests read them. */
+/**
+ * A logger that keeps its lines in memory; tests read them.
+ * @internal a test double: no runtime uses it
+ */
 export function memoryLogger(): Logger & { lines: LogFields[] } {
   const lines: LogFields[] = [];
   const logger = jsonLogger({ level: "debug", sink: (line) => lines.push(JSON.parse(line) as LogFields) });

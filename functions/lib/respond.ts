@@ -1,14 +1,4 @@
-import type { Context } from "hono";
-
 export type Meta = Record<string, unknown>;
-
-/**
- * `{ data, meta }` with the status given (200 unless said). Answers an untyped Response: the route's zod schema
- * documents the shape, and resources are built by explicit `to…Resource` mappers so no column leaks.
- */
-export function ok<T>(c: Context, data: T, meta?: Meta, status: 200 | 201 = 200): Response {
-  return c.json(meta ? { data, meta } : { data }, status);
-}
 
 /** The meta every aggregate carries (SPEC §4): the instant the numbers are exact for and how they were served. */
 export function aggregateMeta(result: { asOf: Date; status: string; ttlSec: number }, extra: Meta = {}): Meta {

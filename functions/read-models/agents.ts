@@ -86,7 +86,9 @@ export function voiceConfigLookupOver(
   return async (voiceAgentIds) => {
     const answer = await service.getVoiceConfigs(voiceAgentIds, options);
     const byId = new Map<string, AgentVoice>();
-    answer.configs.forEach((result, i) => byId.set(voiceAgentIds[i]!, agentVoiceOf(result)));
+    answer.configs.forEach((result, i) => {
+      byId.set(voiceAgentIds[i]!, agentVoiceOf(result));
+    });
     return byId;
   };
 }

@@ -138,7 +138,7 @@ export type RebuildReport = {
 };
 
 /**
- * Rebuilds one organization's rollups from its raw calls (on demand: `npx tsx functions/rollups/cli.ts rebuild --org
+ * Rebuilds one organization's rollups from its raw calls (on demand: `npx tsx functions/cli/rollups.ts rebuild --org
  * <id>`). Exact before, during and after; concurrent refreshes wait for it.
  */
 export async function rebuildOrganizationRollups(db: Db, orgId: string): Promise<RebuildReport> {

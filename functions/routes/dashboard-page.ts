@@ -55,7 +55,7 @@ function serve(c: Context<AppEnv>) {
     "referrer-policy": "no-referrer",
   };
   const ifNoneMatch = c.req.header("if-none-match");
-  if (ifNoneMatch && ifNoneMatch.split(",").some((tag) => tag.trim().replace(/^W\//, "") === page.etag)) {
+  if (ifNoneMatch?.split(",").some((tag) => tag.trim().replace(/^W\//, "") === page.etag)) {
     return c.body(null, 304, headers);
   }
   return c.html(page.html, 200, headers);

@@ -166,7 +166,9 @@ function emitCall(
 
 function emitAnalysis(org: OrgModel, rng: Random, sinks: CallSinks, callId: string, score: number, skill: number, at: number) {
   const achieved = [0.97, 0.45 + 0.45 * skill, 0.3 + 0.5 * (score / 100), score >= 70 ? 0.8 : score >= 40 ? 0.4 : 0.1];
-  MILESTONE_KEYS.forEach((key, i) => sinks.milestones([callId, org.id, key, rng.chance(achieved[i]!)]));
+  MILESTONE_KEYS.forEach((key, i) => {
+    sinks.milestones([callId, org.id, key, rng.chance(achieved[i]!)]);
+  });
   const r = rng.float();
   const count = r < 0.4 ? 0 : r < 0.75 ? 1 : r < 0.93 ? 2 : 3;
   const first = rng.int(OBJECTION_KINDS.length);

@@ -186,7 +186,9 @@ export function agentTables(org: OrgModel): AgentTables {
       const list = org.agents.filter((a) => a.fromDay <= day && day < a.toDay && (isOpen || a.kind === "ai"));
       const cumulative = new Float64Array(list.length);
       let sum = 0;
-      list.forEach((a, i) => (cumulative[i] = sum += a.weight));
+      list.forEach((a, i) => {
+        cumulative[i] = sum += a.weight;
+      });
       (isOpen ? tables.openAgents : tables.closedAgents).push(list);
       (isOpen ? tables.open : tables.closed).push(cumulative);
     }

@@ -159,4 +159,4 @@ export class Random {
   }
 }
 
-export const clamp = (value: number, min: number, max: number) => (value < min ? min : value > max ? max : value);
+export const clamp = (value: number, min: number, max: number) => (value < min ? min : Math.min(value , max));

@@ -17,7 +17,6 @@ export function toAgentSessionResource(row: SessionRow) {
     createdAt: iso(row.createdAt)!,
   };
 }
-export type AgentSessionResource = ReturnType<typeof toAgentSessionResource>;
 
 function assertEndsAfterStart(startedAt: Date, endedAt: Date | null | undefined) {
   if (endedAt && endedAt < startedAt)

@@ -32,7 +32,6 @@ export function toAgentResource(row: AgentRow) {
     updatedAt: iso(row.updatedAt)!,
   };
 }
-export type AgentResource = ReturnType<typeof toAgentResource>;
 
 async function assertUserInOrg(db: Db, orgId: string, userId: string | null | undefined) {
   if (!userId) return;

@@ -37,7 +37,6 @@ export function toAppointmentResource(row: AppointmentRow) {
     updatedAt: iso(row.updatedAt)!,
   };
 }
-export type AppointmentResource = ReturnType<typeof toAppointmentResource>;
 
 /** Checks in one statement that every id sent belongs to the organization; the first foreign one answers 404. */
 async function assertReferencesInOrg(tx: Db, orgId: string, input: AppointmentInput) {

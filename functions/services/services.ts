@@ -11,7 +11,6 @@ type ServiceRow = typeof services.$inferSelect;
 export function toServiceResource(row: ServiceRow) {
   return { id: row.id, name: row.name, priceCents: row.priceCents, createdAt: iso(row.createdAt)!, updatedAt: iso(row.updatedAt)! };
 }
-export type ServiceResource = ReturnType<typeof toServiceResource>;
 
 /**
  * After any services write: the cached list is dropped, and the organization's aggregates move on too, since

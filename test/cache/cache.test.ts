@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Cache, FetchOptions } from "../../functions/cache/cache";
-import { L1_TTL_MS, tieredCache, type TieredCacheOptions } from "../../functions/cache/tiered";
+import { tieredCache, type TieredCacheOptions } from "../../functions/cache/tiered";
+import { L1_TTL_MS } from "../../functions/cache/tiers";
 import { ManualClock } from "../../functions/lib/clock";
 import { memoryLogger } from "../../functions/lib/logger";
 import { deferred, deleteByPrefix, runPrefix, sleep, startBackend, STORE_KINDS, type StoreBackend } from "./support";

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiKeys } from "../../drizzle/schema";
 import { rows } from "../../functions/db/database";
 import { sha256Hex } from "../../functions/lib/api-keys";
-import { DEMO_ORGANIZATION, seedDemo } from "../../functions/seed";
+import { DEMO_ORGANIZATION, seedDemo } from "../../functions/seed/seed";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 
 let database: TestDatabase;

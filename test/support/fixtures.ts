@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { agentSessions, agents, appointments, callMilestones, callObjections, calls, contacts, services } from "../../drizzle/schema";
-import { AGENT_KINDS, AGENT_STATUSES, CALL_DIRECTIONS, CALL_OUTCOMES, CALL_STATUSES } from "../../drizzle/schema/enums";
+import { type AGENT_KINDS, type AGENT_STATUSES, CALL_DIRECTIONS, CALL_OUTCOMES, CALL_STATUSES } from "../../drizzle/schema/enums";
 import type { Db } from "../../functions/db/database";
 
 /**

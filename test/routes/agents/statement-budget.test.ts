@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { createTestApp, ManualClock, type TestApp } from "../../support/app";
 import { insertAgents, insertCalls, type CallSeed } from "../../support/fixtures";
 
 /**

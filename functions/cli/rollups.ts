@@ -1,14 +1,14 @@
 // Node-only CLI for the rollups (on-demand operations the scheduled jobs do not cover):
-//   npx tsx functions/rollups/cli.ts refresh                 one incremental refresh now (as the job does)
-//   npx tsx functions/rollups/cli.ts rebuild --org <org id>  rebuild one organization's rollups from its raw calls
-//   npx tsx functions/rollups/cli.ts rebuild --all           recompute every rollup row (advances the watermark to now)
+//   npx tsx functions/cli/rollups.ts refresh                 one incremental refresh now (as the job does)
+//   npx tsx functions/cli/rollups.ts rebuild --org <org id>  rebuild one organization's rollups from its raw calls
+//   npx tsx functions/cli/rollups.ts rebuild --all           recompute every rollup row (advances the watermark to now)
 // Acts on DATABASE_URL, else the PGlite directory of TALLY_DATA_DIR (as `npm run job` does).
 import { parseArgs } from "node:util";
-import { openConfiguredDatabase } from "../cli/open-database";
+import { openConfiguredDatabase } from "./open-database";
 import { migrate } from "../db/migrate";
-import { rebuildOrganizationRollups, recomputeAllRollups, refreshRollups } from "./refresh";
+import { rebuildOrganizationRollups, recomputeAllRollups, refreshRollups } from "../rollups/refresh";
 
-const USAGE = "usage: npx tsx functions/rollups/cli.ts refresh | rebuild --org <org id> | rebuild --all";
+const USAGE = "usage: npx tsx functions/cli/rollups.ts refresh | rebuild --org <org id> | rebuild --all";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const [command, ...rest] = process.argv.slice(2);
