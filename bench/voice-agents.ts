@@ -98,7 +98,9 @@ async function main() {
   const voiceIds = Array.from({ length: AGENTS }, (_, i) => `bench-agent-${String(i).padStart(3, "0")}`);
   await database.db
     .insert(agents)
-    .values(voiceIds.map((voiceAgentId, i) => ({ orgId: organization.id, name: `Agent ${String(i).padStart(3, "0")}`, status: "active" as const, voiceAgentId })));
+    .values(
+      voiceIds.map((voiceAgentId, i) => ({ orgId: organization.id, name: `Agent ${String(i).padStart(3, "0")}`, status: "active" as const, voiceAgentId })),
+    );
 
   const provider = await startVoiceProvider();
   let current: App | undefined;

@@ -32,7 +32,9 @@ try {
       : values.all
         ? await recomputeAllRollups(database.db, new Date())
         : await rebuildOrganizationRollups(database.db, values.org!);
-  console.log(JSON.stringify({ command, ...(values.org ? { orgId: values.org } : {}), durationMs: Math.round(performance.now() - started), ...report }, null, 2));
+  console.log(
+    JSON.stringify({ command, ...(values.org ? { orgId: values.org } : {}), durationMs: Math.round(performance.now() - started), ...report }, null, 2),
+  );
 } finally {
   await database.close();
 }

@@ -30,7 +30,11 @@ type SessionInternals = {
  * only makes a session of the driver's own class (postgres.js, PGlite and Neon sessions take the same arguments).
  */
 export function countedHandle(base: Db, counter: StatementCounter): Db {
-  const internals = base as unknown as { dialect: unknown; session: SessionInternals; constructor: new (dialect: unknown, session: unknown, schema: unknown) => Db };
+  const internals = base as unknown as {
+    dialect: unknown;
+    session: SessionInternals;
+    constructor: new (dialect: unknown, session: unknown, schema: unknown) => Db;
+  };
   const { session, dialect } = internals;
   const counted = new session.constructor(session.client, dialect, session.schema, { ...session.options, logger: counter });
   return new internals.constructor(dialect, counted, session.schema);

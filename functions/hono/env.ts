@@ -11,9 +11,7 @@ import type { AppDeps } from "../deps";
  */
 export type App = OpenAPIHono<AppEnv>;
 
-export type Auth =
-  | { kind: "org"; keyId: string; scope: ApiKeyScope; org: OrgContext }
-  | { kind: "admin"; keyId: string | null; scope: "admin" };
+export type Auth = { kind: "org"; keyId: string; scope: ApiKeyScope; org: OrgContext } | { kind: "admin"; keyId: string | null; scope: "admin" };
 
 export type AppEnv = {
   Variables: {

@@ -5,5 +5,4 @@ export function aggregateMeta(result: { asOf: Date; status: string; ttlSec: numb
   return { asOf: result.asOf.toISOString(), cache: result.status, ttlSec: result.ttlSec, ...extra };
 }
 
-export const iso = (d: Date | string | null | undefined): string | null =>
-  d === null || d === undefined ? null : new Date(d).toISOString();
+export const iso = (d: Date | string | null | undefined): string | null => (d === null || d === undefined ? null : new Date(d).toISOString());

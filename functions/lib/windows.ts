@@ -13,7 +13,13 @@ export const MAX_WINDOW_SPAN_DAYS = 3660;
 /** The query parameters of a windowed route: `days=N`, or `from`/`to` (half-open). */
 export const windowQuery = (defaultDays: number) =>
   z.object({
-    days: z.coerce.number().int().min(1).max(MAX_WINDOW_DAYS).optional().openapi({ example: defaultDays, description: `last N local calendar days, today included (1–${MAX_WINDOW_DAYS}, default ${defaultDays})` }),
+    days: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_WINDOW_DAYS)
+      .optional()
+      .openapi({ example: defaultDays, description: `last N local calendar days, today included (1–${MAX_WINDOW_DAYS}, default ${defaultDays})` }),
     from: instant.optional().openapi({ description: "window start (inclusive), ISO instant" }),
     to: instant.optional().openapi({ description: "window end (exclusive), ISO instant" }),
   });
@@ -47,7 +53,11 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 
 /** The wall-clock fields of an instant in a zone. */
 export function localParts(at: Date, timeZone: string) {
-  const parts = Object.fromEntries(formatter(timeZone).formatToParts(at).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    formatter(timeZone)
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
   return {
     year: Number(parts.year),
     month: Number(parts.month),

@@ -6,7 +6,13 @@ import type { Clock } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import { decide, type RateLimitDecision } from "../rate-limit/algorithm";
-import { DEFAULT_RATE_LIMIT_REQUESTS, DEFAULT_RATE_LIMIT_WINDOW_SEC, RATE_LIMIT_RETRY_MS, RATE_LIMIT_TIMEOUT_MS, type RateLimitConfig } from "../rate-limit/config";
+import {
+  DEFAULT_RATE_LIMIT_REQUESTS,
+  DEFAULT_RATE_LIMIT_WINDOW_SEC,
+  RATE_LIMIT_RETRY_MS,
+  RATE_LIMIT_TIMEOUT_MS,
+  type RateLimitConfig,
+} from "../rate-limit/config";
 import { memoryRateLimitStore } from "../rate-limit/stores";
 
 /** The HTTP side of the per-API-key rate limit; the algorithm, its script, stores and config are in `rate-limit/`. */
@@ -60,7 +66,9 @@ export function rateLimiter(deps: Pick<AppDeps, "clock" | "logger"> & { rateLimi
     }
     const headers = rateLimitHeaders(decision, windowSec);
     if (!decision.allowed)
-      throw new ApiError("rate_limited", `This API key sent more than ${limit} requests in ${windowSec} s; retry after ${headers["retry-after"]} s`, { headers });
+      throw new ApiError("rate_limited", `This API key sent more than ${limit} requests in ${windowSec} s; retry after ${headers["retry-after"]} s`, {
+        headers,
+      });
     await next();
     try {
       for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);

@@ -50,7 +50,9 @@ export async function checkHealth(ctx: HealthContext): Promise<HealthReport> {
 }
 
 /** Reads job_runs within the health timeout; the answer is the ping. */
-export async function pingDatabase(ctx: Pick<HealthContext, "db" | "clock" | "logger">): Promise<{ ok: boolean; health: DatabaseHealth; jobs: JobRunStatus[] | null }> {
+export async function pingDatabase(
+  ctx: Pick<HealthContext, "db" | "clock" | "logger">,
+): Promise<{ ok: boolean; health: DatabaseHealth; jobs: JobRunStatus[] | null }> {
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), HEALTH_DATABASE_TIMEOUT_MS)));

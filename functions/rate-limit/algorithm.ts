@@ -43,8 +43,7 @@ export function decide(counts: WindowCounts, elapsedMs: number, windowMs: number
   if (!counts.admitted) {
     const room = limit - 1 - current;
     const inThisBucket = previous > 0 && room >= 0 ? Math.max(0, leftInBucket - (room * windowMs) / previous) : Infinity;
-    retryAfterMs =
-      inThisBucket < leftInBucket ? inThisBucket : leftInBucket + (current > 0 ? Math.max(0, windowMs - ((limit - 1) * windowMs) / current) : 0);
+    retryAfterMs = inThisBucket < leftInBucket ? inThisBucket : leftInBucket + (current > 0 ? Math.max(0, windowMs - ((limit - 1) * windowMs) / current) : 0);
     retryAfterMs = Math.max(1, Math.ceil(retryAfterMs));
   }
   const resetMs = current > 0 ? leftInBucket + windowMs : previous > 0 ? leftInBucket : 0;

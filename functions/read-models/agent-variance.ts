@@ -13,15 +13,7 @@ import type { WindowQuery } from "./windowed";
  * on the driver's float formatting.
  */
 
-export const VARIANCE_METRICS = [
-  "calls",
-  "completionRate",
-  "avgDurationSec",
-  "avgLeadScore",
-  "bookingRate",
-  "milestoneRate",
-  "objectionHandledRate",
-] as const;
+export const VARIANCE_METRICS = ["calls", "completionRate", "avgDurationSec", "avgLeadScore", "bookingRate", "milestoneRate", "objectionHandledRate"] as const;
 export type VarianceMetric = (typeof VARIANCE_METRICS)[number];
 
 export type AgentVarianceEntry = {

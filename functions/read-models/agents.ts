@@ -79,10 +79,7 @@ export function agentVoiceOf(result: Pick<VoiceConfigResult, "status" | "config"
  * The agents list's lookup over the voice config service: one `getVoiceConfigs` call for all ids, within the budget
  * (the service's default when not given); refreshes that outlive it continue through `waitUntil` when the runtime has one.
  */
-export function voiceConfigLookupOver(
-  service: Pick<VoiceConfigService, "getVoiceConfigs">,
-  options: VoiceConfigsOptions = {},
-): VoiceConfigLookup {
+export function voiceConfigLookupOver(service: Pick<VoiceConfigService, "getVoiceConfigs">, options: VoiceConfigsOptions = {}): VoiceConfigLookup {
   return async (voiceAgentIds) => {
     const answer = await service.getVoiceConfigs(voiceAgentIds, options);
     const byId = new Map<string, AgentVoice>();

@@ -117,7 +117,10 @@ async function exactTotal(db: Db, org: OrgContext, filters: CallListFilters, whe
     const row = await firstRow<{ calls: number }>(db, callCountSql(org.id, window, { direction: filters.direction, status: filters.status }));
     return row!.calls;
   }
-  const [row] = await db.select({ total: count() }).from(calls).where(and(...where));
+  const [row] = await db
+    .select({ total: count() })
+    .from(calls)
+    .where(and(...where));
   return Number(row?.total ?? 0);
 }
 
@@ -132,9 +135,7 @@ export async function listCalls(
 ): Promise<CallPage> {
   const { db, org } = ctx;
   const where = filterConditions(org.id, filters);
-  const pageWhere = page.cursor
-    ? [...where, sql`(${calls.startedAt}, ${calls.id}) < (${page.cursor.startedAt}::timestamptz, ${page.cursor.id}::uuid)`]
-    : where;
+  const pageWhere = page.cursor ? [...where, sql`(${calls.startedAt}, ${calls.id}) < (${page.cursor.startedAt}::timestamptz, ${page.cursor.id}::uuid)`] : where;
   const found = await db
     .select(itemColumns)
     .from(calls)

@@ -105,6 +105,10 @@ export async function routeIncomingCall(
   call: { phoneNumber: string; at: Date },
 ): Promise<RoutingDecision> {
   const candidates = routingCandidates(config, call.phoneNumber, call.at, ctx.org.timezone);
-  const available = await agentsTakingCalls(ctx.db, ctx.org.id, candidates.map((c) => c.agentId));
+  const available = await agentsTakingCalls(
+    ctx.db,
+    ctx.org.id,
+    candidates.map((c) => c.agentId),
+  );
   return chooseAgent(candidates, (id) => available.has(id));
 }

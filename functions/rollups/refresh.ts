@@ -157,7 +157,14 @@ export async function rebuildOrganizationRollups(db: Db, orgId: string): Promise
   };
 }
 
-export type FullRecomputeReport = { rowsRead: number; rowsWritten: number; dirtyMarks: number; watermark: string; callRollupRows: number; agentRollupRows: number };
+export type FullRecomputeReport = {
+  rowsRead: number;
+  rowsWritten: number;
+  dirtyMarks: number;
+  watermark: string;
+  callRollupRows: number;
+  agentRollupRows: number;
+};
 
 /**
  * Recomputes every rollup row from every call below the watermark (advancing it to `now` first, uncapped): the
@@ -167,7 +174,10 @@ export async function recomputeAllRollups(db: Db, now: Date): Promise<FullRecomp
   await rows(db, sql`SELECT tally_rollup_advance(${now.toISOString()}::timestamptz, NULL, ${ADVANCE_LOCK_TIMEOUT_MS}::int)`);
   const result = await db.transaction(async (tx) => {
     await tx.execute(sql`SELECT set_config('statement_timeout', '0', true)`);
-    const [row] = await rows<{ r: RecomputeResult | string }>(tx as unknown as Db, sql`SELECT tally_rollup_rebuild_all(${now.toISOString()}::timestamptz) AS r`);
+    const [row] = await rows<{ r: RecomputeResult | string }>(
+      tx as unknown as Db,
+      sql`SELECT tally_rollup_rebuild_all(${now.toISOString()}::timestamptz) AS r`,
+    );
     return json(row!.r);
   });
   return {

@@ -60,7 +60,12 @@ function humanSessions(org: OrgModel, rng: Random, agent: AgentModel, from: numb
     const close = minutes(intervals[intervals.length - 1]!.end) + rng.int(30);
     const lunch = 12 * 60 + rng.int(60);
     const shifts: [number, number][] =
-      close - open > 6 * 60 ? [[open, lunch], [lunch + 30 + rng.int(30), close]] : [[open, close]];
+      close - open > 6 * 60
+        ? [
+            [open, lunch],
+            [lunch + 30 + rng.int(30), close],
+          ]
+        : [[open, close]];
     for (const [a, b] of shifts) {
       const start = localToUtc(zone, date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate(), a);
       const end = localToUtc(zone, date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate(), b);

@@ -58,7 +58,11 @@ export type OrgModel = {
 
 /** "Noah.Müller" → "noah.muller": accents dropped, anything else outside [a-z0-9.] removed. */
 export const emailLocalPart = (name: string) =>
-  name.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9.]/g, "");
+  name
+    .normalize("NFD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9.]/g, "");
 
 const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
@@ -71,7 +75,10 @@ function businessHoursFor(rng: Random, saturday: boolean): BusinessHours {
   for (const day of ["mon", "tue", "wed", "thu", "fri"] as const) {
     hours[day] =
       lunchSplit && day === "fri"
-        ? [{ start: hhmm(open), end: "12:00" }, { start: "13:00", end: hhmm(close - 60) }]
+        ? [
+            { start: hhmm(open), end: "12:00" },
+            { start: "13:00", end: hhmm(close - 60) },
+          ]
         : [{ start: hhmm(open), end: hhmm(close) }];
   }
   if (saturday && rng.chance(0.6)) hours.sat = [{ start: "09:00", end: "13:00" }];
@@ -99,7 +106,10 @@ export function buildOrganization(plan: OrgPlan, slots: Slots, now: number): Org
     const m = slots.minuteOfDay[i]!;
     open[i] = intervals.some((r) => m >= minutes(r.start) && m < minutes(r.end)) ? 1 : 0;
   }
-  const domain = `${plan.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")}-${id.slice(0, 6)}.example.com`;
+  const domain = `${plan.name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")}-${id.slice(0, 6)}.example.com`;
   const emails = new Set<string>();
   const person = (role: UserModel["role"], isActive = true): UserModel => {
     const first = rng.pick(FIRST_NAMES);
@@ -124,10 +134,13 @@ export function buildOrganization(plan: OrgPlan, slots: Slots, now: number): Org
     aiNames.add(name);
     const fromDay = status === "active" && rng.chance(0.3) ? rng.int(Math.max(1, Math.floor(windowDays * 0.6))) : 0;
     const toDay =
-      status === "draft" ? 0
-      : status === "archived" ? Math.floor(windowDays * rng.between(0.15, 0.6))
-      : status === "paused" ? Math.floor(windowDays * rng.between(0.5, 0.95))
-      : windowDays + 1;
+      status === "draft"
+        ? 0
+        : status === "archived"
+          ? Math.floor(windowDays * rng.between(0.15, 0.6))
+          : status === "paused"
+            ? Math.floor(windowDays * rng.between(0.5, 0.95))
+            : windowDays + 1;
     agents.push({
       id: rng.uuid(),
       name,

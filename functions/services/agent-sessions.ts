@@ -24,24 +24,22 @@ function assertEndsAfterStart(startedAt: Date, endedAt: Date | null | undefined)
 }
 
 async function assertAgentInOrg(db: Db, orgId: string, agentId: string) {
-  const [row] = await db.select({ id: agents.id }).from(agents).where(and(eq(agents.id, agentId), eq(agents.orgId, orgId))).limit(1);
+  const [row] = await db
+    .select({ id: agents.id })
+    .from(agents)
+    .where(and(eq(agents.id, agentId), eq(agents.orgId, orgId)))
+    .limit(1);
   if (!row) throw notFound("Agent");
 }
 
 /** Records an agent going online (startedAt defaults to now), or a whole past session when endedAt is sent. */
-export async function createAgentSession(
-  ctx: ServiceContext,
-  input: { agentId: string; startedAt?: string; endedAt?: string | null },
-): Promise<SessionRow> {
+export async function createAgentSession(ctx: ServiceContext, input: { agentId: string; startedAt?: string; endedAt?: string | null }): Promise<SessionRow> {
   const now = ctx.clock.now();
   const startedAt = input.startedAt ? new Date(input.startedAt) : now;
   const endedAt = input.endedAt ? new Date(input.endedAt) : null;
   assertEndsAfterStart(startedAt, endedAt);
   await assertAgentInOrg(ctx.db, ctx.org.id, input.agentId);
-  const [row] = await ctx.db
-    .insert(agentSessions)
-    .values({ orgId: ctx.org.id, agentId: input.agentId, startedAt, endedAt, createdAt: now })
-    .returning();
+  const [row] = await ctx.db.insert(agentSessions).values({ orgId: ctx.org.id, agentId: input.agentId, startedAt, endedAt, createdAt: now }).returning();
   await ctx.cache.invalidateOrg(ctx.org.id);
   return row!;
 }

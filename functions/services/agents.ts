@@ -35,7 +35,11 @@ export function toAgentResource(row: AgentRow) {
 
 async function assertUserInOrg(db: Db, orgId: string, userId: string | null | undefined) {
   if (!userId) return;
-  const [row] = await db.select({ id: users.id }).from(users).where(and(eq(users.id, userId), eq(users.orgId, orgId))).limit(1);
+  const [row] = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.id, userId), eq(users.orgId, orgId)))
+    .limit(1);
   if (!row) throw notFound("User");
 }
 

@@ -24,7 +24,10 @@ async function afterWrite(ctx: ServiceContext) {
 /** Creates a service of the organization. */
 export async function createService(ctx: ServiceContext, input: { name: string; priceCents: number }): Promise<ServiceRow> {
   const now = ctx.clock.now();
-  const [row] = await ctx.db.insert(services).values({ ...input, orgId: ctx.org.id, createdAt: now, updatedAt: now }).returning();
+  const [row] = await ctx.db
+    .insert(services)
+    .values({ ...input, orgId: ctx.org.id, createdAt: now, updatedAt: now })
+    .returning();
   await afterWrite(ctx);
   return row!;
 }

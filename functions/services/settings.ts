@@ -50,7 +50,10 @@ export async function updateSettings(ctx: ServiceContext, input: SettingsInput):
   if (input.name !== undefined) set.name = input.name;
   if (input.timezone !== undefined) set.timezone = input.timezone;
   if (input.webhookSecret !== undefined) set.webhookSecret = input.webhookSecret;
-  const voiceProvider = input.voiceProvider === undefined ? undefined : input.voiceProvider && { apiKeyRef: input.voiceProvider.apiKeyRef ?? null, region: input.voiceProvider.region ?? null };
+  const voiceProvider =
+    input.voiceProvider === undefined
+      ? undefined
+      : input.voiceProvider && { apiKeyRef: input.voiceProvider.apiKeyRef ?? null, region: input.voiceProvider.region ?? null };
   const [row] = await ctx.db
     .update(organizations)
     .set({

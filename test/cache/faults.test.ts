@@ -110,9 +110,7 @@ describe("the cache over Redis when Redis fails", () => {
   it(`answers within ${BOUND_MS} ms when Redis accepts connections but never answers, and recovers when it does`, async () => {
     const proxy = await FaultProxy.start(REDIS_URL, { mode: "hang" });
     cleanups.push(() => proxy.stop());
-    const { cache, messages } = cacheOver((logger) =>
-      redisStore({ url: proxy.url, timeoutMs: STORE_TIMEOUT_MS, reconnectMaxMs: 100, logger }),
-    );
+    const { cache, messages } = cacheOver((logger) => redisStore({ url: proxy.url, timeoutMs: STORE_TIMEOUT_MS, reconnectMaxMs: 100, logger }));
     const org = randomUUID();
 
     const first = await timedFetch(cache, `${org}:days=30`, "from the database");

@@ -55,13 +55,21 @@ describe.skipIf(!hasChromium)(browserSuite(`the dashboard on demo-sized data (${
       const wallMs = performance.now() - started;
       const inPageMs = Number(await page.getAttribute("body", "data-navigation-to-rendered-ms"));
       const panels = await page.$$eval("[data-panel]", (els) =>
-        els.map((e) => ({ panel: e.getAttribute("data-panel"), state: e.getAttribute("data-state"), cache: e.getAttribute("data-cache"), serverMs: Number(e.getAttribute("data-server-ms")) })),
+        els.map((e) => ({
+          panel: e.getAttribute("data-panel"),
+          state: e.getAttribute("data-state"),
+          cache: e.getAttribute("data-cache"),
+          serverMs: Number(e.getAttribute("data-server-ms")),
+        })),
       );
       return { wallMs, inPageMs, panels };
     };
 
     const cold = await visit();
-    expect(cold.panels.every((p) => p.state === "ready"), JSON.stringify(cold.panels)).toBe(true);
+    expect(
+      cold.panels.every((p) => p.state === "ready"),
+      JSON.stringify(cold.panels),
+    ).toBe(true);
     expect(Number(await page.getAttribute('[data-kpi="calls.total"]', "data-value"))).toBeGreaterThan(0);
     await page.screenshot({ path: join(out, "demo-sized.png"), fullPage: true });
     const warm = await visit();
@@ -77,7 +85,12 @@ describe.skipIf(!hasChromium)(browserSuite(`the dashboard on demo-sized data (${
     const row = (name: string, v: typeof cold) =>
       `${name}: navigation → all panels ${v.inPageMs.toFixed(0)} ms in the page (${v.wallMs.toFixed(0)} ms wall); server ${v.panels.map((p) => `${p.panel} ${p.serverMs.toFixed(0)} ms (${p.cache})`).join(", ")}`;
     console.log(
-      [`dashboard on ${CALLS} calls, ${testDbKind()} (${out})`, row("cold", cold), row("warm", warm), `window switch to 90 days: ${switchMs.toFixed(0)} ms`].join("\n"),
+      [
+        `dashboard on ${CALLS} calls, ${testDbKind()} (${out})`,
+        row("cold", cold),
+        row("warm", warm),
+        `window switch to 90 days: ${switchMs.toFixed(0)} ms`,
+      ].join("\n"),
     );
     expect(cold.inPageMs).toBeGreaterThan(0);
     expect(cold.inPageMs).toBeLessThan(COLD_BUDGET_MS);

@@ -8,7 +8,7 @@ import type { App } from "../../functions/hono/env";
 
 let t: TestApp;
 let withDemo: App;
-const DEMO_KEY = "tly_demo_read_key_<&\">";
+const DEMO_KEY = 'tly_demo_read_key_<&">';
 
 beforeAll(async () => {
   t = await createTestApp();

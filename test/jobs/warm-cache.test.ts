@@ -50,7 +50,13 @@ async function organizationWithACall(name: string) {
   await insertSessions(t.database.db, org.orgId, [{ agentId: agent!.id, startedAt: new Date(clock.now().getTime() - 2 * HOUR), endedAt: null }]);
   const res = await t.request("POST", "/api/calls", {
     key: org.writeKey,
-    body: { phoneNumber: "+14155550100", direction: "inbound", status: "in_progress", agentId: agent!.id, startedAt: new Date(clock.now().getTime() - 60_000).toISOString() },
+    body: {
+      phoneNumber: "+14155550100",
+      direction: "inbound",
+      status: "in_progress",
+      agentId: agent!.id,
+      startedAt: new Date(clock.now().getTime() - 60_000).toISOString(),
+    },
   });
   const call = await body(res);
   expect(res.status, JSON.stringify(call)).toBe(201);

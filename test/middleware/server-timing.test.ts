@@ -69,7 +69,11 @@ describe("Server-Timing", () => {
   });
 
   it("carries db, cache and total on errors and on routes outside /api too", async () => {
-    for (const res of [await t.request("GET", "/api/settings", { key: null }), await t.request("GET", "/api/nope"), await t.request("GET", "/openapi.json", { key: null })]) {
+    for (const res of [
+      await t.request("GET", "/api/settings", { key: null }),
+      await t.request("GET", "/api/nope"),
+      await t.request("GET", "/openapi.json", { key: null }),
+    ]) {
       expect(Object.keys(serverTiming(res)).sort()).toEqual(["cache", "db", "total"]);
     }
   });

@@ -72,7 +72,10 @@ export async function agentVarianceNPlusOne(db: Db, orgId: string, window: { fro
   }
   const team = {} as Record<Metric, Stat>;
   for (const metric of METRICS) {
-    const values = entries.filter((e) => (e.calls ?? 0) > 0).map((e) => e[metric]).filter((v): v is number => v !== null);
+    const values = entries
+      .filter((e) => (e.calls ?? 0) > 0)
+      .map((e) => e[metric])
+      .filter((v): v is number => v !== null);
     if (values.length === 0) {
       team[metric] = { mean: null, stddev: null, min: null, max: null };
       continue;

@@ -12,7 +12,16 @@ import { resolveWindow } from "../../functions/lib/windows";
 export type RawOrg = {
   agents: { id: string; name: string; kind: string; status: string; description: string | null; userId: string | null }[];
   users: { id: string; name: string; email: string }[];
-  calls: { id: string; agentId: string | null; status: string; startedAt: Date; durationSec: number | null; creditsUsed: number; outcome: string | null; leadScore: number | null }[];
+  calls: {
+    id: string;
+    agentId: string | null;
+    status: string;
+    startedAt: Date;
+    durationSec: number | null;
+    creditsUsed: number;
+    outcome: string | null;
+    leadScore: number | null;
+  }[];
   milestones: { callId: string; achieved: boolean }[];
   objections: { callId: string; handled: boolean }[];
 };
@@ -37,7 +46,10 @@ export async function readRawOrg(db: Db, orgId: string): Promise<RawOrg> {
       })
       .from(calls)
       .where(eq(calls.orgId, orgId)),
-    milestones: await db.select({ callId: callMilestones.callId, achieved: callMilestones.achieved }).from(callMilestones).where(eq(callMilestones.orgId, orgId)),
+    milestones: await db
+      .select({ callId: callMilestones.callId, achieved: callMilestones.achieved })
+      .from(callMilestones)
+      .where(eq(callMilestones.orgId, orgId)),
     objections: await db.select({ callId: callObjections.callId, handled: callObjections.handled }).from(callObjections).where(eq(callObjections.orgId, orgId)),
   };
 }
@@ -56,8 +68,14 @@ function basics(list: RawOrg["calls"]) {
     calls: list.length,
     completed: completed.length,
     successRate: rateOf(completed.length, list.length),
-    avgDurationSec: rateOf(completed.reduce((s, c) => s + (c.durationSec ?? 0), 0), completed.length),
-    avgLeadScore: rateOf(scored.reduce((s, c) => s + c.leadScore!, 0), scored.length),
+    avgDurationSec: rateOf(
+      completed.reduce((s, c) => s + (c.durationSec ?? 0), 0),
+      completed.length,
+    ),
+    avgLeadScore: rateOf(
+      scored.reduce((s, c) => s + c.leadScore!, 0),
+      scored.length,
+    ),
     creditsUsed: list.reduce((s, c) => s + c.creditsUsed, 0),
     booked: list.filter((c) => c.outcome === "appointment_booked").length,
   };
@@ -79,7 +97,14 @@ export function expectedAgentList(raw: RawOrg, timeZone: string, now: Date) {
         status: a.status,
         description: a.description,
         user,
-        performance: { calls: b.calls, completed: b.completed, successRate: b.successRate, avgDurationSec: b.avgDurationSec, avgLeadScore: b.avgLeadScore, creditsUsed: b.creditsUsed },
+        performance: {
+          calls: b.calls,
+          completed: b.completed,
+          successRate: b.successRate,
+          avgDurationSec: b.avgDurationSec,
+          avgLeadScore: b.avgLeadScore,
+          creditsUsed: b.creditsUsed,
+        },
       };
     });
 }

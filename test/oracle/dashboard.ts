@@ -48,8 +48,7 @@ export async function loadRawOrg(db: Db, orgId: string): Promise<RawOrg> {
 export type OracleWindow = { from: Date; to: Date };
 
 const rate = (part: number, whole: number) => (whole === 0 ? null : part / whole);
-const inWindow = (raw: RawOrg, w: OracleWindow) =>
-  raw.calls.filter((c) => c.startedAt.getTime() >= w.from.getTime() && c.startedAt.getTime() < w.to.getTime());
+const inWindow = (raw: RawOrg, w: OracleWindow) => raw.calls.filter((c) => c.startedAt.getTime() >= w.from.getTime() && c.startedAt.getTime() < w.to.getTime());
 
 /** Every local date an instant range touches, walked one local date at a time. */
 export function oracleDates(w: OracleWindow, tz: string): string[] {

@@ -20,7 +20,10 @@ export const ZONES = ["UTC", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu
 export async function addCalls(db: Db, orgId: string, seeds: CallSeed[]): Promise<string[]> {
   if (!seeds.length) return [];
   const phones = [...new Set(seeds.map((s) => `+1415777${String(s.contactIndex ?? 0).padStart(4, "0")}`))];
-  await db.insert(contacts).values(phones.map((phone) => ({ orgId, phone, name: phone }))).onConflictDoNothing();
+  await db
+    .insert(contacts)
+    .values(phones.map((phone) => ({ orgId, phone, name: phone })))
+    .onConflictDoNothing();
   const found = await rows<{ id: string; phone: string }>(db, sql`SELECT id, phone FROM contacts WHERE org_id = ${orgId}::uuid`);
   const contactByPhone = new Map(found.map((c) => [c.phone, c.id]));
   const inserted = await db
@@ -97,7 +100,9 @@ export async function expectExact(
   expect(await callCount(ctx, window), `${label}: callCount`).toBe(expectedTotals.calls);
   expect(await callCount(ctx, window, filters), `${label}: callCount ${JSON.stringify(filters)}`).toBe(oracleTotals(raw, filters).calls);
   if (filters.direction && filters.status) {
-    expect(await callCount(ctx, window, { direction: filters.direction }), `${label}: callCount direction`).toBe(oracleTotals(raw, { direction: filters.direction }).calls);
+    expect(await callCount(ctx, window, { direction: filters.direction }), `${label}: callCount direction`).toBe(
+      oracleTotals(raw, { direction: filters.direction }).calls,
+    );
     expect(await callCount(ctx, window, { status: filters.status }), `${label}: callCount status`).toBe(oracleTotals(raw, { status: filters.status }).calls);
   }
   if (options.light) return;
@@ -133,7 +138,12 @@ function resolveDates(window: RollupWindow): string[] {
 export type RouteWindow = { days: number } | { from: Date; to: Date };
 
 /** The calls list filters every route check counts: rollup-counted ones, and the raw-counted agent filter. */
-const LIST_FILTERS: { direction?: string; status?: string; agent?: true }[] = [{ direction: "inbound", status: "completed" }, { status: "missed" }, {}, { agent: true }];
+const LIST_FILTERS: { direction?: string; status?: string; agent?: true }[] = [
+  { direction: "inbound", status: "completed" },
+  { status: "missed" },
+  {},
+  { agent: true },
+];
 
 async function getJson(t: TestApp, path: string, key: string, label: string) {
   const res = await t.request("GET", path, { key });
@@ -152,13 +162,7 @@ function expectNearly(actual: unknown, expected: unknown, label: string) {
  * version is moved on first), against the raw-row oracles of test/oracle: the overview, analytics, coverage, the agents
  * list, the agent variance, and the calls list's `meta.total` for several filters (the window's, and unbounded).
  */
-export async function expectRoutesExact(
-  t: TestApp,
-  org: { orgId: string; readKey: string },
-  now: Date,
-  window: RouteWindow,
-  label: string,
-): Promise<void> {
+export async function expectRoutesExact(t: TestApp, org: { orgId: string; readKey: string }, now: Date, window: RouteWindow, label: string): Promise<void> {
   const db = t.database.db;
   await t.deps.cache.invalidateOrg(org.orgId);
   const raw = await loadRawOrg(db, org.orgId);
@@ -166,8 +170,7 @@ export async function expectRoutesExact(
   const tz = raw.timezone;
   const query: Record<string, string> = "days" in window ? { days: String(window.days) } : { from: window.from.toISOString(), to: window.to.toISOString() };
   const qs = new URLSearchParams(query).toString();
-  const windowOf = (defaultDays: number) =>
-    resolveWindow("days" in window ? { days: window.days } : { from: query.from, to: query.to }, tz, now, defaultDays);
+  const windowOf = (defaultDays: number) => resolveWindow("days" in window ? { days: window.days } : { from: query.from, to: query.to }, tz, now, defaultDays);
 
   const windowed = async (path: string, defaultDays: number) => {
     const json = await getJson(t, `${path}?${qs}`, org.readKey, label);

@@ -73,7 +73,8 @@ async function appWith(rateLimit: RateLimitConfig | undefined, clock = new Manua
 }
 
 const get = (t: TestApp, key: string | null, path = "/api/settings") => send(t.app, "GET", path, { authorization: key === null ? null : bearer(key) });
-const post = (t: TestApp, key: string, name = "Svc") => send(t.app, "POST", "/api/services", { authorization: bearer(key), body: JSON.stringify({ name, priceCents: 100 }) });
+const post = (t: TestApp, key: string, name = "Svc") =>
+  send(t.app, "POST", "/api/services", { authorization: bearer(key), body: JSON.stringify({ name, priceCents: 100 }) });
 
 function expectLimited(res: Sent, what: string) {
   expect(res.status, describeAnswer(what, res)).toBe(429);
@@ -149,11 +150,16 @@ describe.each(KINDS)("the rate limit over the %s store", (kind) => {
     for (let i = 0; i < 10; i++) expect((await get(t, null)).status).toBe(401);
     for (let i = 0; i < 5; i++) expect((await get(t, `tly_r_${"Z".repeat(32)}`)).status).toBe(401);
     const secret = `whsec_${crypto.randomUUID().replaceAll("-", "")}`;
-    expect((await send(t.app, "PATCH", "/api/settings", { authorization: bearer(org.writeKey), body: JSON.stringify({ webhookSecret: secret }) })).status).toBe(200);
+    expect((await send(t.app, "PATCH", "/api/settings", { authorization: bearer(org.writeKey), body: JSON.stringify({ webhookSecret: secret }) })).status).toBe(
+      200,
+    );
     for (let i = 0; i < 5; i++) {
       const raw = JSON.stringify({ externalId: `rl-${i}`, phoneNumber: "+14155550142", direction: "inbound", status: "queued" });
       const nowSec = Math.floor(t.deps.clock.now().getTime() / 1000);
-      const res = await send(t.app, "POST", `/api/webhooks/voice/${org.orgId}`, { body: raw, headers: { "tally-signature": signWebhook(secret, raw, nowSec) } });
+      const res = await send(t.app, "POST", `/api/webhooks/voice/${org.orgId}`, {
+        body: raw,
+        headers: { "tally-signature": signWebhook(secret, raw, nowSec) },
+      });
       expect(res.status, describeAnswer("a signed delivery", res)).toBe(201);
       expect(res.headers.get("ratelimit-limit")).toBeNull();
     }
@@ -230,19 +236,25 @@ describe("the sliding window", () => {
 
   it("answers a Retry-After after which the next request is admitted, and not a moment before", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 9_999 }), (limit, previous, current, elapsedMs) => {
-        const windowMs = 10_000;
-        const admitted = windowEstimate(previous, current, elapsedMs, windowMs) + 1 <= limit;
-        fc.pre(!admitted && current <= limit);
-        const { retryAfterMs } = decide({ admitted, previous, current }, elapsedMs, windowMs, limit);
-        const fits = (after: number) => {
-          const at = elapsedMs + after;
-          const [p, c, e] = at < windowMs ? [previous, current, at] : at < 2 * windowMs ? [current, 0, at - windowMs] : [0, 0, 0];
-          return windowEstimate(p, c, e, windowMs) + 1 <= limit + 1e-9;
-        };
-        expect(fits(retryAfterMs), `limit ${limit}, counts ${previous}/${current} at ${elapsedMs} ms: retry after ${retryAfterMs} ms`).toBe(true);
-        if (retryAfterMs > 1) expect(fits(retryAfterMs - 2)).toBe(false);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 0, max: 9_999 }),
+        (limit, previous, current, elapsedMs) => {
+          const windowMs = 10_000;
+          const admitted = windowEstimate(previous, current, elapsedMs, windowMs) + 1 <= limit;
+          fc.pre(!admitted && current <= limit);
+          const { retryAfterMs } = decide({ admitted, previous, current }, elapsedMs, windowMs, limit);
+          const fits = (after: number) => {
+            const at = elapsedMs + after;
+            const [p, c, e] = at < windowMs ? [previous, current, at] : at < 2 * windowMs ? [current, 0, at - windowMs] : [0, 0, 0];
+            return windowEstimate(p, c, e, windowMs) + 1 <= limit + 1e-9;
+          };
+          expect(fits(retryAfterMs), `limit ${limit}, counts ${previous}/${current} at ${elapsedMs} ms: retry after ${retryAfterMs} ms`).toBe(true);
+          if (retryAfterMs > 1) expect(fits(retryAfterMs - 2)).toBe(false);
+        },
+      ),
       { numRuns: 2_000 },
     );
   });

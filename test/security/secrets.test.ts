@@ -71,7 +71,10 @@ describe("secrets", () => {
     const stored = await rows<{ key_hash: string; prefix: string }>(ctx.db, sql`SELECT key_hash, prefix FROM api_keys`);
     for (const key of keys) {
       const hash = createHash("sha256").update(key).digest("hex");
-      expect(stored.some((r) => r.key_hash === hash), "the key's hash is stored").toBe(true);
+      expect(
+        stored.some((r) => r.key_hash === hash),
+        "the key's hash is stored",
+      ).toBe(true);
       // the display prefix (`tly_w_` and 4 characters) is all of a key kept in clear
       expect(stored.find((r) => r.key_hash === hash)!.prefix.length).toBeLessThanOrEqual(10);
     }

@@ -41,13 +41,19 @@ describe("the route table", () => {
     const documented = ops.map((o) => o.id);
     const missing = documented.filter((id) => !ROUTE_FIXTURES[id]);
     expect(missing, missing.length ? missingFixtureMessage(missing) : "").toEqual([]);
-    expect(Object.keys(ROUTE_FIXTURES).filter((id) => !documented.includes(id)), "fixtures of routes that no longer exist").toEqual([]);
+    expect(
+      Object.keys(ROUTE_FIXTURES).filter((id) => !documented.includes(id)),
+      "fixtures of routes that no longer exist",
+    ).toEqual([]);
   });
 
   it("knows every route the app answers: each is an OpenAPI operation or one of the public pages", () => {
     const known = new Set([...ops.map((o) => o.id), ...PUBLIC_PAGES]);
     const unknown = registeredRoutes(ctx.t.app).filter((r) => !known.has(r));
-    expect(unknown, `routes outside the OpenAPI document escape the security suites: ${unknown.join(", ")}; document them (app.openapi) or list a public page in PUBLIC_PAGES`).toEqual([]);
+    expect(
+      unknown,
+      `routes outside the OpenAPI document escape the security suites: ${unknown.join(", ")}; document them (app.openapi) or list a public page in PUBLIC_PAGES`,
+    ).toEqual([]);
   });
 
   it("documents an API key on every /api operation but the signed webhook, and none outside /api", () => {
@@ -114,8 +120,7 @@ describe.each(Object.keys(ROUTE_FIXTURES))("%s", (id) => {
 
   if (fixture.access !== "public" && fixture.access !== "signature")
     it("holds keys to their scope: 403 problem+json for too small a scope (or the admin key on an organization route), writing nothing", () =>
-      runAll(suite().scope),
-    );
+      runAll(suite().scope));
 
   if (fixture.foreign)
     it("answers 404 for another organization's ids in the path, query or body, and never reads or writes its rows", () => runAll(suite().tenancy));

@@ -46,7 +46,10 @@ export const route = createRoute({
   tags: ["admin"],
   security: bearer,
   request: { query: listOrganizationsQuery },
-  responses: { 200: jsonResponse("Organizations and their 30-day figures; meta.asOf is the view's refresh time", listOrganizationsResponse), ...errorResponses },
+  responses: {
+    200: jsonResponse("Organizations and their 30-day figures; meta.asOf is the view's refresh time", listOrganizationsResponse),
+    ...errorResponses,
+  },
 });
 
 export function register(app: App) {

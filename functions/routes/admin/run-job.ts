@@ -7,7 +7,10 @@ import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
 import type { App } from "../../hono/env";
 
 export const runJobParams = z.object({
-  name: z.string().max(64).openapi({ param: { name: "name", in: "path" }, example: "refresh-rollups" }),
+  name: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "name", in: "path" }, example: "refresh-rollups" }),
 });
 
 export const jobReportSchema = z

@@ -15,7 +15,10 @@ export const callAnalysisBody = z
       .max(100)
       .default([])
       .refine((ms) => new Set(ms.map((m) => m.key)).size === ms.length, { message: "milestone keys must be unique" }),
-    objections: z.array(z.object({ kind: label, handled: z.boolean() }).strict()).max(100).default([]),
+    objections: z
+      .array(z.object({ kind: label, handled: z.boolean() }).strict())
+      .max(100)
+      .default([]),
   })
   .strict()
   .openapi("CallAnalysis");

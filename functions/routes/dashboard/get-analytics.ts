@@ -13,9 +13,7 @@ export const analyticsSchema = z
     series: z
       .array(z.object({ date: z.string(), calls: count, completed: count, leads: count, qualified: count, booked: count }))
       .openapi({ description: "one point per local date of the window, ascending, zero-filled" }),
-    leadQuality: z
-      .object({ hot: count, warm: count, cold: count })
-      .openapi({ description: "scored calls: hot ≥ 70, warm 40–69, cold < 40" }),
+    leadQuality: z.object({ hot: count, warm: count, cold: count }).openapi({ description: "scored calls: hot ≥ 70, warm 40–69, cold < 40" }),
     outcomes: z.object(Object.fromEntries(CALL_OUTCOMES.map((o) => [o, count])) as Record<(typeof CALL_OUTCOMES)[number], typeof count>),
     byHourOfDay: z
       .array(count)

@@ -17,8 +17,7 @@ export const route = createRoute({
 });
 
 /** The voice-provider client, when the runtime wired one into the dependencies (its breaker state is reported). */
-const voiceClientOf = (deps: AppDeps): Pick<VoiceClient, "breakerState"> | undefined =>
-  (deps as AppDeps & { voice?: Pick<VoiceClient, "breakerState"> }).voice;
+const voiceClientOf = (deps: AppDeps): Pick<VoiceClient, "breakerState"> | undefined => (deps as AppDeps & { voice?: Pick<VoiceClient, "breakerState"> }).voice;
 
 export function register(app: App) {
   app.openapi(route, async (c) => {

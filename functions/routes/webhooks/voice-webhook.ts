@@ -32,8 +32,7 @@ export const route = createRoute({
   },
 });
 
-const rejected = () =>
-  new ApiError("unauthorized", `The ${SIGNATURE_HEADER} header is missing, malformed, outside the tolerance, or does not match`);
+const rejected = () => new ApiError("unauthorized", `The ${SIGNATURE_HEADER} header is missing, malformed, outside the tolerance, or does not match`);
 
 export function register(app: App) {
   app.openAPIRegistry.register("VoiceCallEvent", voiceCallEventSchema);

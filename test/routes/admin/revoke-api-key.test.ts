@@ -78,7 +78,9 @@ describe("DELETE /api/admin/organizations/{id}/keys/{keyId}", () => {
     const bad = await t.request("DELETE", `/api/admin/organizations/not-a-uuid/keys/also-not`);
     const badJson = await body(bad);
     expect(bad.status, JSON.stringify(badJson)).toBe(400);
-    expect(badJson.errors.map((e: { path: string }) => e.path).sort()).toEqual(expect.arrayContaining([expect.stringContaining("id"), expect.stringContaining("keyId")]));
+    expect(badJson.errors.map((e: { path: string }) => e.path).sort()).toEqual(
+      expect.arrayContaining([expect.stringContaining("id"), expect.stringContaining("keyId")]),
+    );
 
     expect((await t.request("DELETE", `/api/admin/organizations/${b.orgId}/keys/${bKey.keyId}`, { key: b.writeKey })).status).toBe(403);
     expect((await t.request("DELETE", `/api/admin/organizations/${b.orgId}/keys/${bKey.keyId}`, { key: null })).status).toBe(401);

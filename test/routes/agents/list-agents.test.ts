@@ -21,7 +21,10 @@ const day = 86_400_000;
 describe("GET /api/agents", () => {
   it("lists every non-archived agent by name with its user, last-30-days performance and no voice config", async () => {
     const { orgId, readKey } = await t.createOrg({ name: "Agents" });
-    const [user] = await t.database.db.insert(users).values({ orgId, email: `ada-${orgId}@example.com`, name: "Ada" }).returning();
+    const [user] = await t.database.db
+      .insert(users)
+      .values({ orgId, email: `ada-${orgId}@example.com`, name: "Ada" })
+      .returning();
     const [zed, amy, gone] = await insertAgents(t.database.db, orgId, [
       { name: "Zed", status: "paused", voiceAgentId: "va_1" },
       { name: "Amy", kind: "human", userId: user!.id },
@@ -101,14 +104,28 @@ describe("GET /api/agents", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom("UTC", "America/New_York", "Asia/Kathmandu"),
-        fc.array(fc.constantFrom("active", "draft", "paused", "archived") as fc.Arbitrary<"active" | "draft" | "paused" | "archived">, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.constantFrom("active", "draft", "paused", "archived") as fc.Arbitrary<"active" | "draft" | "paused" | "archived">, {
+          minLength: 1,
+          maxLength: 5,
+        }),
         fc.array(arbitraryCall(NOW, 45, 5), { maxLength: 40 }),
         // read raw, or from refreshed rollups
         fc.boolean(),
         async (timezone, statuses, seeds, refreshed) => {
           const { orgId, readKey } = await t.createOrg({ timezone });
-          const agents = await insertAgents(t.database.db, orgId, statuses.map((status, i) => ({ name: `Agent ${i}`, status })));
-          await insertCalls(t.database.db, orgId, bindAgents(seeds, agents.map((a) => a.id)));
+          const agents = await insertAgents(
+            t.database.db,
+            orgId,
+            statuses.map((status, i) => ({ name: `Agent ${i}`, status })),
+          );
+          await insertCalls(
+            t.database.db,
+            orgId,
+            bindAgents(
+              seeds,
+              agents.map((a) => a.id),
+            ),
+          );
           if (refreshed) await refreshRollups(t.database.db, NOW);
           const res = await t.request("GET", "/api/agents", { key: readKey });
           const json = await body(res);

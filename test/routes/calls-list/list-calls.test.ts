@@ -62,8 +62,14 @@ describe("GET /api/calls", () => {
     const seeds: CallSeed[] = Array.from({ length: 23 }, (_, i) => ({ startedAt: minutesAgo(Math.floor(i / 4)) }));
     await insertCalls(t.database.db, orgId, seeds);
     // two calls a microsecond apart: a millisecond cursor would lose one of them
-    await rows(t.database.db, sql`UPDATE calls SET started_at = '2026-03-01T10:00:00.000001Z' WHERE id IN (SELECT id FROM calls WHERE org_id = ${orgId} ORDER BY id LIMIT 1)`);
-    await rows(t.database.db, sql`UPDATE calls SET started_at = '2026-03-01T10:00:00.000002Z' WHERE id IN (SELECT id FROM calls WHERE org_id = ${orgId} ORDER BY id DESC LIMIT 1)`);
+    await rows(
+      t.database.db,
+      sql`UPDATE calls SET started_at = '2026-03-01T10:00:00.000001Z' WHERE id IN (SELECT id FROM calls WHERE org_id = ${orgId} ORDER BY id LIMIT 1)`,
+    );
+    await rows(
+      t.database.db,
+      sql`UPDATE calls SET started_at = '2026-03-01T10:00:00.000002Z' WHERE id IN (SELECT id FROM calls WHERE org_id = ${orgId} ORDER BY id DESC LIMIT 1)`,
+    );
     for (const limit of [1, 3, 5, 23, 100]) {
       const { items, metas } = await allPages(readKey, "/api/calls", limit);
       expect(items).toHaveLength(23);
@@ -127,7 +133,14 @@ describe("GET /api/calls", () => {
       { to: new Date(NOW.getTime() - 86_400_000 - 500).toISOString() },
     ];
     // rollup-counted filters, and ones counted raw (an agent)
-    const filters: Record<string, string>[] = [{}, { direction: "inbound" }, { status: "completed" }, { direction: "outbound", status: "missed" }, { agentId: bob!.id }, { agentId: ann!.id, status: "completed" }];
+    const filters: Record<string, string>[] = [
+      {},
+      { direction: "inbound" },
+      { status: "completed" },
+      { direction: "outbound", status: "missed" },
+      { agentId: bob!.id },
+      { agentId: ann!.id, status: "completed" },
+    ];
     const expectTotals = async (label: string) => {
       for (const w of windows)
         for (const f of filters) {

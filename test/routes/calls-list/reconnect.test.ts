@@ -23,7 +23,14 @@ describe("POST /api/calls/reconnect", () => {
     const res = await t.request("POST", "/api/calls/reconnect", { key: readKey, body: { token: "tok-resume-0001" } });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(200);
-    expect(json.data).toMatchObject({ id: call!.id, status: "in_progress", reconnectEligible: true, endedAt: null, agent: { id: agent!.id, name: "Ann" }, contact: { phone: "+14155550000" } });
+    expect(json.data).toMatchObject({
+      id: call!.id,
+      status: "in_progress",
+      reconnectEligible: true,
+      endedAt: null,
+      agent: { id: agent!.id, name: "Ann" },
+      contact: { phone: "+14155550000" },
+    });
     expect(JSON.stringify(json)).not.toContain("tok-resume-0001");
     expect(t.logs.find((l) => (l.msg === "request" || l.msg === "slow request") && l.requestId === res.headers.get("x-request-id"))?.statements).toBe(2);
   });
@@ -73,7 +80,10 @@ describe("POST /api/calls/reconnect", () => {
     const res = await t.request("POST", "/api/calls/reconnect", { key: readKey, body: payload });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(400);
-    expect(json.errors.map((e: { path: string }) => e.path), JSON.stringify(json)).toEqual(paths);
+    expect(
+      json.errors.map((e: { path: string }) => e.path),
+      JSON.stringify(json),
+    ).toEqual(paths);
   });
 
   it("answers 400 for malformed JSON", async () => {

@@ -45,7 +45,10 @@ describe("GET /api/contacts/by-phone/{phone}/calls", () => {
     const a = await t.createOrg();
     const b = await t.createOrg();
     await insertCalls(t.database.db, a.orgId, [{ contactIndex: 1, startedAt: minutesAgo(1) }]);
-    for (const [key, phone] of [[a.readKey, "+14155559999"], [b.readKey, PHONE]] as const) {
+    for (const [key, phone] of [
+      [a.readKey, "+14155559999"],
+      [b.readKey, PHONE],
+    ] as const) {
       const res = await t.request("GET", `/api/contacts/by-phone/${encodeURIComponent(phone)}/calls`, { key });
       const json = await body(res);
       expect(res.status, JSON.stringify(json)).toBe(200);

@@ -38,12 +38,26 @@ describe("GET /api/dashboard/analytics", () => {
     clock.set("2026-06-10T12:00:00Z");
     const { readKey } = await t.createOrg({ timezone: "Asia/Kolkata" });
     const json = await getOk(t, PATH, readKey);
-    expect(json.data.series.map((p: { date: string }) => p.date)).toEqual(["2026-06-04", "2026-06-05", "2026-06-06", "2026-06-07", "2026-06-08", "2026-06-09", "2026-06-10"]);
+    expect(json.data.series.map((p: { date: string }) => p.date)).toEqual([
+      "2026-06-04",
+      "2026-06-05",
+      "2026-06-06",
+      "2026-06-07",
+      "2026-06-08",
+      "2026-06-09",
+      "2026-06-10",
+    ]);
     expect(json.data.series[0]).toEqual({ date: "2026-06-04", calls: 0, completed: 0, leads: 0, qualified: 0, booked: 0 });
     expect(json.data.leadQuality).toEqual({ hot: 0, warm: 0, cold: 0 });
     expect(json.data.outcomes).toEqual(zeroOutcomes);
     expect(json.data.byHourOfDay).toEqual(hours({}));
-    expect(json.meta).toMatchObject({ asOf: "2026-06-10T12:00:00.000Z", cache: "miss", ttlSec: 30, from: "2026-06-03T18:30:00.000Z", timezone: "Asia/Kolkata" });
+    expect(json.meta).toMatchObject({
+      asOf: "2026-06-10T12:00:00.000Z",
+      cache: "miss",
+      ttlSec: 30,
+      from: "2026-06-03T18:30:00.000Z",
+      timezone: "Asia/Kolkata",
+    });
   });
 
   it("splits lead quality at 40 and 70, counts scored calls only, and names every outcome", async () => {
@@ -141,7 +155,15 @@ describe("GET /api/dashboard/analytics", () => {
   it(`holds its statement budget (≤ ${BUDGET} besides auth) on a miss`, async () => {
     clock.set("2026-06-10T12:00:00Z");
     const { orgId, readKey } = await t.createOrg();
-    await insertCalls(t.database.db, orgId, Array.from({ length: 40 }, (_, i) => ({ startedAt: new Date(Date.parse("2026-06-04T00:00:00Z") + i * 3 * 3_600_000), leadScore: i * 2, outcome: CALL_OUTCOMES[i % 6]! })));
+    await insertCalls(
+      t.database.db,
+      orgId,
+      Array.from({ length: 40 }, (_, i) => ({
+        startedAt: new Date(Date.parse("2026-06-04T00:00:00Z") + i * 3 * 3_600_000),
+        leadScore: i * 2,
+        outcome: CALL_OUTCOMES[i % 6]!,
+      })),
+    );
     const json = await getOk(t, `${PATH}?days=30`, readKey);
     expect(json.meta.cache).toBe("miss");
     const statements = statementsOfLastRequest(t, PATH);

@@ -51,7 +51,13 @@ describe("GET /api/coverage", () => {
     const json = await getOk(t, `${PATH}?days=1`, readKey);
     expect(json.meta.asOf).toBe("2026-06-10T12:30:00.000Z");
     const today = byHour(json.data, "2026-06-10");
-    expect(today.slice(9, 14)).toEqual([[0, 0], [2700, 2700], [3600, 3600], [1800, 1800], [0, 0]]);
+    expect(today.slice(9, 14)).toEqual([
+      [0, 0],
+      [2700, 2700],
+      [3600, 3600],
+      [1800, 1800],
+      [0, 0],
+    ]);
   });
 
   it("sums agents' online seconds (an agent's overlapping sessions once) and counts covered seconds as their union", async () => {
@@ -119,7 +125,11 @@ describe("GET /api/coverage", () => {
     await insertSessions(
       t.database.db,
       orgId,
-      Array.from({ length: 30 }, (_, i) => ({ agentId: agentIds[i % 3]!, startedAt: new Date(Date.parse("2026-06-04T00:00:00Z") + i * 4 * 3_600_000), endedAt: new Date(Date.parse("2026-06-04T00:00:00Z") + i * 4 * 3_600_000 + 5 * 3_600_000) })),
+      Array.from({ length: 30 }, (_, i) => ({
+        agentId: agentIds[i % 3]!,
+        startedAt: new Date(Date.parse("2026-06-04T00:00:00Z") + i * 4 * 3_600_000),
+        endedAt: new Date(Date.parse("2026-06-04T00:00:00Z") + i * 4 * 3_600_000 + 5 * 3_600_000),
+      })),
     );
     const json = await getOk(t, `${PATH}?days=30`, readKey);
     expect(json.meta.cache).toBe("miss");

@@ -85,7 +85,11 @@ async function seed(s: Scenario) {
   const { orgId, readKey } = await t.createOrg({ name: "Property Org", timezone: s.timezone });
   const db = t.database.db;
   await db.update(organizations).set({ creditsBalance: s.creditsBalance }).where(eq(organizations.id, orgId));
-  const agentRows = await insertAgents(db, orgId, s.agentStatuses.map((status, i) => ({ name: `Agent ${i}`, status })));
+  const agentRows = await insertAgents(
+    db,
+    orgId,
+    s.agentStatuses.map((status, i) => ({ name: `Agent ${i}`, status })),
+  );
   const agentIds = agentRows.map((a) => a.id);
   await insertCalls(db, orgId, bindAgents([...s.calls, ...s.futureCalls], agentIds));
   await insertSessions(

@@ -21,11 +21,7 @@ describe("POST /api/pageviews", () => {
   it("records every event with one INSERT and answers how many", async () => {
     const { writeKey, orgId } = await t.createOrg();
     const poolId = crypto.randomUUID();
-    const events = [
-      { poolId, siteId: crypto.randomUUID(), countryCode: "US", createdAt: "2026-03-09T10:00:00Z" },
-      { countryCode: "DE" },
-      {},
-    ];
+    const events = [{ poolId, siteId: crypto.randomUUID(), countryCode: "US", createdAt: "2026-03-09T10:00:00Z" }, { countryCode: "DE" }, {}];
     const res = await t.request("POST", "/api/pageviews", { key: writeKey, body: { events } });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(201);
@@ -70,7 +66,10 @@ describe("POST /api/pageviews", () => {
     const res = await t.request("POST", "/api/pageviews", { key: writeKey, body: payload });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(400);
-    expect(json.errors.some((e: { path: string }) => e.path === path), JSON.stringify(json)).toBe(true);
+    expect(
+      json.errors.some((e: { path: string }) => e.path === path),
+      JSON.stringify(json),
+    ).toBe(true);
     expect(await countPageviews(orgId)).toBe(0);
   });
 

@@ -14,7 +14,14 @@ afterAll(async () => {
   await t?.close();
 });
 
-const weekdays = { mon: [{ start: "09:00", end: "17:00" }], tue: [{ start: "09:00", end: "17:00" }], fri: [{ start: "09:00", end: "12:00" }, { start: "13:00", end: "17:00" }] };
+const weekdays = {
+  mon: [{ start: "09:00", end: "17:00" }],
+  tue: [{ start: "09:00", end: "17:00" }],
+  fri: [
+    { start: "09:00", end: "12:00" },
+    { start: "13:00", end: "17:00" },
+  ],
+};
 
 /** An organization in New York with agents and an inbound configuration set through PUT /api/inbound-config. */
 async function orgWith(seeds: AgentSeed[], config: (ids: string[]) => Record<string, unknown>, timezone = "America/New_York") {
@@ -39,7 +46,10 @@ describe("POST /api/calls/route", () => {
     const o = await orgWith([{ name: "US" }, { name: "SF" }, { name: "Default" }], ([us, sf, def]) => ({
       defaultAgentId: def,
       businessHours: weekdays,
-      rules: [{ prefix: "+1", agentId: us }, { prefix: "+1415", agentId: sf }],
+      rules: [
+        { prefix: "+1", agentId: us },
+        { prefix: "+1415", agentId: sf },
+      ],
     }));
     const [us, sf, def] = o.ids;
     expect((await o.route("+14155550123")).data).toEqual({ agentId: sf, reason: "rule" });
@@ -48,7 +58,11 @@ describe("POST /api/calls/route", () => {
   });
 
   it("reads business hours in the organization's zone, across the DST change", async () => {
-    const o = await orgWith([{ name: "Day" }, { name: "Night" }], ([day, night]) => ({ defaultAgentId: day, afterHoursAgentId: night, businessHours: weekdays }));
+    const o = await orgWith([{ name: "Day" }, { name: "Night" }], ([day, night]) => ({
+      defaultAgentId: day,
+      afterHoursAgentId: night,
+      businessHours: weekdays,
+    }));
     const [day, night] = o.ids;
     const at = async (instant: string) => (await o.route("+442071234567", instant)).data;
     // Friday 2026-03-06 is EST (UTC-5): 14:30Z is 09:30 local; Monday 2026-03-09 is EDT (UTC-4): 13:30Z is 09:30 local
@@ -67,7 +81,11 @@ describe("POST /api/calls/route", () => {
   });
 
   it("counts 24:00 as midnight and a 45-minute zone's wall clock", async () => {
-    const o = await orgWith([{ name: "Late" }], ([late]) => ({ defaultAgentId: late, businessHours: { mon: [{ start: "22:00", end: "24:00" }] } }), "Asia/Kathmandu");
+    const o = await orgWith(
+      [{ name: "Late" }],
+      ([late]) => ({ defaultAgentId: late, businessHours: { mon: [{ start: "22:00", end: "24:00" }] } }),
+      "Asia/Kathmandu",
+    );
     // Monday 2026-03-16 23:59 in Kathmandu (UTC+5:45) is 18:14Z
     expect((await o.route("+9771234567", "2026-03-16T18:14:00Z")).data.reason).toBe("business_hours");
     expect((await o.route("+9771234567", "2026-03-16T18:15:00Z")).data.reason).toBe("no_agent");
@@ -89,7 +107,10 @@ describe("POST /api/calls/route", () => {
         defaultAgentId: def,
         afterHoursAgentId: night,
         businessHours: weekdays,
-        rules: [{ prefix: "+1415", agentId: sf }, { prefix: "+1", agentId: us }],
+        rules: [
+          { prefix: "+1415", agentId: sf },
+          { prefix: "+1", agentId: us },
+        ],
       }),
     );
     const [, us, def, night] = o.ids;
@@ -110,7 +131,10 @@ describe("POST /api/calls/route", () => {
     const second = await o.route("+14155550123");
     expect(first.data.agentId).toBe(a);
     expect(second.meta.cache).toBe("hit");
-    const put = await t.request("PUT", "/api/inbound-config", { key: o.writeKey, body: { defaultAgentId: b, afterHoursAgentId: null, businessHours: {}, rules: [] } });
+    const put = await t.request("PUT", "/api/inbound-config", {
+      key: o.writeKey,
+      body: { defaultAgentId: b, afterHoursAgentId: null, businessHours: {}, rules: [] },
+    });
     expect(put.status).toBe(200);
     const third = await o.route("+14155550123");
     expect(third.data.agentId).toBe(b);

@@ -72,7 +72,10 @@ describe("POST|PATCH|DELETE /api/services and GET /api/services", () => {
     const res = await t.request("POST", "/api/services", { key: writeKey, body: payload });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(400);
-    expect(json.errors.some((e: { path: string }) => e.path === path), JSON.stringify(json)).toBe(true);
+    expect(
+      json.errors.some((e: { path: string }) => e.path === path),
+      JSON.stringify(json),
+    ).toBe(true);
     expect(await servicesOf(orgId)).toEqual([]);
   });
 

@@ -35,7 +35,9 @@ export async function installWriteCounter(db: Db): Promise<string[]> {
   for (const { name } of tables) {
     const table = `"${name.replaceAll('"', '""')}"`;
     await db.execute(sql.raw(`DROP TRIGGER IF EXISTS security_count_write ON ${table}`));
-    await db.execute(sql.raw(`CREATE TRIGGER security_count_write AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION security_count_write()`));
+    await db.execute(
+      sql.raw(`CREATE TRIGGER security_count_write AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION security_count_write()`),
+    );
     await db.execute(sql.raw(`DROP TRIGGER IF EXISTS security_count_truncate ON ${table}`));
     await db.execute(sql.raw(`CREATE TRIGGER security_count_truncate AFTER TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION security_count_write()`));
   }

@@ -24,8 +24,13 @@ export function fuzzSuite(accesses: readonly Access[]) {
     world = await buildWorld(t, ADMIN_KEY);
   });
   afterAll(async () => {
-    const lines = reports.map((r) => `${r.route}: ${r.cases} cases in ${(r.totalMs / 1000).toFixed(1)} s of requests (slowest ${Math.round(r.maxMs)} ms), statuses ${JSON.stringify(r.statuses)}`);
-    console.log(`[fuzz] ${accesses.join("/")} routes, ${FUZZ_RUNS} runs each, ${((performance.now() - started) / 1000).toFixed(0)} s in all (${process.env.TALLY_TEST_DB ?? "pglite"}):\n${lines.join("\n")}`);
+    const lines = reports.map(
+      (r) =>
+        `${r.route}: ${r.cases} cases in ${(r.totalMs / 1000).toFixed(1)} s of requests (slowest ${Math.round(r.maxMs)} ms), statuses ${JSON.stringify(r.statuses)}`,
+    );
+    console.log(
+      `[fuzz] ${accesses.join("/")} routes, ${FUZZ_RUNS} runs each, ${((performance.now() - started) / 1000).toFixed(0)} s in all (${process.env.TALLY_TEST_DB ?? "pglite"}):\n${lines.join("\n")}`,
+    );
     await t?.close();
   });
 

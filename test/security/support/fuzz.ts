@@ -81,15 +81,28 @@ function mutations(op: Operation, base: RequestSpec, world: World, signed: boole
     options.push({
       // the webhook's only parameter is whose secret checks the signature: a few cases suffice, the body is what it parses
       weight: signed ? 1 : 4,
-      arbitrary: fc.record({ kind: fc.constant("path" as const), name: fc.constantFrom(...op.pathParams), value: str, raw: fc.nat({ max: 9 }).map((n) => n === 0) }),
+      arbitrary: fc.record({
+        kind: fc.constant("path" as const),
+        name: fc.constantFrom(...op.pathParams),
+        value: str,
+        raw: fc.nat({ max: 9 }).map((n) => n === 0),
+      }),
     });
   const queryNames = [...op.queryParams, "unknown", "__proto__", "constructor", "days[]", "limit[0]"];
   options.push(
-    { weight: op.queryParams.length ? 4 : 1, arbitrary: fc.record({ kind: fc.constant("query-set" as const), name: fc.constantFrom(...queryNames), value: str }) },
-    { weight: op.queryParams.length ? 2 : 1, arbitrary: fc.record({ kind: fc.constant("query-repeat" as const), name: fc.constantFrom(...queryNames), value: str }) },
+    {
+      weight: op.queryParams.length ? 4 : 1,
+      arbitrary: fc.record({ kind: fc.constant("query-set" as const), name: fc.constantFrom(...queryNames), value: str }),
+    },
+    {
+      weight: op.queryParams.length ? 2 : 1,
+      arbitrary: fc.record({ kind: fc.constant("query-repeat" as const), name: fc.constantFrom(...queryNames), value: str }),
+    },
     {
       weight: 1,
-      arbitrary: fc.constantFrom("%", "%E0%A4%A", "a=%zz", "=", "&&&", "days", "days=", "from=2026-03-01T00%3A00%3A00Z&from=x", "x=" + "y".repeat(20_000), "%00=%00").map((text) => ({ kind: "query-raw" as const, text })),
+      arbitrary: fc
+        .constantFrom("%", "%E0%A4%A", "a=%zz", "=", "&&&", "days", "days=", "from=2026-03-01T00%3A00%3A00Z&from=x", "x=" + "y".repeat(20_000), "%00=%00")
+        .map((text) => ({ kind: "query-raw" as const, text })),
     },
   );
   if (op.queryParams.length >= 2)
@@ -99,16 +112,27 @@ function mutations(op: Operation, base: RequestSpec, world: World, signed: boole
       arbitrary: fc.record({
         kind: fc.constant("query-pair" as const),
         names: fc.tuple(fc.constantFrom(...op.queryParams), fc.constantFrom(...op.queryParams)),
-        values: fc.tuple(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...EXTREME_INSTANTS) }, { weight: 1, arbitrary: str }), fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...EXTREME_INSTANTS) }, { weight: 1, arbitrary: str })),
+        values: fc.tuple(
+          fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...EXTREME_INSTANTS) }, { weight: 1, arbitrary: str }),
+          fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...EXTREME_INSTANTS) }, { weight: 1, arbitrary: str }),
+        ),
       }),
     });
-  if (base.query?.length) options.push({ weight: 1, arbitrary: fc.constantFrom(...base.query.map(([k]) => k)).map((name) => ({ kind: "query-remove" as const, name })) });
+  if (base.query?.length)
+    options.push({ weight: 1, arbitrary: fc.constantFrom(...base.query.map(([k]) => k)).map((name) => ({ kind: "query-remove" as const, name })) });
   const takesBody = op.bodyProperties !== null;
   if (takesBody) {
     const paths = pathsOf(base.body);
     const names = [...new Set([...(op.bodyProperties ?? []), "unknownField", "__proto__", "constructor", "orgId", "id"])];
     options.push(
-      { weight: 6, arbitrary: fc.record({ kind: fc.constant("body-set" as const), path: fc.constantFrom(...names).map((n) => [n] as PathKey[]), value: hostileJson(world) }) },
+      {
+        weight: 6,
+        arbitrary: fc.record({
+          kind: fc.constant("body-set" as const),
+          path: fc.constantFrom(...names).map((n) => [n] as PathKey[]),
+          value: hostileJson(world),
+        }),
+      },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant("body-replace" as const), value: hostileJson(world) }) },
       { weight: 3, arbitrary: rawBodies(JSON.stringify(base.body ?? {})) },
       { weight: 2, arbitrary: fc.constantFrom(...CONTENT_TYPES).map((value) => ({ kind: "content-type" as const, value })) },
@@ -179,7 +203,7 @@ function build(op: Operation, base: RequestSpec, list: Mutation[]): Built {
   let url = urlOf(op.path, { params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, rawParams.has(k) ? `\u0001${k}` : v])), query });
   for (const name of rawParams) url = url.replace(encodeURIComponent(`\u0001${name}`), params[name]!);
   if (rawQuery) url += (url.includes("?") ? "&" : "?") + rawQuery;
-  const text = rawBody ?? (body === undefined ? null : JSON.stringify(body) ?? "null");
+  const text = rawBody ?? (body === undefined ? null : (JSON.stringify(body) ?? "null"));
   return { url, body: op.method === "GET" ? null : text, contentType };
 }
 
@@ -228,7 +252,8 @@ export async function fuzzRoute(t: TestApp, world: World, op: Operation, runs = 
     await db.update(organizations).set({ webhookSecret: world.own.webhookSecret }).where(eq(organizations.id, world.own.orgId));
   }
   const base = await fixture.valid(world, t);
-  const key = fixture.access === "admin" ? world.adminKey : fixture.access === "read" ? world.own.readKey : fixture.access === "write" ? world.own.writeKey : null;
+  const key =
+    fixture.access === "admin" ? world.adminKey : fixture.access === "read" ? world.own.readKey : fixture.access === "write" ? world.own.writeKey : null;
   const forbidden = [...idsOf(world.foreign), ...secretsOf(world.foreign), ...secretsOf(world.own), world.adminKey];
   const orgScoped = fixture.access !== "admin" && fixture.access !== "public";
   const foreignBefore = orgScoped ? await orgChecksum(db, world.foreign.orgId) : undefined;
@@ -240,67 +265,81 @@ export async function fuzzRoute(t: TestApp, world: World, op: Operation, runs = 
     { weight: 17, arbitrary: fc.constant<"sign" | "foreign" | "old" | "none" | string>("sign") },
     { weight: 3, arbitrary: fc.oneof(fc.constantFrom("foreign", "old", "none"), hostileString(world)) },
   );
-  const property = fc.asyncProperty(fc.array(mutations(op, base, world, fixture.access === "signature"), { minLength: 1, maxLength: 3 }), signatures, async (list, signature) => {
-    const built = build(op, base, list);
-    const what = describeCase(op, list, built);
-    const headers: Record<string, string> = {};
-    if (fixture.access === "signature") {
-      const text = typeof built.body === "string" ? built.body : built.body ? new TextDecoder().decode(built.body) : "";
-      const now = Math.floor(Date.now() / 1000);
-      const header =
-        signature === "sign" ? signWebhook(world.own.webhookSecret, text, now)
-        : signature === "foreign" ? signWebhook(world.foreign.webhookSecret, text, now)
-        : signature === "old" ? signWebhook(world.own.webhookSecret, text, now - 3600)
-        : signature === "none" ? null
-        : signature;
-      if (header !== null) {
-        try {
-          new Headers({ "tally-signature": header });
-          headers["tally-signature"] = header;
-          if (header.includes("v1=")) signaturesSent.add(header);
-        } catch {
-          // not a valid header value: no client can send it
+  const property = fc.asyncProperty(
+    fc.array(mutations(op, base, world, fixture.access === "signature"), { minLength: 1, maxLength: 3 }),
+    signatures,
+    async (list, signature) => {
+      const built = build(op, base, list);
+      const what = describeCase(op, list, built);
+      const headers: Record<string, string> = {};
+      if (fixture.access === "signature") {
+        const text = typeof built.body === "string" ? built.body : built.body ? new TextDecoder().decode(built.body) : "";
+        const now = Math.floor(Date.now() / 1000);
+        const header =
+          signature === "sign"
+            ? signWebhook(world.own.webhookSecret, text, now)
+            : signature === "foreign"
+              ? signWebhook(world.foreign.webhookSecret, text, now)
+              : signature === "old"
+                ? signWebhook(world.own.webhookSecret, text, now - 3600)
+                : signature === "none"
+                  ? null
+                  : signature;
+        if (header !== null) {
+          try {
+            new Headers({ "tally-signature": header });
+            headers["tally-signature"] = header;
+            if (header.includes("v1=")) signaturesSent.add(header);
+          } catch {
+            // not a valid header value: no client can send it
+          }
         }
       }
-    }
-    let res: Sent;
-    try {
-      res = await send(t.app, op.method, built.url, { authorization: key ? bearer(key) : null, headers, body: built.body, contentType: built.contentType });
-    } catch (error) {
-      if (error instanceof TypeError && /URL|header|Request/i.test(error.message)) return; // not a request any client could send
-      throw error;
-    }
-    report.cases += 1;
-    report.statuses[res.status] = (report.statuses[res.status] ?? 0) + 1;
-    report.totalMs += res.ms;
-    if (res.ms > report.maxMs) {
-      report.maxMs = res.ms;
-      report.slowest = what.slice(0, 300);
-    }
-    // Did it write? Statements go through the request's counted handle; the request log line says how many ran. A case
-    // that ran none cannot have written through it, so the counter is read only after cases that did (exact, per case),
-    // and every CHECK_EVERY cases whatever they did: a write by any other path cannot go unnoticed either.
-    recent.push(what);
-    const statements = statementsOf(t, res);
-    if (statements !== 0 || recent.length >= CHECK_EVERY) {
-      const before = writes;
-      writes = await writeCount(db);
-      if (statements === 0 && writes !== before)
-        throw new Error(`the database changed during cases that ran no statement through the request's handle (an uncounted write path):\n${recent.join("\n")}`);
-      if (res.status >= 400) expect(writes, `a refused request wrote to the database: ${describeAnswer(what, res)}`).toBe(before);
-      recent = [];
-    }
-    expect(res.status, describeAnswer(what, res)).toBeLessThan(500);
-    if (res.status >= 400) expectProblem(res, what);
-    expect(res.ms, `no input may cost seconds (a cheap denial of service): ${describeAnswer(what, res)}`).toBeLessThan(SLOW_CASE_MS);
-    if (orgScoped) {
-      // a string the fuzzer itself sent as the acting organization's data (a name that happens to be another's id) may
-      // come back, now or from storage later; anything else of another organization may not
-      const sent = `${decodeSafely(built.url)}\n${typeof built.body === "string" ? built.body : ""}`.toLowerCase();
-      for (const f of forbidden) if (sent.includes(f.toLowerCase())) carried.add(f);
-      expectNoneOf(res, forbidden.filter((f) => !carried.has(f)), what);
-    }
-  });
+      let res: Sent;
+      try {
+        res = await send(t.app, op.method, built.url, { authorization: key ? bearer(key) : null, headers, body: built.body, contentType: built.contentType });
+      } catch (error) {
+        if (error instanceof TypeError && /URL|header|Request/i.test(error.message)) return; // not a request any client could send
+        throw error;
+      }
+      report.cases += 1;
+      report.statuses[res.status] = (report.statuses[res.status] ?? 0) + 1;
+      report.totalMs += res.ms;
+      if (res.ms > report.maxMs) {
+        report.maxMs = res.ms;
+        report.slowest = what.slice(0, 300);
+      }
+      // Did it write? Statements go through the request's counted handle; the request log line says how many ran. A case
+      // that ran none cannot have written through it, so the counter is read only after cases that did (exact, per case),
+      // and every CHECK_EVERY cases whatever they did: a write by any other path cannot go unnoticed either.
+      recent.push(what);
+      const statements = statementsOf(t, res);
+      if (statements !== 0 || recent.length >= CHECK_EVERY) {
+        const before = writes;
+        writes = await writeCount(db);
+        if (statements === 0 && writes !== before)
+          throw new Error(
+            `the database changed during cases that ran no statement through the request's handle (an uncounted write path):\n${recent.join("\n")}`,
+          );
+        if (res.status >= 400) expect(writes, `a refused request wrote to the database: ${describeAnswer(what, res)}`).toBe(before);
+        recent = [];
+      }
+      expect(res.status, describeAnswer(what, res)).toBeLessThan(500);
+      if (res.status >= 400) expectProblem(res, what);
+      expect(res.ms, `no input may cost seconds (a cheap denial of service): ${describeAnswer(what, res)}`).toBeLessThan(SLOW_CASE_MS);
+      if (orgScoped) {
+        // a string the fuzzer itself sent as the acting organization's data (a name that happens to be another's id) may
+        // come back, now or from storage later; anything else of another organization may not
+        const sent = `${decodeSafely(built.url)}\n${typeof built.body === "string" ? built.body : ""}`.toLowerCase();
+        for (const f of forbidden) if (sent.includes(f.toLowerCase())) carried.add(f);
+        expectNoneOf(
+          res,
+          forbidden.filter((f) => !carried.has(f)),
+          what,
+        );
+      }
+    },
+  );
   let writes = await writeCount(db);
   let recent: string[] = [];
   await fc.assert(property, { numRuns: runs, endOnFailure: true, ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {}) });

@@ -41,12 +41,18 @@ export function expectProblem(res: Sent, what: string): Record<string, unknown> 
   } catch {
     throw new Error(`not JSON: ${describeAnswer(what, res)}`);
   }
-  expect(json, describeAnswer(what, res)).toMatchObject({ type: expect.any(String), title: expect.any(String), status: res.status, detail: expect.any(String) });
+  expect(json, describeAnswer(what, res)).toMatchObject({
+    type: expect.any(String),
+    title: expect.any(String),
+    status: res.status,
+    detail: expect.any(String),
+  });
   return json;
 }
 
 /** None of `forbidden` (another organization's ids, secrets) appears in the answer's body or headers. */
 export function expectNoneOf(res: Sent, forbidden: readonly string[], what: string): void {
   const haystack = `${res.text}\n${[...res.headers.entries()].map(([k, v]) => `${k}: ${v}`).join("\n")}`.toLowerCase();
-  for (const needle of forbidden) expect(haystack.includes(needle.toLowerCase()), `${what}: the answer carries ${needle}: ${res.text.slice(0, 600)}`).toBe(false);
+  for (const needle of forbidden)
+    expect(haystack.includes(needle.toLowerCase()), `${what}: the answer carries ${needle}: ${res.text.slice(0, 600)}`).toBe(false);
 }

@@ -67,7 +67,9 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     access: "admin",
     orgScoped: false,
     success: 200,
-    valid: async (w, t) => ({ params: { id: w.own.orgId, keyId: (await createApiKey(t.database.db, { orgId: w.own.orgId, scope: "read", name: "to revoke" })).id } }),
+    valid: async (w, t) => ({
+      params: { id: w.own.orgId, keyId: (await createApiKey(t.database.db, { orgId: w.own.orgId, scope: "read", name: "to revoke" })).id },
+    }),
     foreign: (w) => [{ name: "key id under this organization's path", request: { params: { id: w.own.orgId, keyId: w.foreign.writeKeyId } }, expect: 404 }],
   },
   "PATCH /api/admin/organizations/{id}": {
@@ -90,7 +92,11 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     success: 201,
     valid: () => ({ body: { phoneNumber: "+14155550177", direction: "outbound", status: "queued" } }),
     foreign: (w) => [
-      { name: "agentId in the body", request: { body: { phoneNumber: "+14155550177", direction: "outbound", status: "queued", agentId: w.foreign.agentId } }, expect: 404 },
+      {
+        name: "agentId in the body",
+        request: { body: { phoneNumber: "+14155550177", direction: "outbound", status: "queued", agentId: w.foreign.agentId } },
+        expect: 404,
+      },
       // externalId is scoped to the caller: the other organization's externalId names a new call of the caller's own
       { name: "externalId of its call", request: { body: { externalId: w.foreign.callExternalId, status: "completed" } }, expect: "isolated" },
     ],
@@ -123,7 +129,10 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     access: "write",
     orgScoped: true,
     success: 200,
-    valid: (w) => ({ params: { id: w.own.callId }, body: { leadScore: 75, milestones: [{ key: "greeting", achieved: true }], objections: [{ kind: "price", handled: false }] } }),
+    valid: (w) => ({
+      params: { id: w.own.callId },
+      body: { leadScore: 75, milestones: [{ key: "greeting", achieved: true }], objections: [{ kind: "price", handled: false }] },
+    }),
     foreign: (w) => [{ name: "call id in the path", request: { params: { id: w.foreign.callId }, body: { leadScore: 1 } }, expect: 404 }],
   },
   "POST /api/calls/reconnect": {
@@ -209,8 +218,16 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     valid: (w) => ({ body: { contactId: w.own.contactId, serviceId: w.own.serviceId, scheduledAt: "2031-05-01T10:00:00Z" } }),
     foreign: (w) => [
       { name: "contactId in the body", request: { body: { contactId: w.foreign.contactId, scheduledAt: "2031-05-01T10:00:00Z" } }, expect: 404 },
-      { name: "serviceId in the body", request: { body: { contactId: w.own.contactId, serviceId: w.foreign.serviceId, scheduledAt: "2031-05-01T10:00:00Z" } }, expect: 404 },
-      { name: "callId in the body", request: { body: { contactId: w.own.contactId, callId: w.foreign.callId, scheduledAt: "2031-05-01T10:00:00Z" } }, expect: 404 },
+      {
+        name: "serviceId in the body",
+        request: { body: { contactId: w.own.contactId, serviceId: w.foreign.serviceId, scheduledAt: "2031-05-01T10:00:00Z" } },
+        expect: 404,
+      },
+      {
+        name: "callId in the body",
+        request: { body: { contactId: w.own.contactId, callId: w.foreign.callId, scheduledAt: "2031-05-01T10:00:00Z" } },
+        expect: 404,
+      },
     ],
   },
   "PATCH /api/appointments/{id}": {
@@ -240,7 +257,11 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
       },
     }),
     foreign: (w) => [
-      { name: "defaultAgentId in the body", request: { body: { defaultAgentId: w.foreign.agentId, afterHoursAgentId: null, businessHours: {}, rules: [] } }, expect: 404 },
+      {
+        name: "defaultAgentId in the body",
+        request: { body: { defaultAgentId: w.foreign.agentId, afterHoursAgentId: null, businessHours: {}, rules: [] } },
+        expect: 404,
+      },
       {
         name: "a rule's agentId in the body",
         request: { body: { defaultAgentId: null, afterHoursAgentId: null, businessHours: {}, rules: [{ prefix: "+1", agentId: w.foreign.agentId }] } },
@@ -263,7 +284,10 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     foreign: (w) => [
       {
         name: "agentId in a signed event",
-        request: { params: { orgId: w.own.orgId }, body: { externalId: `evt-${crypto.randomUUID()}`, phoneNumber: "+14155550142", direction: "inbound", status: "queued", agentId: w.foreign.agentId } },
+        request: {
+          params: { orgId: w.own.orgId },
+          body: { externalId: `evt-${crypto.randomUUID()}`, phoneNumber: "+14155550142", direction: "inbound", status: "queued", agentId: w.foreign.agentId },
+        },
         expect: 404,
       },
     ],

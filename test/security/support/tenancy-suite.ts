@@ -30,7 +30,12 @@ export type RouteSuite = { auth: SecurityCase[]; scope: SecurityCase[]; tenancy:
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
 /** Sends a fixture's request with an Authorization header (or a webhook signature). */
-async function sendSpec(ctx: SuiteContext, op: Operation, spec: RequestSpec, auth: { authorization?: string | null; signature?: string | null; rawBody?: string }): Promise<Sent> {
+async function sendSpec(
+  ctx: SuiteContext,
+  op: Operation,
+  spec: RequestSpec,
+  auth: { authorization?: string | null; signature?: string | null; rawBody?: string },
+): Promise<Sent> {
   const raw = auth.rawBody ?? (spec.body === undefined ? undefined : JSON.stringify(spec.body));
   const headers: Record<string, string> = {};
   if (auth.signature != null) {
@@ -190,14 +195,23 @@ export function routeSuite(ctx: SuiteContext, op: Operation): RouteSuite {
     for (const [what, key, allowed] of keys) {
       suite.scope.push(
         allowed
-          ? { name: `accepts ${what}`, run: async () => expectAccepted(ctx, fixture, `${op.id} with ${what}`, (spec) => sendSpec(ctx, op, spec, { authorization: bearer(key) })) }
-          : { name: `answers 403 for ${what}`, run: async () => expectRefused(ctx, `${op.id} with ${what}`, 403, valid, (spec) => sendSpec(ctx, op, spec, { authorization: bearer(key) })) },
+          ? {
+              name: `accepts ${what}`,
+              run: async () => expectAccepted(ctx, fixture, `${op.id} with ${what}`, (spec) => sendSpec(ctx, op, spec, { authorization: bearer(key) })),
+            }
+          : {
+              name: `answers 403 for ${what}`,
+              run: async () => expectRefused(ctx, `${op.id} with ${what}`, 403, valid, (spec) => sendSpec(ctx, op, spec, { authorization: bearer(key) })),
+            },
       );
     }
     if (scope === "admin")
       suite.scope.push({
         name: "answers 403 for another organization's write key",
-        run: async () => expectRefused(ctx, `${op.id} with another organization's write key`, 403, valid, (spec) => sendSpec(ctx, op, spec, { authorization: bearer(ctx.w.foreign.writeKey) })),
+        run: async () =>
+          expectRefused(ctx, `${op.id} with another organization's write key`, 403, valid, (spec) =>
+            sendSpec(ctx, op, spec, { authorization: bearer(ctx.w.foreign.writeKey) }),
+          ),
       });
   }
 
@@ -235,8 +249,12 @@ function webhookCases(ctx: SuiteContext, op: Operation, fixture: RouteFixture): 
     const raw = JSON.stringify(spec.body);
     const signed = sign(raw);
     const target = { ...spec, params: { orgId: signed.orgId ?? own.orgId } };
-    return expectRefused(ctx, `${op.id}: ${what}`, 401, () => target, (spec) =>
-      sendSpec(ctx, op, spec, { rawBody: signed.raw ?? raw, signature: signed.signature, authorization: signed.authorization ?? null }),
+    return expectRefused(
+      ctx,
+      `${op.id}: ${what}`,
+      401,
+      () => target,
+      (spec) => sendSpec(ctx, op, spec, { rawBody: signed.raw ?? raw, signature: signed.signature, authorization: signed.authorization ?? null }),
     );
   };
   const hex = (n: number) => "ab".repeat(n / 2);
@@ -290,14 +308,20 @@ function webhookCases(ctx: SuiteContext, op: Operation, fixture: RouteFixture): 
       name: "answers 401 for a delivery signed for one organization and sent to another",
       run: async () => {
         const before = await orgChecksum(ctx.db, ctx.w.foreign.orgId);
-        await deliver("own signature, the other organization's endpoint", (raw) => ({ signature: signWebhook(own.webhookSecret, raw), orgId: ctx.w.foreign.orgId }));
+        await deliver("own signature, the other organization's endpoint", (raw) => ({
+          signature: signWebhook(own.webhookSecret, raw),
+          orgId: ctx.w.foreign.orgId,
+        }));
         expect(await orgChecksum(ctx.db, ctx.w.foreign.orgId)).toEqual(before);
       },
     },
     {
       name: "answers 401 for a tampered body",
       run: () =>
-        deliver("a body changed after signing", (raw) => ({ signature: signWebhook(own.webhookSecret, raw), raw: raw.replace('"in_progress"', '"completed"') })),
+        deliver("a body changed after signing", (raw) => ({
+          signature: signWebhook(own.webhookSecret, raw),
+          raw: raw.replace('"in_progress"', '"completed"'),
+        })),
     },
     {
       name: "answers 401 for a signature over another timestamp",
