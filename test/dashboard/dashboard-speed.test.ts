@@ -7,7 +7,7 @@ import { seed } from "../../functions/seed";
 import { createApiKey } from "../../functions/services/organizations";
 import { testDbKind } from "../support/database";
 import { createTestApp, type TestApp } from "../support/app";
-import { browserSuite, hasChromium, launchBrowser, startServer, waitRendered, type Browser, type LoopbackServer } from "./browser";
+import { browserSuite, launchBrowser, runBrowserSuites, startServer, waitRendered, type Browser, type LoopbackServer } from "./browser";
 
 /** Demo-sized: the organization a newcomer sees after `npm start` holds about this many calls over 90 days. */
 const CALLS = 20_000;
@@ -26,7 +26,7 @@ const out = mkdtempSync(join(tmpdir(), "tally-dashboard-speed-"));
 
 beforeAll(async () => {
   t = await createTestApp();
-  if (!hasChromium) return;
+  if (!runBrowserSuites) return;
   const seeded = await seed(t.database, { orgs: 1, calls: CALLS, days: 90, seed: "dashboard-speed", agentsPerOrg: 12 });
   readKey = (await createApiKey(t.database.db, { orgId: seeded.organizations[0]!.id, scope: "read", name: "dashboard speed" })).apiKey;
   server = await startServer(createApp(t.deps).fetch);
@@ -39,7 +39,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-describe.skipIf(!hasChromium)(browserSuite(`the dashboard on demo-sized data (${CALLS.toLocaleString("en-US")} calls)`), () => {
+describe.skipIf(!runBrowserSuites)(browserSuite(`the dashboard on demo-sized data (${CALLS.toLocaleString("en-US")} calls)`), () => {
   it("renders every panel from navigation within budget, cold (cache misses) and warm (cache hits)", async () => {
     const page = await browser.newPage();
     await page.goto(server.url + "/");

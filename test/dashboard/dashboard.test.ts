@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../functions/app";
 import { body, createTestApp, ManualClock, type TestApp } from "../support/app";
 import { insertAgents, insertCalls, insertServiceWithAppointments, insertSessions, type CallSeed } from "../support/fixtures";
-import { browserSuite, hasChromium, launchBrowser, recordApiRequests, startServer, waitRendered, type Browser, type LoopbackServer } from "./browser";
+import { browserSuite, launchBrowser, recordApiRequests, runBrowserSuites, startServer, waitRendered, type Browser, type LoopbackServer } from "./browser";
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -77,7 +77,7 @@ async function api<T = any>(path: string): Promise<T> {
 beforeAll(async () => {
   t = await createTestApp({ clock });
   readKey = await seedOrganization();
-  if (!hasChromium) return;
+  if (!runBrowserSuites) return;
   // the Node entry passes the demo key only on its embedded default; here the test plays that entry
   const app = createApp({ ...t.deps, dashboardDemoKey: readKey });
   server = await startServer(app.fetch);
@@ -90,7 +90,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-describe.skipIf(!hasChromium)(browserSuite("the dashboard page in headless Chromium"), () => {
+describe.skipIf(!runBrowserSuites)(browserSuite("the dashboard page in headless Chromium"), () => {
   it("asks for a key once (prefilled with the demo key), then renders every panel with the API's numbers", async () => {
     const page = await browser.newPage();
     const requests: string[] = [];
