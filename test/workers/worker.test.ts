@@ -160,9 +160,12 @@ describe("the scheduled handler", () => {
   });
 
   it("runs nothing, and succeeds, on a cron no job has", async () => {
+    const before = await pg`SELECT name, runs, failures FROM job_runs ORDER BY name`;
     const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "17 4 * * 2", scheduledTime: Date.now() }), bindings, ctx);
+    await expect(worker.scheduled(createScheduledController({ cron: "17 4 * * 2", scheduledTime: Date.now() }), bindings, ctx)).resolves.toBeUndefined();
     await waitOnExecutionContext(ctx);
+    const after = await pg`SELECT name, runs, failures FROM job_runs ORDER BY name`;
+    expect([...after], "no job ran or failed").toEqual([...before]);
   });
 });
 
