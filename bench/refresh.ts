@@ -21,6 +21,7 @@ import { migrate } from "../functions/db/migrate";
 import { openPostgres } from "../functions/db/postgres";
 import { agentTotals, callTotals } from "../functions/rollups/queries";
 import { recomputeAllRollups, refreshRollups, type RefreshReport } from "../functions/rollups/refresh";
+import { DAY_MS } from "../functions/lib/time";
 import { seed } from "../functions/seed";
 
 export type BenchOptions = {
@@ -68,7 +69,7 @@ async function refreshUntilCaughtUp(db: Db, now: Date) {
 
 /** The rollup answer for the largest organization's last 30 days equals the raw GROUP BY (a spot check per step). */
 async function spotCheck(db: Db, orgId: string, now: Date) {
-  const window = { from: new Date(now.getTime() - 30 * 86400_000), to: now, timezone: "UTC" };
+  const window = { from: new Date(now.getTime() - 30 * DAY_MS), to: now, timezone: "UTC" };
   const rolled = await timed(() => callTotals({ db, orgId }, window));
   const raw = await timed(() =>
     rows<{ calls: number; completed: number; scored: number; credits: number }>(
@@ -101,7 +102,7 @@ async function compareReads(db: Db, now: Date) {
     ["largest", orgs[0]!],
     ["median", orgs[Math.floor(orgs.length / 2)]!],
   ] as const) {
-    const window = { from: new Date(now.getTime() - 30 * 86400_000), to: now, timezone: "America/New_York" };
+    const window = { from: new Date(now.getTime() - 30 * DAY_MS), to: now, timezone: "America/New_York" };
     const from = window.from.toISOString();
     const to = now.toISOString();
     out.push({

@@ -1,11 +1,12 @@
 import { sql } from "drizzle-orm";
 import type { CALL_DIRECTIONS, CallOutcome, CallStatus } from "../../drizzle/schema/enums";
 import { firstRow } from "../db/database";
-import { addDays, localDate, startOfLocalDay, type Window } from "../lib/windows";
+import type { Window } from "../lib/windows";
 import { callTotalsSql } from "../rollups/queries";
 import { namespace } from "../cache/namespaces";
 import { fetchWindowedAggregate, type WindowedAggregate, type WindowQuery, type WindowedValue } from "./windowed";
 import type { ReadContext, ServiceContext } from "../context";
+import { addDays, localDate, startOfLocalDay } from "../lib/time";
 
 /** What the overview reads: the request's database handle, its organization and the instant it computes for. */
 export type OverviewContext = Pick<ServiceContext, "db" | "org"> & { now: Date };

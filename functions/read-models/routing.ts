@@ -1,8 +1,8 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { agents, type BusinessHours, type RoutingRule } from "../../drizzle/schema";
 import type { Db } from "../db/database";
-import { localParts } from "../lib/windows";
 import type { OrgContext } from "../context";
+import { localParts } from "../lib/time";
 
 /**
  * Inbound routing (SPEC §5 `POST /api/calls/route`): which agent takes an incoming call, from the organization's

@@ -3,7 +3,8 @@ import type { CacheNamespace } from "../cache/namespaces";
 import type { OrgContext, ReadContext } from "../context";
 import type { Db } from "../db/database";
 import { ApiError } from "../lib/errors";
-import { localDate, resolveWindow, type Window } from "../lib/windows";
+import { resolveWindow, type Window } from "../lib/windows";
+import { localDate } from "../lib/time";
 
 /** A window as a request or a job asks for it: the last `days` local days (the default), or explicit instants. */
 export type WindowQuery = { days?: number | undefined; from?: string | undefined; to?: string | undefined };

@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { CALL_DIRECTIONS, CALL_OUTCOMES, CALL_STATUSES, type CallOutcome, type CallStatus } from "../../drizzle/schema/enums";
 import { firstRow, rows, type Db } from "../db/database";
-import { datesBetween, localDate } from "../lib/windows";
+import { datesBetween, localDate } from "../lib/time";
 
 /**
  * The query layer over the rollups (SPEC §7): every function answers exactly what a GROUP BY over the raw rows of

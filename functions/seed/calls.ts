@@ -1,9 +1,10 @@
 import type { CallOutcome, CallStatus } from "../../drizzle/schema/enums";
 import type { CopyValue } from "../db/database";
 import { CALL_HOUR_SHAPE, CALL_WEEKDAY_SHAPE, MILESTONE_KEYS, OBJECTION_KINDS } from "./catalog";
-import { DAY_MS, SLOT_MS, iso, localDate, localToUtc } from "./clock";
+import { SLOT_MS, iso } from "./clock";
 import { agentTables, contactAt, pickAgent, type AgentModel, type OrgModel } from "./organization";
 import { Random, clamp } from "./random";
+import { DAY_MS, localCalendarDay, localToUtc } from "../lib/time";
 
 type Add = (row: readonly CopyValue[]) => void;
 export type CallSinks = { calls: Add; externalIds: Add; milestones: Add; objections: Add; appointments: Add };
@@ -222,7 +223,7 @@ function emitAnalysis(org: OrgModel, rng: Random, sinks: CallSinks, callId: stri
 /** A booked call's appointment: a weekday business-hour slot 1–21 local days later, resolved if it is past. */
 function emitAppointment(org: OrgModel, rng: Random, sinks: CallSinks, callId: string, contactId: string, end: number) {
   const zone = org.plan.timeZone;
-  const date = localDate(zone, end);
+  const date = localCalendarDay(zone, end);
   date.setUTCDate(date.getUTCDate() + 1 + rng.int(21));
   if (date.getUTCDay() === 0) date.setUTCDate(date.getUTCDate() + 1);
   const at = localToUtc(zone, date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate(), 9 * 60 + 30 * rng.int(16));

@@ -1,8 +1,9 @@
 import type { BusinessHours } from "../../drizzle/schema";
 import { AI_AGENT_NAMES, AI_AGENT_ROLES, FIRST_NAMES, LAST_NAMES, PHONE_PLANS, WEEKDAY_KEYS, type PhonePlan } from "./catalog";
-import { DAY_MS, type Slots } from "./clock";
+import type { Slots } from "./clock";
 import type { OrgPlan } from "./plan";
 import { Random, clamp, hashWords } from "./random";
+import { DAY_MS } from "../lib/time";
 
 type AgentStatus = "active" | "draft" | "paused" | "archived";
 

@@ -3,9 +3,9 @@ import type { PgTable } from "drizzle-orm/pg-core";
 import { agents, inboundConfig, invites, organizations, services, users } from "../../drizzle/schema";
 import type { Db } from "../db/database";
 import { FIRST_NAMES, LAST_NAMES } from "./catalog";
-import { DAY_MS } from "./clock";
 import { emailLocalPart, type OrgModel } from "./organization";
 import { Random } from "./random";
+import { DAY_MS } from "../lib/time";
 
 /** Rows per typed INSERT of the small tables: far below the 65,535 bind parameters of one statement. */
 const SETUP_CHUNK = 500;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { localDate, resolveWindow, startOfLocalDay, addDays } from "../../functions/lib/windows";
+import { resolveWindow } from "../../functions/lib/windows";
+import { localDate, startOfLocalDay, addDays } from "../../functions/lib/time";
 
 describe("resolveWindow", () => {
   it("days=1 starts at local midnight today, in the organization's zone", () => {

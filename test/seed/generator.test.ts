@@ -2,9 +2,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodeCopyText } from "../../functions/db/database";
 import { ZONES } from "../../functions/seed/catalog";
-import { buildSlots, iso, localToUtc, utcOffsetMinutes } from "../../functions/seed/clock";
+import { buildSlots, iso } from "../../functions/seed/clock";
 import { apportion, planOrganizations, seedOptionProblems } from "../../functions/seed/plan";
 import { Random } from "../../functions/seed/random";
+import { localToUtc, utcOffsetMinutes } from "../../functions/lib/time";
 
 describe("seeded randomness", () => {
   it("repeats the same stream for the same key and differs for another", () => {
