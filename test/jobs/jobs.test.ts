@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { readFileSync } from "node:fs";
 import { rows } from "../../functions/db/database";
@@ -6,18 +6,13 @@ import { jobContext } from "../../functions/jobs/context";
 import { jobNames, jobRegistry, jobsForCron } from "../../functions/jobs/registry";
 import { runJob } from "../../functions/jobs/run";
 import { refreshRollups } from "../../functions/rollups/refresh";
-import { body, createTestApp, ManualClock, type TestApp } from "../support/app";
+import { body, ManualClock } from "../support/app";
 import { insertAgents, type CallSeed } from "../support/fixtures";
 import { addCalls, expectExact } from "../rollups/support";
+import { useTestApp } from "../support/use-test-app";
 
 const clock = new ManualClock("2026-11-15T12:00:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 const partitions = async () =>
   (

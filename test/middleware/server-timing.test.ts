@@ -1,13 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { body, createTestApp, type TestApp } from "../support/app";
+import { describe, expect, it } from "vitest";
+import { body } from "../support/app";
+import { useTestApp } from "../support/use-test-app";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 /** `name;dur=x` entries of a Server-Timing header, by name (each name must appear once). */
 function serverTiming(res: Response): Record<string, number> {

@@ -1,21 +1,16 @@
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { jobContext } from "../../functions/jobs/context";
 import { runJob } from "../../functions/jobs/run";
 import { resolveWindow } from "../../functions/lib/windows";
-import { body, createTestApp, ManualClock, type TestApp } from "../support/app";
+import { body, ManualClock } from "../support/app";
 import type { CallSeed } from "../support/fixtures";
 import { oracleCalls, oracleTotals } from "../oracle/rollups";
 import { addCalls } from "./support";
+import { useTestApp } from "../support/use-test-app";
 
 const clock = new ManualClock("2026-11-20T10:07:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 const DAY = 86400_000;
 

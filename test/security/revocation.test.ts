@@ -1,10 +1,11 @@
 import { eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { apiKeys } from "../../drizzle/schema";
 import { API_KEY_FRESH_SEC } from "../../functions/services/api-key-lookup";
 import { createApiKey } from "../../functions/services/organizations";
-import { ADMIN_KEY, createTestApp, ManualClock, type TestApp } from "../support/app";
+import { ADMIN_KEY, ManualClock } from "../support/app";
 import { bearer, describeAnswer, send } from "./support/http";
+import { useTestApp } from "../support/use-test-app";
 
 /**
  * Revocation and the API-key lookup cache (functions/services/api-key-lookup.ts): a key's grant is cached for
@@ -14,13 +15,7 @@ import { bearer, describeAnswer, send } from "./support/http";
  */
 
 const clock = new ManualClock("2026-03-10T12:00:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock, rateLimit: false });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock, rateLimit: false });
 
 const read = (key: string) => send(t.app, "GET", "/api/settings", { authorization: bearer(key) });
 

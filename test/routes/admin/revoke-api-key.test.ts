@@ -13,14 +13,9 @@ import { deleteByPrefix, REDIS_URL, runPrefix } from "../../cache/support";
 import { body, createTestApp, type TestApp } from "../../support/app";
 import { testDbKind } from "../../support/database";
 import { databaseUrl } from "../../support/templates";
+import { useTestApp } from "../../support/use-test-app";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 /** A new key of the organization, with its id (the admin route answers both). */
 async function newKey(app: TestApp, orgId: string, scope: "read" | "write" = "read") {

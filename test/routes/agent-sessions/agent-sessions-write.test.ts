@@ -1,18 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows } from "../../../functions/db/database";
 import { insertAgents } from "../../support/fixtures";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = "2026-03-10T12:00:00.000Z";
 const clock = new ManualClock(NOW);
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 const sessionsOf = async (orgId: string) =>
   rows<{ started_at: Date; ended_at: Date | null }>(

@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { users } from "../../../drizzle/schema";
 import { rows } from "../../../functions/db/database";
-import { body, createTestApp, type TestApp } from "../../support/app";
+import { body } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 const agentsOf = async (orgId: string) =>
   rows<{ name: string; status: string; updated_at: Date }>(

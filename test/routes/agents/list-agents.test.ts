@@ -1,20 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { users } from "../../../drizzle/schema";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
 import { arbitraryCall, bindAgents, insertAgents, insertCalls } from "../../support/fixtures";
 import { expectedAgentList, nearlyEqual, readRawOrg } from "../../oracle/agents";
 import { attachVoice } from "../../../functions/read-models/agents";
 import { refreshRollups } from "../../../functions/rollups/refresh";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = new Date("2026-03-15T15:30:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock: new ManualClock(NOW) });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock: new ManualClock(NOW) });
 
 const day = 86_400_000;
 

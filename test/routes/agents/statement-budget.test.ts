@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../support/app";
 import { insertAgents, insertCalls, type CallSeed } from "../../support/fixtures";
+import { useTestApp } from "../../support/use-test-app";
 
 /**
  * Query budgets of the agent and calls read models: a route's statement count must not grow with the number of
@@ -8,13 +9,7 @@ import { insertAgents, insertCalls, type CallSeed } from "../../support/fixtures
  * is seen, none while its grant is cached (the clock stands still here, so it stays cached).
  */
 const NOW = new Date("2026-03-16T15:30:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock: new ManualClock(NOW) });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock: new ManualClock(NOW) });
 
 /** auth of a key's first request (its grant is loaded), and of every later one (served from the grant cache) */
 const AUTH_FIRST = 1;

@@ -1,20 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { resolveWindow } from "../../../functions/lib/windows";
 import { refreshRollups } from "../../../functions/rollups/refresh";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
 import { arbitraryCall, bindAgents, insertAgents, insertCalls, type CallSeed } from "../../support/fixtures";
 import { expectedVariance, nearlyEqual, readRawOrg } from "../../oracle/agents";
 import { agentVarianceNPlusOne } from "../../oracle/agent-variance-n-plus-1";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = new Date("2026-03-15T15:30:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock: new ManualClock(NOW) });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock: new ManualClock(NOW) });
 
 const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3600_000);
 const METRICS = ["calls", "completionRate", "avgDurationSec", "avgLeadScore", "bookingRate", "milestoneRate", "objectionHandledRate"];

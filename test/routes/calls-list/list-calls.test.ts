@@ -1,20 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { sql } from "drizzle-orm";
 import { rows } from "../../../functions/db/database";
 import { encodeCursor } from "../../../functions/read-models/calls-list";
 import { refreshRollups } from "../../../functions/rollups/refresh";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
 import { arbitraryCall, bindAgents, insertAgents, insertCalls, type CallSeed } from "../../support/fixtures";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = new Date("2026-03-15T15:30:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock: new ManualClock(NOW) });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock: new ManualClock(NOW) });
 
 const minutesAgo = (m: number) => new Date(NOW.getTime() - m * 60_000);
 type Item = { id: string; startedAt: string; status: string; direction: string; agent: { id: string; name: string } | null; contact: { phone: string } };

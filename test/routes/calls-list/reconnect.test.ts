@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows, type Db } from "../../../functions/db/database";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
 import { insertAgents, insertCalls } from "../../support/fixtures";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = new Date("2026-03-15T15:30:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock: new ManualClock(NOW) });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock: new ManualClock(NOW) });
 
 const live = { status: "in_progress" as const, reconnectEligible: true, endedAt: null, startedAt: new Date(NOW.getTime() - 60_000) };
 

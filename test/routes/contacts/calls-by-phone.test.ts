@@ -1,15 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { describe, expect, it } from "vitest";
+import { body, ManualClock } from "../../support/app";
 import { insertCalls } from "../../support/fixtures";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = new Date("2026-03-15T15:30:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock: new ManualClock(NOW) });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock: new ManualClock(NOW) });
 
 const minutesAgo = (m: number) => new Date(NOW.getTime() - m * 60_000);
 // insertCalls numbers contacts +1415555000<i>

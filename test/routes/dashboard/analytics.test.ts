@@ -1,25 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CALL_OUTCOMES } from "../../../drizzle/schema/enums";
 import { StatementCounter } from "../../../functions/db/database";
 import { resolveWindow } from "../../../functions/lib/windows";
 import { readAnalytics } from "../../../functions/read-models/analytics";
 import { refreshRollups } from "../../../functions/rollups/refresh";
-import { createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { ManualClock } from "../../support/app";
 import { insertCalls } from "../../support/fixtures";
 import { BAD_WINDOWS, expectBadWindow, getOk, statementsOfLastRequest } from "./aggregate-support";
+import { useTestApp } from "../../support/use-test-app";
 
 const PATH = "/api/dashboard/analytics";
 /** SPEC budget: at most 2 statements besides the auth lookup. */
 const BUDGET = 2;
 
-let t: TestApp;
 const clock = new ManualClock("2026-06-10T12:00:00Z");
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 const hours = (counts: Record<number, number>) => Array.from({ length: 24 }, (_, h) => counts[h] ?? 0);
 const zeroOutcomes = Object.fromEntries(CALL_OUTCOMES.map((o) => [o, 0]));

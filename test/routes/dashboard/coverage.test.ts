@@ -1,23 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StatementCounter } from "../../../functions/db/database";
 import { resolveWindow } from "../../../functions/lib/windows";
 import { readCoverage } from "../../../functions/read-models/coverage";
-import { createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { ManualClock } from "../../support/app";
 import { insertAgents, insertSessions } from "../../support/fixtures";
 import { BAD_WINDOWS, expectBadWindow, getOk, statementsOfLastRequest } from "./aggregate-support";
+import { useTestApp } from "../../support/use-test-app";
 
 const PATH = "/api/coverage";
 /** SPEC budget: at most 1 statement besides the auth lookup. */
 const BUDGET = 1;
 
-let t: TestApp;
 const clock = new ManualClock("2026-06-10T12:30:00Z");
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 type Hour = { date: string; hour: number; agentSeconds: number; coveredSeconds: number };
 const byHour = (data: Hour[], date: string) => data.filter((h) => h.date === date).map((h) => [h.agentSeconds, h.coveredSeconds]);

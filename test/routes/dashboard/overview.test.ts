@@ -1,26 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { organizations } from "../../../drizzle/schema";
 import { StatementCounter } from "../../../functions/db/database";
 import { resolveWindow } from "../../../functions/lib/windows";
 import { readOverview } from "../../../functions/read-models/overview";
 import { refreshRollups } from "../../../functions/rollups/refresh";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
 import { insertAgents, insertCalls, insertServiceWithAppointments } from "../../support/fixtures";
 import { BAD_WINDOWS, expectBadWindow, getOk, statementsOfLastRequest } from "./aggregate-support";
+import { useTestApp } from "../../support/use-test-app";
 
 const PATH = "/api/dashboard/overview";
 /** SPEC budget: at most 3 statements besides the auth lookup. */
 const BUDGET = 3;
 
-let t: TestApp;
 const clock = new ManualClock("2026-06-10T12:00:00Z");
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 describe("GET /api/dashboard/overview", () => {
   it("answers zeros, nulls for rates and averages, and no activity for an empty organization", async () => {

@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows } from "../../../functions/db/database";
 import { insertAgents } from "../../support/fixtures";
-import { body, createTestApp, type TestApp } from "../../support/app";
+import { body } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 const storedConfig = async (orgId: string) =>
   rows<{ default_agent_id: string | null; hours_type: string; rules_type: string }>(

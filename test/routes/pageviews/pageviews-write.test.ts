@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows } from "../../../functions/db/database";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = "2026-03-10T12:00:00.000Z";
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock: new ManualClock(NOW) });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock: new ManualClock(NOW) });
 
 const countPageviews = async (orgId: string) =>
   (await rows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM widget_pageviews WHERE org_id = ${orgId}`))[0]!.n;

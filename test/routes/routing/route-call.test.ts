@@ -1,18 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { agents } from "../../../drizzle/schema";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
 import { insertAgents, type AgentSeed } from "../../support/fixtures";
+import { useTestApp } from "../../support/use-test-app";
 
 // a Monday, 11:30 in New York (EDT, UTC-4)
 const NOW = new Date("2026-03-16T15:30:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock: new ManualClock(NOW) });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock: new ManualClock(NOW) });
 
 const weekdays = {
   mon: [{ start: "09:00", end: "17:00" }],

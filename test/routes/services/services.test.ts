@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows } from "../../../functions/db/database";
 import { insertServiceWithAppointments } from "../../support/fixtures";
-import { body, createTestApp, type TestApp } from "../../support/app";
+import { body } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 const servicesOf = async (orgId: string) =>
   rows<{ name: string; price_cents: number }>(t.database.db, sql`SELECT name, price_cents FROM services WHERE org_id = ${orgId} ORDER BY name`);

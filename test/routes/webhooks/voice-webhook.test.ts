@@ -1,19 +1,14 @@
 import { createHmac } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows } from "../../../functions/db/database";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = new Date("2026-03-10T12:00:00Z");
 const nowSec = Math.floor(NOW.getTime() / 1000);
 const clock = new ManualClock(NOW);
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 /** Signs as a sender would, independently of the code under test (node:crypto, not WebCrypto). */
 const sign = (secret: string, raw: string, timestamp = nowSec) =>
