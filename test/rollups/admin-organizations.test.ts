@@ -5,7 +5,7 @@ import { runJob } from "../../functions/jobs/run";
 import { resolveWindow } from "../../functions/lib/windows";
 import { body, ManualClock } from "../support/app";
 import type { CallSeed } from "../support/fixtures";
-import { oracleCalls, oracleTotals } from "../oracle/rollups";
+import { oracleCalls, oracleTotals } from "../support/oracle/rollups";
 import { addCalls } from "./support";
 import { useTestApp } from "../support/use-test-app";
 

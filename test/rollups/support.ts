@@ -6,9 +6,9 @@ import { resolveWindow } from "../../functions/lib/windows";
 import { agentTotals, callAnalytics, callCountSql, callTotals, type CallFilters, type RollupContext, type RollupWindow } from "../../functions/rollups/queries";
 import type { CallSeed } from "../support/fixtures";
 import { body, type TestApp } from "../support/app";
-import { expectedAgentList, expectedVariance, nearlyEqual, readRawOrg } from "../oracle/agents";
-import { analyticsOracle, coverageOracle, loadRawOrg, overviewOracle } from "../oracle/dashboard";
-import { oracleAgents, oracleCalls, oracleDaily, oracleHours, oracleTotals } from "../oracle/rollups";
+import { expectedAgentList, expectedVariance, nearlyEqual, readRawOrg } from "../support/oracle/agents";
+import { analyticsOracle, coverageOracle, loadRawOrg, overviewOracle } from "../support/oracle/dashboard";
+import { oracleAgents, oracleCalls, oracleDaily, oracleHours, oracleTotals } from "../support/oracle/rollups";
 
 /** The zones every window is checked in: no DST, DST (US rules), +05:30, +05:45. */
 export const ZONES = ["UTC", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu"] as const;
@@ -159,7 +159,7 @@ function expectNearly(actual: unknown, expected: unknown, label: string) {
 
 /**
  * Every aggregate route of one organization, read through the app at `now` on a cache miss (the organization's cache
- * version is moved on first), against the raw-row oracles of test/oracle: the overview, analytics, coverage, the agents
+ * version is moved on first), against the raw-row oracles of test/support/oracle: the overview, analytics, coverage, the agents
  * list, the agent variance, and the calls list's `meta.total` for several filters (the window's, and unbounded).
  */
 export async function expectRoutesExact(t: TestApp, org: { orgId: string; readKey: string }, now: Date, window: RouteWindow, label: string): Promise<void> {

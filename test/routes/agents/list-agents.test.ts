@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { users } from "../../../drizzle/schema";
 import { body, ManualClock } from "../../support/app";
 import { arbitraryCall, bindAgents, insertAgents, insertCalls } from "../../support/fixtures";
-import { expectedAgentList, nearlyEqual, readRawOrg } from "../../oracle/agents";
+import { expectedAgentList, nearlyEqual, readRawOrg } from "../../support/oracle/agents";
 import { attachVoice } from "../../../functions/read-models/agents";
 import { refreshRollups } from "../../../functions/rollups/refresh";
 import { useTestApp } from "../../support/use-test-app";

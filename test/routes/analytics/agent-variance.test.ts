@@ -4,8 +4,8 @@ import { resolveWindow } from "../../../functions/lib/windows";
 import { refreshRollups } from "../../../functions/rollups/refresh";
 import { body, ManualClock } from "../../support/app";
 import { arbitraryCall, bindAgents, insertAgents, insertCalls, type CallSeed } from "../../support/fixtures";
-import { expectedVariance, nearlyEqual, readRawOrg } from "../../oracle/agents";
-import { agentVarianceNPlusOne } from "../../oracle/agent-variance-n-plus-1";
+import { expectedVariance, nearlyEqual, readRawOrg } from "../../support/oracle/agents";
+import { agentVarianceNPlusOne } from "../../support/oracle/agent-variance-n-plus-1";
 import { useTestApp } from "../../support/use-test-app";
 
 const NOW = new Date("2026-03-15T15:30:00Z");

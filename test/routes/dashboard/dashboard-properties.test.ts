@@ -7,7 +7,7 @@ import { resolveWindow } from "../../../functions/lib/windows";
 import { refreshRollups } from "../../../functions/rollups/refresh";
 import { body, ManualClock } from "../../support/app";
 import { arbitraryCall, bindAgents, insertAgents, insertCalls, insertContacts, insertServiceWithAppointments, insertSessions } from "../../support/fixtures";
-import { analyticsOracle, coverageOracle, loadRawOrg, overviewOracle } from "../../oracle/dashboard";
+import { analyticsOracle, coverageOracle, loadRawOrg, overviewOracle } from "../../support/oracle/dashboard";
 import { useTestApp } from "../../support/use-test-app";
 
 const ZONES = ["UTC", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Adelaide"] as const;

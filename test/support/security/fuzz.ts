@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import fc from "fast-check";
 import { expect } from "vitest";
 import { organizations } from "../../../drizzle/schema";
-import type { TestApp } from "../../support/app";
+import type { TestApp } from "../app";
 import { orgChecksum, writeCount } from "./fingerprint";
 import { bearer, describeAnswer, expectNoneOf, expectProblem, send, type Sent } from "./http";
 import { fixtureFor, urlOf, type Operation, type RequestSpec } from "./route-table";

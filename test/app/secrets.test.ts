@@ -6,10 +6,10 @@ import { rows } from "../../functions/db/database";
 import { timingSafeEqual } from "../../functions/lib/api-keys";
 import { memoryLogger } from "../../functions/lib/logger";
 import { ADMIN_KEY, createTestApp } from "../support/app";
-import { installWriteCounter } from "./support/fingerprint";
-import { operationsOf } from "./support/route-table";
-import { routeSuite, runCases, type SuiteContext } from "./support/tenancy-suite";
-import { buildWorld, secretsOf } from "./support/world";
+import { installWriteCounter } from "../support/security/fingerprint";
+import { operationsOf } from "../support/security/route-table";
+import { routeSuite, runCases, type SuiteContext } from "../support/security/tenancy-suite";
+import { buildWorld, secretsOf } from "../support/security/world";
 
 /**
  * SPEC §2/§3 secrets: API keys are stored only as SHA-256 hashes and compared without timing leaks; no key, webhook

@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
-import { agentSessions, agents, appointments, calls, contacts, organizations, services } from "../../drizzle/schema";
-import { CALL_OUTCOMES } from "../../drizzle/schema/enums";
-import type { Db } from "../../functions/db/database";
-import { addDays, localDate, localParts } from "../../functions/lib/time";
+import { agentSessions, agents, appointments, calls, contacts, organizations, services } from "../../../drizzle/schema";
+import { CALL_OUTCOMES } from "../../../drizzle/schema/enums";
+import type { Db } from "../../../functions/db/database";
+import { addDays, localDate, localParts } from "../../../functions/lib/time";
 
 /**
  * An independent oracle for the dashboard read models: it selects one organization's raw rows into JS with plain

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
-import { agents, callMilestones, callObjections, calls, users } from "../../drizzle/schema";
-import type { Db } from "../../functions/db/database";
-import { resolveWindow } from "../../functions/lib/windows";
+import { agents, callMilestones, callObjections, calls, users } from "../../../drizzle/schema";
+import type { Db } from "../../../functions/db/database";
+import { resolveWindow } from "../../../functions/lib/windows";
 
 /**
  * An independent oracle for `GET /api/agents` performance and `GET /api/analytics/agent-variance`: it reads the raw

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY, createTestApp } from "../support/app";
-import { installWriteCounter, writeCount } from "./support/fingerprint";
-import { bearer, describeAnswer, expectProblem, send } from "./support/http";
-import { missingFixtureMessage, operationsOf, PUBLIC_PAGES, registeredRoutes, ROUTE_FIXTURES, type Operation } from "./support/route-table";
-import { routeSuite, runCases, type SecurityCase, type SuiteContext } from "./support/tenancy-suite";
-import { buildWorld } from "./support/world";
+import { installWriteCounter, writeCount } from "../support/security/fingerprint";
+import { bearer, describeAnswer, expectProblem, send } from "../support/security/http";
+import { missingFixtureMessage, operationsOf, PUBLIC_PAGES, registeredRoutes, ROUTE_FIXTURES, type Operation } from "../support/security/route-table";
+import { routeSuite, runCases, type SecurityCase, type SuiteContext } from "../support/security/tenancy-suite";
+import { buildWorld } from "../support/security/world";
 
 /**
  * SPEC §3 on every route, driven by the OpenAPI document: no key, a malformed, unknown or revoked key, the wrong

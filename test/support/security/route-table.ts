@@ -1,7 +1,7 @@
 import { OPENAPI_INFO } from "../../../functions/app";
 import { createApiKey } from "../../../functions/services/organizations";
-import type { TestApp } from "../../support/app";
-import { body } from "../../support/app";
+import type { TestApp } from "../app";
+import { body } from "../app";
 import type { World } from "./world";
 import type { App } from "../../../functions/hono/env";
 
@@ -356,7 +356,7 @@ export function fixtureFor(op: Pick<Operation, "id">): RouteFixture {
 export function missingFixtureMessage(ids: string[]): string {
   return (
     `The security suites have no fixture for ${ids.join(", ")}. Add an entry to ROUTE_FIXTURES in ` +
-    `test/security/support/route-table.ts: its access ("read" | "write" | "admin" | "signature" | "public"), whether it acts ` +
+    `test/support/security/route-table.ts: its access ("read" | "write" | "admin" | "signature" | "public"), whether it acts ` +
     `for one organization (orgScoped), its success status, a valid request, and (for org routes taking ids) where another ` +
     `organization's ids go (foreign). Every route then runs through the auth, tenancy and fuzz suites.`
   );

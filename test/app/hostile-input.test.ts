@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_WINDOW_SPAN_DAYS } from "../../functions/lib/windows";
 import { createTestApp, type TestApp } from "../support/app";
-import { installWriteCounter, writeCount } from "./support/fingerprint";
-import { bearer, describeAnswer, expectProblem, send } from "./support/http";
+import { installWriteCounter, writeCount } from "../support/security/fingerprint";
+import { bearer, describeAnswer, expectProblem, send } from "../support/security/http";
 
 /** The inputs the fuzz suites found answered 500 (or burned seconds of CPU), pinned as plain regressions. */
 

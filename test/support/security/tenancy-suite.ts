@@ -3,7 +3,7 @@ import { expect } from "vitest";
 import type { Db } from "../../../functions/db/database";
 import { revokeApiKey } from "../../../functions/services/api-key-lookup";
 import { createApiKey } from "../../../functions/services/organizations";
-import type { TestApp } from "../../support/app";
+import type { TestApp } from "../app";
 import { orgChecksum, writeCount } from "./fingerprint";
 import { bearer, describeAnswer, expectNoneOf, expectProblem, send, type Sent } from "./http";
 import { fixtureFor, urlOf, type Operation, type RequestSpec, type RouteFixture } from "./route-table";

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { apiKeys, users } from "../../../drizzle/schema";
-import { body, type TestApp } from "../../support/app";
+import { body, type TestApp } from "../app";
 
 /** One organization with one of everything, built through the API (the user directly: no route creates users). */
 export type OrgWorld = {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_KEY, createTestApp, type TestApp } from "../../support/app";
+import { ADMIN_KEY, createTestApp, type TestApp } from "../app";
 import { installWriteCounter } from "./fingerprint";
 import { FUZZ_RUNS, fuzzRoute, type RouteFuzzReport } from "./fuzz";
 import { operationsOf, ROUTE_FIXTURES, type Access } from "./route-table";

@@ -4,7 +4,7 @@ import { apiKeys } from "../../drizzle/schema";
 import { API_KEY_FRESH_SEC } from "../../functions/services/api-key-lookup";
 import { createApiKey } from "../../functions/services/organizations";
 import { ADMIN_KEY, ManualClock } from "../support/app";
-import { bearer, describeAnswer, send } from "./support/http";
+import { bearer, describeAnswer, send } from "../support/security/http";
 import { useTestApp } from "../support/use-test-app";
 
 /**

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
-import { CALL_OUTCOMES } from "../../drizzle/schema/enums";
-import { rows, type Db } from "../../functions/db/database";
-import type { AgentTotals, CallFilters, CallTotals, DailyPoint, RollupWindow } from "../../functions/rollups/queries";
+import { CALL_OUTCOMES } from "../../../drizzle/schema/enums";
+import { rows, type Db } from "../../../functions/db/database";
+import type { AgentTotals, CallFilters, CallTotals, DailyPoint, RollupWindow } from "../../../functions/rollups/queries";
 
 /**
  * The reference the rollup query layer is held to: the window's raw calls fetched with a plain WHERE, their analysis

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { rows, type Db } from "../../functions/db/database";
+import { rows, type Db } from "../../../functions/db/database";
 
 /**
  * The naive agent variance the batched read model replaced, kept as a reference: one query for the agents, then one
