@@ -4,7 +4,7 @@ import { instantText } from "./refresh";
 
 /**
  * The platform admin's organizations view (SPEC §5 `GET /api/admin/organizations`), served from the materialized
- * view admin_org_kpis_30d (sql/011_rollups_admin_view.sql), which the refresh-admin-view job refreshes CONCURRENTLY.
+ * view admin_org_kpis_30d (sql/020_rollups_admin_view.sql), which the refresh-admin-view job refreshes CONCURRENTLY.
  */
 
 /** The numeric fields the list sorts by (descending), and their columns in the view. */

@@ -3,7 +3,7 @@ import { rows, type Db } from "../db/database";
 
 /**
  * The rollup refresh (SPEC §7): advance the watermark W, then recompute exactly the buckets that changed. The SQL is in
- * sql/010_rollups.sql; this module sequences it in the transactions that make it race-free and bounded.
+ * sql/012_rollup_refresh.sql; this module sequences it in the transactions that make it race-free and bounded.
  */
 
 /**
