@@ -8,7 +8,7 @@ import { fetchAnalytics } from "../read-models/analytics";
 import { fetchCoverage } from "../read-models/coverage";
 import { fetchOverview } from "../read-models/overview";
 import { getInboundConfig } from "../services/inbound-config";
-import { listServices } from "../services/services";
+import { listCatalog } from "../services/catalog";
 import { getSettings } from "../services/settings";
 import type { JobContext, JobDefinition } from "./types";
 
@@ -47,7 +47,7 @@ export const WARMED_READS: ReadonlyArray<{ name: string; read: (ctx: WarmContext
   { name: "agents", read: (ctx) => fetchAgentList(ctx) },
   { name: "agent-variance days=30", read: (ctx) => fetchAgentVariance(ctx, {}) },
   { name: "settings", read: (ctx) => getSettings(ctx) },
-  { name: "services", read: (ctx) => listServices(ctx) },
+  { name: "services", read: (ctx) => listCatalog(ctx) },
   { name: "inbound-config", read: (ctx) => getInboundConfig(ctx) },
 ];
 

@@ -1,6 +1,6 @@
 import { inArray } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
-import { agents, inboundConfig, invites, organizations, services, users } from "../../drizzle/schema";
+import { agents, inboundConfig, invites, organizations, catalogItems, users } from "../../drizzle/schema";
 import type { Db } from "../db/database";
 import { FIRST_NAMES, LAST_NAMES } from "./catalog";
 import { emailLocalPart, type OrgModel } from "./organization";
@@ -73,7 +73,7 @@ export async function insertSetup(db: Db, models: readonly OrgModel[]): Promise<
   );
   counts.services = await insertChunked(
     db,
-    services,
+    catalogItems,
     models.flatMap((m) => m.services.map((s) => ({ ...s, orgId: m.id, createdAt: d(m.createdAt), updatedAt: d(m.createdAt) }))),
   );
   counts.inbound_config = await insertChunked(

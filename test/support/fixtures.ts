@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { agentSessions, agents, appointments, callMilestones, callObjections, calls, contacts, services } from "../../drizzle/schema";
+import { agentSessions, agents, appointments, callMilestones, callObjections, calls, contacts, catalogItems } from "../../drizzle/schema";
 import { type AGENT_KINDS, type AGENT_STATUSES, CALL_DIRECTIONS, CALL_OUTCOMES, CALL_STATUSES } from "../../drizzle/schema/enums";
 import type { Db } from "../../functions/db/database";
 
@@ -115,9 +115,9 @@ export async function insertServiceWithAppointments(
   appts: { scheduledAt: Date; status: "scheduled" | "completed" | "cancelled" | "no_show" }[],
 ) {
   const [service] = await db
-    .insert(services)
+    .insert(catalogItems)
     .values({ orgId, name: `Service ${priceCents}`, priceCents })
-    .returning({ id: services.id });
+    .returning({ id: catalogItems.id });
   const [contact] = await insertContacts(db, orgId, [`+1415666${String(Math.floor(Math.random() * 10000)).padStart(4, "0")}`]);
   if (appts.length)
     await db

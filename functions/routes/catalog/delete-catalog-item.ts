@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { bearer, errorResponses, idParam } from "../../lib/schemas";
-import { deleteService } from "../../services/services";
+import { deleteCatalogItem } from "../../services/catalog";
 import type { App } from "../../hono/env";
 import { serviceContext } from "../../middleware/request-context";
 
@@ -16,7 +16,7 @@ export const route = createRoute({
 
 export function register(app: App) {
   app.openapi(route, async (c) => {
-    await deleteService(serviceContext(c), c.req.valid("param").id);
+    await deleteCatalogItem(serviceContext(c), c.req.valid("param").id);
     return c.body(null, 204);
   });
 }

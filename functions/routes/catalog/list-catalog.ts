@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bearer, cacheMetaSchema, errorResponses, jsonResponse } from "../../lib/schemas";
 import { configMeta } from "../../services/config-cache";
-import { listServices } from "../../services/services";
-import { serviceSchema } from "./service-schemas";
+import { listCatalog } from "../../services/catalog";
+import { catalogItemSchema } from "./catalog-schemas";
 import type { App } from "../../hono/env";
 import { serviceContext } from "../../middleware/request-context";
 
@@ -13,14 +13,14 @@ export const route = createRoute({
   tags: ["services"],
   security: bearer,
   responses: {
-    200: jsonResponse("The services", z.object({ data: z.array(serviceSchema), meta: cacheMetaSchema })),
+    200: jsonResponse("The services", z.object({ data: z.array(catalogItemSchema), meta: cacheMetaSchema })),
     ...errorResponses,
   },
 });
 
 export function register(app: App) {
   app.openapi(route, async (c) => {
-    const result = await listServices(serviceContext(c));
+    const result = await listCatalog(serviceContext(c));
     c.set("cacheStatus", result.status);
     return c.json({ data: result.value, meta: configMeta(result) }, 200);
   });

@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bearer, errorResponses, idParam, jsonBody, jsonResponse } from "../../lib/schemas";
-import { toServiceResource, updateService } from "../../services/services";
-import { serviceFields, serviceSchema } from "./service-schemas";
+import { toCatalogItemResource, updateCatalogItem } from "../../services/catalog";
+import { catalogItemFields, catalogItemSchema } from "./catalog-schemas";
 import type { App } from "../../hono/env";
 import { serviceContext } from "../../middleware/request-context";
 
-export const updateServiceBody = z.object(serviceFields).partial().strict().openapi("UpdateService");
+export const updateCatalogItemBody = z.object(catalogItemFields).partial().strict().openapi("UpdateService");
 
 export const route = createRoute({
   method: "patch",
@@ -13,15 +13,15 @@ export const route = createRoute({
   summary: "Change the fields sent of one service",
   tags: ["services"],
   security: bearer,
-  request: { params: idParam, ...jsonBody(updateServiceBody) },
-  responses: { 200: jsonResponse("The changed service", z.object({ data: serviceSchema })), ...errorResponses },
+  request: { params: idParam, ...jsonBody(updateCatalogItemBody) },
+  responses: { 200: jsonResponse("The changed service", z.object({ data: catalogItemSchema })), ...errorResponses },
 });
 
-export type UpdateServiceRequest = z.infer<typeof updateServiceBody>;
+export type UpdateCatalogItemRequest = z.infer<typeof updateCatalogItemBody>;
 
 export function register(app: App) {
   app.openapi(route, async (c) => {
-    const service = await updateService(serviceContext(c), c.req.valid("param").id, c.req.valid("json"));
-    return c.json({ data: toServiceResource(service) }, 200);
+    const service = await updateCatalogItem(serviceContext(c), c.req.valid("param").id, c.req.valid("json"));
+    return c.json({ data: toCatalogItemResource(service) }, 200);
   });
 }

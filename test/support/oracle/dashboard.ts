@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { agentSessions, agents, appointments, calls, contacts, organizations, services } from "../../../drizzle/schema";
+import { agentSessions, agents, appointments, calls, contacts, organizations, catalogItems } from "../../../drizzle/schema";
 import { CALL_OUTCOMES } from "../../../drizzle/schema/enums";
 import type { Db } from "../../../functions/db/database";
 import { addDays, localDate, localParts } from "../../../functions/lib/time";
@@ -31,7 +31,7 @@ export async function loadRawOrg(db: Db, orgId: string): Promise<RawOrg> {
     db.select().from(contacts).where(eq(contacts.orgId, orgId)),
     db.select().from(agentSessions).where(eq(agentSessions.orgId, orgId)),
     db.select().from(appointments).where(eq(appointments.orgId, orgId)),
-    db.select().from(services).where(eq(services.orgId, orgId)),
+    db.select().from(catalogItems).where(eq(catalogItems.orgId, orgId)),
   ]);
   return {
     timezone: org.timezone,
