@@ -40,7 +40,8 @@ describe("hostile input found by fuzzing", () => {
       const res = await send(t.app, "GET", `${path}?from=1970-01-01T00:00:00Z&to=9999-12-31T23:59:59Z`, { authorization: bearer(org.readKey) });
       expect(res.status, describeAnswer(path, res)).toBe(400);
       expect(expectProblem(res, path).errors).toEqual([{ path: "from", message: `must be at most ${MAX_WINDOW_SPAN_DAYS} days before to` }]);
-      expect(performance.now() - started).toBeLessThan(1_000);
+      // the regression burned ~10 s; half of that tells the two apart without timing a healthy request on a busy machine
+      expect(performance.now() - started).toBeLessThan(5_000);
     },
   );
 
