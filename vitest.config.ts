@@ -19,7 +19,13 @@ if (!postgresUrl && !notified.tallyWorkerdSkipNotice) {
  * The suites that run a third time, against the Worker entry: every route's contract, auth, reads, writes and
  * freshness. A test in them that cannot run there says why in its file (`testTarget()`).
  */
-const WORKER_SUITES = ["test/routes/**/*.test.ts", "test/security/*.test.ts", "test/middleware/*.test.ts", "test/dashboard/page-route.test.ts", "test/entries/worker-bundle.test.ts"];
+const WORKER_SUITES = [
+  "test/routes/**/*.test.ts",
+  "test/app/*.test.ts",
+  "test/middleware/*.test.ts",
+  "test/services/api-key-lookup.test.ts",
+  "test/entries/worker-bundle.test.ts",
+];
 
 /** Everything but the workerd suites, against the app in this process. */
 const IN_PROCESS_SUITES = {

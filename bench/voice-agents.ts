@@ -23,7 +23,7 @@ import { writeFileSync } from "node:fs";
 import { serve } from "@hono/node-server";
 import postgres from "postgres";
 import { agents } from "../drizzle/schema";
-import { createApp, type App } from "../functions/app";
+import { createApp } from "../functions/app";
 import { memoryCache } from "../functions/cache/memory";
 import type { Database } from "../functions/db/database";
 import { migrate } from "../functions/db/migrate";
@@ -36,6 +36,7 @@ import { VOICE_BUDGET_MS } from "../functions/voice/config-service";
 import { createVoiceService } from "../functions/voice/service";
 import { memoryVoiceStore } from "../functions/voice/store";
 import { reply, startVoiceProvider, type VoiceProviderFixture } from "../test/fixtures/voice-provider";
+import type { App } from "../functions/hono/env";
 
 const { values: args } = parseArgs({
   options: {
@@ -97,7 +98,9 @@ async function main() {
   const voiceIds = Array.from({ length: AGENTS }, (_, i) => `bench-agent-${String(i).padStart(3, "0")}`);
   await database.db
     .insert(agents)
-    .values(voiceIds.map((voiceAgentId, i) => ({ orgId: organization.id, name: `Agent ${String(i).padStart(3, "0")}`, status: "active" as const, voiceAgentId })));
+    .values(
+      voiceIds.map((voiceAgentId, i) => ({ orgId: organization.id, name: `Agent ${String(i).padStart(3, "0")}`, status: "active" as const, voiceAgentId })),
+    );
 
   const provider = await startVoiceProvider();
   let current: App | undefined;

@@ -27,7 +27,7 @@ import { jobsForCron } from "../jobs/registry";
 import { runJob } from "../jobs/run";
 import { systemClock, type Clock } from "../lib/clock";
 import { jsonLogger } from "../lib/logger";
-import { rateLimitStoreOver } from "../middleware/rate-limit";
+import { rateLimitStoreOver } from "../rate-limit/stores";
 import { createVoiceService, voiceStoreOver } from "../voice";
 import { EnvError, parseEnv, rateLimitSetting } from "./env";
 

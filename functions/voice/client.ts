@@ -4,14 +4,7 @@ import { silentLogger, type Logger } from "../lib/logger";
 import { toVoiceAgentConfig, type VoiceAgentConfig } from "./agent-config";
 import { loadCockatiel, type Cockatiel } from "./cockatiel";
 import { ProviderConcurrency } from "./concurrency";
-import {
-  VoiceProviderError,
-  asVoiceProviderError,
-  isBreakerFailure,
-  isConcurrencyLimitError,
-  isRetriedFailure,
-  rateLimitKind,
-} from "./errors";
+import { VoiceProviderError, asVoiceProviderError, isBreakerFailure, isConcurrencyLimitError, isRetriedFailure, rateLimitKind } from "./errors";
 import { SharedCircuitBreaker, type BreakerState } from "./shared-breaker";
 import { timerSleep, type Sleep } from "./sleep";
 import { memoryVoiceStore, type VoiceStore } from "./store";
@@ -185,11 +178,7 @@ export function createVoiceClient(options: VoiceClientOptions): VoiceClient {
             await sleep(backoff.duration, callSignal);
           }
           return concurrency.run(
-            () =>
-              breaker.execute(
-                () => attemptTimeout.execute(({ signal: attemptSignal }) => requestAgent(voiceAgentId, attemptSignal, signal)),
-                callSignal,
-              ),
+            () => breaker.execute(() => attemptTimeout.execute(({ signal: attemptSignal }) => requestAgent(voiceAgentId, attemptSignal, signal)), callSignal),
             callSignal,
           );
         }, signal);

@@ -171,10 +171,7 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
       })();
 
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const inTime = await Promise.race([
-        work.then(() => true),
-        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), budgetMs))),
-      ]);
+      const inTime = await Promise.race([work.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), budgetMs)))]);
       clearTimeout(timer);
       if (!inTime) waitUntil?.(work);
 

@@ -40,22 +40,9 @@ export class VoiceProviderError extends Error {
   }
 }
 
-const RETRIED: ReadonlySet<VoiceFailureKind> = new Set([
-  "server_error",
-  "system_busy",
-  "rate_limited",
-  "malformed_response",
-  "timeout",
-  "network",
-]);
+const RETRIED: ReadonlySet<VoiceFailureKind> = new Set(["server_error", "system_busy", "rate_limited", "malformed_response", "timeout", "network"]);
 
-const BREAKER_FAILURES: ReadonlySet<VoiceFailureKind> = new Set([
-  "server_error",
-  "system_busy",
-  "malformed_response",
-  "timeout",
-  "network",
-]);
+const BREAKER_FAILURES: ReadonlySet<VoiceFailureKind> = new Set(["server_error", "system_busy", "malformed_response", "timeout", "network"]);
 
 const kindOf = (error: unknown): VoiceFailureKind | null => (error instanceof VoiceProviderError ? error.kind : null);
 

@@ -131,7 +131,13 @@ describe("the Worker bundle wrangler deploys", () => {
     const secret = `whsec_${crypto.randomUUID().replaceAll("-", "")}`;
     const settings = await send("PATCH", "/api/settings", { key: org.writeKey, body: { webhookSecret: secret } });
     expect(settings.status, settings.text).toBe(200);
-    const raw = JSON.stringify({ externalId: "bundle-evt-1", phoneNumber: "+14155550142", direction: "inbound", status: "in_progress", startedAt: new Date().toISOString() });
+    const raw = JSON.stringify({
+      externalId: "bundle-evt-1",
+      phoneNumber: "+14155550142",
+      direction: "inbound",
+      status: "in_progress",
+      startedAt: new Date().toISOString(),
+    });
     const t = Math.floor(Date.now() / 1000);
     const sign = (key: string) => `t=${t},v1=${createHmac("sha256", key).update(`${t}.${raw}`).digest("hex")}`;
     const refused = await send("POST", `/api/webhooks/voice/${org.orgId}`, { raw, headers: { "tally-signature": sign("not-the-secret") } });
@@ -157,7 +163,9 @@ describe("the Worker bundle wrangler deploys", () => {
 
 describe("compression on the Worker", () => {
   it("gzips a JSON answer once for a client that accepts gzip, as the Node server does", async () => {
-    const res = await fetch(new URL("/api/dashboard/analytics?days=30", base), { headers: { authorization: `Bearer ${org.readKey}`, "accept-encoding": "gzip" } });
+    const res = await fetch(new URL("/api/dashboard/analytics?days=30", base), {
+      headers: { authorization: `Bearer ${org.readKey}`, "accept-encoding": "gzip" },
+    });
     expect(res.headers.get("content-encoding")).toBe("gzip");
     expect(res.headers.get("vary")).toMatch(/accept-encoding/i);
     // the runtime compressed it (the app leaves that to Workers); fetch undoes one gzip: what is left is the JSON

@@ -16,7 +16,11 @@ export type TestApp = {
   deps: AppDeps;
   logs: ReturnType<typeof memoryLogger>["lines"];
   /** sends a request to the app in process; `key` becomes the Bearer token, `body` is sent as JSON */
-  request(method: string, path: string, options?: { key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<Response>;
+  request(
+    method: string,
+    path: string,
+    options?: { key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ): Promise<Response>;
   /** creates an organization through the admin route and answers its id and a write, read and admin-less key */
   createOrg(input?: { name?: string; timezone?: string }): Promise<{ orgId: string; writeKey: string; readKey: string }>;
   close(): Promise<void>;

@@ -62,7 +62,8 @@ export async function startWorkerTarget(options: {
   const { database, clock } = options;
   if (!database.url) throw new Error("the worker target runs over a Postgres database (a URL), not PGlite");
   const rateLimit = options.rateLimit;
-  if (rateLimit && (rateLimit.store || rateLimit.timeoutMs !== undefined || (rateLimit.clock && rateLimit.clock !== clock))) throw new Error("the worker target takes a rate limit's requests and window only");
+  if (rateLimit && (rateLimit.store || rateLimit.timeoutMs !== undefined || (rateLimit.clock && rateLimit.clock !== clock)))
+    throw new Error("the worker target takes a rate limit's requests and window only");
   const script = inject("workerTargetScript");
   const logs: LogFields[] = [];
   const waiting = new Map<string, () => void>();

@@ -14,14 +14,9 @@ import { testTarget } from "../../support/worker-target";
 import { body, createTestApp, type TestApp } from "../../support/app";
 import { testDbKind } from "../../support/database";
 import { databaseUrl } from "../../support/templates";
+import { useTestApp } from "../../support/use-test-app";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 /** A new key of the organization, with its id (the admin route answers both). */
 async function newKey(app: TestApp, orgId: string, scope: "read" | "write" = "read") {
@@ -79,7 +74,9 @@ describe("DELETE /api/admin/organizations/{id}/keys/{keyId}", () => {
     const bad = await t.request("DELETE", `/api/admin/organizations/not-a-uuid/keys/also-not`);
     const badJson = await body(bad);
     expect(bad.status, JSON.stringify(badJson)).toBe(400);
-    expect(badJson.errors.map((e: { path: string }) => e.path).sort()).toEqual(expect.arrayContaining([expect.stringContaining("id"), expect.stringContaining("keyId")]));
+    expect(badJson.errors.map((e: { path: string }) => e.path).sort()).toEqual(
+      expect.arrayContaining([expect.stringContaining("id"), expect.stringContaining("keyId")]),
+    );
 
     expect((await t.request("DELETE", `/api/admin/organizations/${b.orgId}/keys/${bKey.keyId}`, { key: b.writeKey })).status).toBe(403);
     expect((await t.request("DELETE", `/api/admin/organizations/${b.orgId}/keys/${bKey.keyId}`, { key: null })).status).toBe(401);

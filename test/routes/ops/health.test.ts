@@ -9,18 +9,13 @@ import { memoryLogger } from "../../../functions/lib/logger";
 import { startUpstashRest, type UpstashRestFixture } from "../../fixtures/upstash-rest";
 import { createTestDatabase } from "../../support/database";
 import { testTarget } from "../../support/worker-target";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = new Date("2026-03-10T12:00:00Z");
 
-let t: TestApp;
 const clock = new ManualClock(NOW);
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 /** A port nothing listens on: bound once by us, then released. */
 async function closedPort(): Promise<number> {

@@ -1,20 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { memoryCache } from "../../../functions/cache/memory";
 import { PROMETHEUS_CONTENT_TYPE, RequestMetrics, renderMetrics, REQUEST_DURATION_BUCKETS_SEC } from "../../../functions/ops/metrics";
 import { testTarget } from "../../support/worker-target";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = new Date("2026-03-10T12:00:00Z");
 
-let t: TestApp;
 const clock = new ManualClock(NOW);
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 async function scrape(): Promise<string> {
   const res = await t.request("GET", "/metrics", { key: null });
