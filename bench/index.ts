@@ -103,9 +103,14 @@ async function ensureDatabase(url: string) {
 const database = (await ensureDatabase(opts.url), openPostgres({ url: opts.url, max: 20, statementTimeoutMs: 120_000 }));
 const db = database.db;
 await migrate(database);
-await db.execute(sql`CREATE TABLE IF NOT EXISTS bench_dataset (params jsonb PRIMARY KEY, seeded_at timestamptz NOT NULL DEFAULT now(), seconds float8, rows jsonb)`);
+await db.execute(
+  sql`CREATE TABLE IF NOT EXISTS bench_dataset (params jsonb PRIMARY KEY, seeded_at timestamptz NOT NULL DEFAULT now(), seconds float8, rows jsonb)`,
+);
 const paramsJson = JSON.stringify(params);
-const [marker] = await rows<{ seeded_at: string; seconds: number | null }>(db, sql`SELECT seeded_at::text, seconds FROM bench_dataset WHERE params = ${paramsJson}::jsonb`);
+const [marker] = await rows<{ seeded_at: string; seconds: number | null }>(
+  db,
+  sql`SELECT seeded_at::text, seconds FROM bench_dataset WHERE params = ${paramsJson}::jsonb`,
+);
 const [{ n: existingCalls, o: existingOrgs } = { n: 0, o: 0 }] = await rows<{ n: number; o: number }>(
   db,
   sql`SELECT (SELECT count(*) FROM calls)::int AS n, (SELECT count(*) FROM organizations)::int AS o`,
@@ -128,7 +133,9 @@ if (marker) {
       }
     },
   });
-  await db.execute(sql`INSERT INTO bench_dataset (params, seconds, rows) VALUES (${paramsJson}::jsonb, ${seeded.seconds}, ${JSON.stringify(seeded.rows)}::jsonb)`);
+  await db.execute(
+    sql`INSERT INTO bench_dataset (params, seconds, rows) VALUES (${paramsJson}::jsonb, ${seeded.seconds}, ${JSON.stringify(seeded.rows)}::jsonb)`,
+  );
   seedInfo = { reused: false, seconds: seeded.seconds, rows: seeded.rows };
 } else if (existingCalls === params.calls && existingOrgs === params.orgs) {
   // seeded earlier by `npm run seed` with the same size: adopt it
@@ -231,7 +238,12 @@ const routes: RouteDef[] = [
   { name: "agents", path: `/api/agents`, naive: (r) => naiveAgents(naiveCtx(r)), cached: true },
   { name: "agent variance", path: `/api/analytics/agent-variance?days=${windowDays}`, naive: (r) => naiveAgentVariance(naiveCtx(r)), cached: true },
   { name: "calls list, first page", path: `/api/calls?limit=20`, naive: (r) => naiveCallsPage({ runner: r, orgId }, 0), cached: false },
-  { name: `calls list, page at ${deepOffset}`, path: `/api/calls?limit=20&cursor=${deepCursor}`, naive: (r) => naiveCallsPage({ runner: r, orgId }, deepOffset), cached: false },
+  {
+    name: `calls list, page at ${deepOffset}`,
+    path: `/api/calls?limit=20&cursor=${deepCursor}`,
+    naive: (r) => naiveCallsPage({ runner: r, orgId }, deepOffset),
+    cached: false,
+  },
   { name: "coverage", path: `/api/coverage?days=${windowDays}`, naive: (r) => naiveCoverage(naiveCtx(r)), cached: true },
 ];
 
@@ -317,8 +329,17 @@ for (const r of routes) {
     naive,
     cold,
     warm,
-    speedup: { coldP95: ratio(naive.p95, cold.p95), warmP95: ratio(naive.p95, warm.p95), coldP50: ratio(naive.p50, cold.p50), warmP50: ratio(naive.p50, warm.p50) },
-    overFloor: { coldP95VsSelect1: ratio(cold.p95, floor.select1.p95), warmP95VsBare: ratio(warm.p95, floor.bare.p95), warmP95VsSelect1: ratio(warm.p95, floor.select1.p95) },
+    speedup: {
+      coldP95: ratio(naive.p95, cold.p95),
+      warmP95: ratio(naive.p95, warm.p95),
+      coldP50: ratio(naive.p50, cold.p50),
+      warmP50: ratio(naive.p50, warm.p50),
+    },
+    overFloor: {
+      coldP95VsSelect1: ratio(cold.p95, floor.select1.p95),
+      warmP95VsBare: ratio(warm.p95, floor.bare.p95),
+      warmP95VsSelect1: ratio(warm.p95, floor.select1.p95),
+    },
     targets: { coldP95Le15: cold.p95 <= 15, warmP95Le3: warm.p95 <= 3, speedup200: naive.p95 / warm.p95 >= 200 },
   });
 }
@@ -335,13 +356,26 @@ if (!opts["skip-load"]) {
     sql`SELECT org_id::text FROM calls GROUP BY org_id ORDER BY count(*) DESC LIMIT ${int("load-orgs", opts["load-orgs"])}`,
   );
   const loadKeys = await Promise.all(loadOrgs.map((o) => createApiKey(db, { orgId: o.org_id, scope: "read", name: `bench load ${new Date().toISOString()}` })));
-  const paths = ["/api/dashboard/overview?days=30", "/api/dashboard/analytics?days=30", "/api/agents", "/api/analytics/agent-variance?days=30", "/api/calls?limit=20", "/api/coverage?days=7"];
+  const paths = [
+    "/api/dashboard/overview?days=30",
+    "/api/dashboard/analytics?days=30",
+    "/api/agents",
+    "/api/analytics/agent-variance?days=30",
+    "/api/calls?limit=20",
+    "/api/coverage?days=7",
+  ];
   // every request draws its (organization, route) at random: autocannon walks a `requests` list from its start on every
   // connection, so a fixed list would send all connections through the same keys in lockstep
   let state = params.seed;
-  const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const random = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   const pairs = loadKeys.flatMap((k) => paths.map((path) => ({ path, headers: { authorization: `Bearer ${k.apiKey}` } })));
-  const mix = [{ method: "GET" as const, path: pairs[0]!.path, setupRequest: (req: Record<string, unknown>) => ({ ...req, ...pairs[Math.floor(random() * pairs.length)]! }) }];
+  const mix = [
+    {
+      method: "GET" as const,
+      path: pairs[0]!.path,
+      setupRequest: (req: Record<string, unknown>) => ({ ...req, ...pairs[Math.floor(random() * pairs.length)]! }),
+    },
+  ];
   const entry = await startNodeEntry();
   const healthOf = async () => {
     const res = await fetch(`${entry.base}/api/health/cache`, { headers: { authorization: `Bearer ${loadKeys[0]!.apiKey}` } });
@@ -351,7 +385,9 @@ if (!opts["skip-load"]) {
     for (const connections of connectionLevels) {
       const latencies: number[] = [];
       const statusCodes: Record<string, number> = {};
-      progress(`load: ${connections} connections for ${durationSec} s over ${loadKeys.length} organizations (${pairs.length} distinct requests, drawn at random)…`);
+      progress(
+        `load: ${connections} connections for ${durationSec} s over ${loadKeys.length} organizations (${pairs.length} distinct requests, drawn at random)…`,
+      );
       const before = await healthOf();
       const instance = autocannon({ url: entry.base, connections, duration: durationSec, requests: mix, timeout: 30 });
       instance.on("response", (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
@@ -367,7 +403,9 @@ if (!opts["skip-load"]) {
       const hits = after.hits - before.hits + (after.stale - before.stale);
       const lookups = hits + (after.misses - before.misses);
       const stats = summarize(latencies);
-      const non2xx = Object.entries(statusCodes).filter(([s]) => !s.startsWith("2")).reduce((n, [, c]) => n + c, 0);
+      const non2xx = Object.entries(statusCodes)
+        .filter(([s]) => !s.startsWith("2"))
+        .reduce((n, [, c]) => n + c, 0);
       loadResults.push({
         connections,
         durationSec,
@@ -386,7 +424,9 @@ if (!opts["skip-load"]) {
         cacheLookups: { hits: after.hits - before.hits, stale: after.stale - before.stale, misses: after.misses - before.misses },
         loadavg: { atStart: loadAtStart, atEnd: load() },
       });
-      progress(`load ${connections}: ${Math.round(result.requests.average)} req/s, p95 ${stats.p95} ms, errors ${result.errors}, non-2xx ${non2xx}, hit ratio ${loadResults.at(-1)!.cacheHitRatio}`);
+      progress(
+        `load ${connections}: ${Math.round(result.requests.average)} req/s, p95 ${stats.p95} ms, errors ${result.errors}, non-2xx ${non2xx}, hit ratio ${loadResults.at(-1)!.cacheHitRatio}`,
+      );
     }
   } finally {
     await entry.stop();
@@ -404,7 +444,16 @@ async function startNodeEntry(): Promise<{ base: string; stop: () => Promise<voi
   });
   const child = spawn(process.execPath, ["--import", "tsx", "functions/entries/node.ts"], {
     cwd: fileURLToPath(new URL("..", import.meta.url)),
-    env: { ...process.env, DATABASE_URL: opts.url, REDIS_URL: opts.redis, PORT: String(port), HOST: "127.0.0.1", TALLY_SCHEDULER: "off", TALLY_DEMO: "off", LOG_LEVEL: "warn" },
+    env: {
+      ...process.env,
+      DATABASE_URL: opts.url,
+      REDIS_URL: opts.redis,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      TALLY_SCHEDULER: "off",
+      TALLY_DEMO: "off",
+      LOG_LEVEL: "warn",
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   await new Promise<void>((resolve, reject) => {
@@ -448,21 +497,36 @@ if (opts["refresh-result"]) {
     keep: true,
     skipFirstBuild: true,
   });
-  for (const calls of opts["refresh-calls"].split(",").filter(Boolean).map((c) => int("refresh-calls", c))) {
+  for (const calls of opts["refresh-calls"]
+    .split(",")
+    .filter(Boolean)
+    .map((c) => int("refresh-calls", c))) {
     progress(`refresh: bench/refresh.ts at ${calls} calls (scratch database)…`);
-    out[String(calls)] = await benchRefresh({ url: opts.url, calls, orgs: Math.min(params.orgs, 50), days: params.days, seed: params.seed, changed: 10_000, keep: true });
+    out[String(calls)] = await benchRefresh({
+      url: opts.url,
+      calls,
+      orgs: Math.min(params.orgs, 50),
+      days: params.days,
+      seed: params.seed,
+      changed: 10_000,
+      keep: true,
+    });
   }
   refresh = out;
 }
 
 // ---------------------------------------------------------------------------------------------------------- output
-const stamp = new Date().toISOString().replaceAll(":", "-").replace(/\.\d+Z$/, "Z");
+const stamp = new Date()
+  .toISOString()
+  .replaceAll(":", "-")
+  .replace(/\.\d+Z$/, "Z");
 const result = {
   at: new Date().toISOString(),
   command: `npm run bench -- ${process.argv.slice(2).join(" ")}`,
   machine: { ...machine, loadavgAtEnd: load() },
   dataset: { params, ...sizes, largestOrg: { id: orgId, calls: largest!.n, timezone: largest!.tz }, seed: seedInfo },
-  measuredPath: "the routes' read models as they are in the tree (functions/read-models/* over functions/rollups/queries.ts: rollup rows before the watermark, raw rows after it)",
+  measuredPath:
+    "the routes' read models as they are in the tree (functions/read-models/* over functions/rollups/queries.ts: rollup rows before the watermark, raw rows after it)",
   rollupBuild,
   samples: { naive: naiveSamples, cold: coldSamples, warm: warmSamples },
   floor,

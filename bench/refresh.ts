@@ -21,6 +21,7 @@ import { migrate } from "../functions/db/migrate";
 import { openPostgres } from "../functions/db/postgres";
 import { agentTotals, callTotals } from "../functions/rollups/queries";
 import { recomputeAllRollups, refreshRollups, type RefreshReport } from "../functions/rollups/refresh";
+import { DAY_MS } from "../functions/lib/time";
 import { seed } from "../functions/seed";
 
 export type BenchOptions = {
@@ -68,7 +69,7 @@ async function refreshUntilCaughtUp(db: Db, now: Date) {
 
 /** The rollup answer for the largest organization's last 30 days equals the raw GROUP BY (a spot check per step). */
 async function spotCheck(db: Db, orgId: string, now: Date) {
-  const window = { from: new Date(now.getTime() - 30 * 86400_000), to: now, timezone: "UTC" };
+  const window = { from: new Date(now.getTime() - 30 * DAY_MS), to: now, timezone: "UTC" };
   const rolled = await timed(() => callTotals({ db, orgId }, window));
   const raw = await timed(() =>
     rows<{ calls: number; completed: number; scored: number; credits: number }>(
@@ -97,8 +98,11 @@ async function compareReads(db: Db, now: Date) {
     return times.sort((a, b) => a - b)[3]!;
   };
   const out = [];
-  for (const [label, org] of [["largest", orgs[0]!], ["median", orgs[Math.floor(orgs.length / 2)]!]] as const) {
-    const window = { from: new Date(now.getTime() - 30 * 86400_000), to: now, timezone: "America/New_York" };
+  for (const [label, org] of [
+    ["largest", orgs[0]!],
+    ["median", orgs[Math.floor(orgs.length / 2)]!],
+  ] as const) {
+    const window = { from: new Date(now.getTime() - 30 * DAY_MS), to: now, timezone: "America/New_York" };
     const from = window.from.toISOString();
     const to = now.toISOString();
     out.push({
@@ -106,15 +110,21 @@ async function compareReads(db: Db, now: Date) {
       calls90d: org.n,
       totalsRollupMs: await median(() => callTotals({ db, orgId: org.org_id }, window)),
       totalsRawMs: await median(() =>
-        rows(db, sql`SELECT count(*)::int, count(*) FILTER (WHERE status = 'completed')::int, count(lead_score)::int, sum(lead_score)::float8,
+        rows(
+          db,
+          sql`SELECT count(*)::int, count(*) FILTER (WHERE status = 'completed')::int, count(lead_score)::int, sum(lead_score)::float8,
                             sum(duration_sec) FILTER (WHERE status = 'completed')::float8, sum(credits_used)::float8
-                       FROM calls WHERE org_id = ${org.org_id}::uuid AND started_at >= ${from}::timestamptz AND started_at < ${to}::timestamptz`),
+                       FROM calls WHERE org_id = ${org.org_id}::uuid AND started_at >= ${from}::timestamptz AND started_at < ${to}::timestamptz`,
+        ),
       ),
       agentsRollupMs: await median(() => agentTotals({ db, orgId: org.org_id }, window)),
       agentsRawMs: await median(() =>
-        rows(db, sql`SELECT agent_id, count(*)::int, count(*) FILTER (WHERE status = 'completed')::int, sum(lead_score)::float8
+        rows(
+          db,
+          sql`SELECT agent_id, count(*)::int, count(*) FILTER (WHERE status = 'completed')::int, sum(lead_score)::float8
                        FROM calls WHERE org_id = ${org.org_id}::uuid AND agent_id IS NOT NULL AND started_at >= ${from}::timestamptz AND started_at < ${to}::timestamptz
-                      GROUP BY 1`),
+                      GROUP BY 1`,
+        ),
       ),
     });
   }
@@ -141,7 +151,10 @@ async function compareAllRows(db: Db) {
     db
       .transaction(async (tx) => {
         const t = tx as unknown as Db;
-        const [state] = await rows<{ b: string; marks: number }>(t, sql`SELECT built_to::text AS b, (SELECT count(*)::int FROM rollup_dirty) AS marks FROM rollup_state`);
+        const [state] = await rows<{ b: string; marks: number }>(
+          t,
+          sql`SELECT built_to::text AS b, (SELECT count(*)::int FROM rollup_dirty) AS marks FROM rollup_state`,
+        );
         await t.execute(sql`CREATE TEMP TABLE bench_calls_before ON COMMIT DROP AS SELECT * FROM call_rollup_15m`);
         await t.execute(sql`CREATE TEMP TABLE bench_agents_before ON COMMIT DROP AS SELECT * FROM agent_rollup_hourly`);
         await t.execute(sql`DELETE FROM call_rollup_15m`);
@@ -155,8 +168,15 @@ async function compareAllRows(db: Db) {
                                                UNION ALL (SELECT * FROM bench_agents_before EXCEPT ALL SELECT * FROM agent_rollup_hourly)) d) AS agents,
                      (SELECT count(*)::int FROM bench_calls_before) AS call_rows, (SELECT count(*)::int FROM bench_agents_before) AS agent_rows`,
         );
-        result = { exact: diff!.calls === 0 && diff!.agents === 0 && state!.marks === 0, differingCallRows: diff!.calls, differingAgentRows: diff!.agents,
-                   callRollupRows: diff!.call_rows, agentRollupRows: diff!.agent_rows, builtTo: state!.b, marksLeft: state!.marks };
+        result = {
+          exact: diff!.calls === 0 && diff!.agents === 0 && state!.marks === 0,
+          differingCallRows: diff!.calls,
+          differingAgentRows: diff!.agents,
+          callRollupRows: diff!.call_rows,
+          agentRollupRows: diff!.agent_rows,
+          builtTo: state!.b,
+          marksLeft: state!.marks,
+        };
         throw rollback;
       })
       .catch((e: unknown) => {
@@ -245,8 +265,17 @@ export async function benchRefresh(options: BenchOptions) {
     for (const n of [100, k]) {
       const ids = await sample(n);
       steps.push(
-        await changeAndRefresh(db, "back-dated updates at random over the whole history (status, score)", ids.length, now, () =>
-          db.execute(sql`UPDATE calls SET lead_score = CASE WHEN lead_score IS NULL THEN 55 ELSE NULL END, status = 'completed' WHERE id = ANY(${idArray(ids)})`), orgId),
+        await changeAndRefresh(
+          db,
+          "back-dated updates at random over the whole history (status, score)",
+          ids.length,
+          now,
+          () =>
+            db.execute(
+              sql`UPDATE calls SET lead_score = CASE WHEN lead_score IS NULL THEN 55 ELSE NULL END, status = 'completed' WHERE id = ANY(${idArray(ids)})`,
+            ),
+          orgId,
+        ),
       );
     }
     {
@@ -261,22 +290,36 @@ export async function benchRefresh(options: BenchOptions) {
       ).map((r) => r.id);
       const batch = Math.min(100, recent.length);
       const statements = recent.length ? Math.ceil(k / batch) : 0;
-      const step = await changeAndRefresh(db, "changes in the last 2 hours (statements of 100 rows)", statements * batch, now, async () => {
-        for (let i = 0; i < statements; i++) {
-          const ids = Array.from({ length: batch }, (_, j) => recent[(i * batch + j) % recent.length]!);
-          await db.execute(sql`UPDATE calls SET status = 'completed', duration_sec = coalesce(duration_sec, 0) + 1,
+      const step = await changeAndRefresh(
+        db,
+        "changes in the last 2 hours (statements of 100 rows)",
+        statements * batch,
+        now,
+        async () => {
+          for (let i = 0; i < statements; i++) {
+            const ids = Array.from({ length: batch }, (_, j) => recent[(i * batch + j) % recent.length]!);
+            await db.execute(sql`UPDATE calls SET status = 'completed', duration_sec = coalesce(duration_sec, 0) + 1,
                                                 lead_score = (coalesce(lead_score, 0) + 7) % 101, credits_used = credits_used + 1
                                 WHERE id = ANY(${idArray(ids)})`);
-        }
-      }, orgId);
+          }
+        },
+        orgId,
+      );
       steps.push({ ...step, distinctCalls: recent.length, statements });
     }
     {
       const ids = await sample(k);
       steps.push(
-        await changeAndRefresh(db, "analysis replaced (milestones) at random", ids.length, now, () =>
-          db.execute(sql`WITH gone AS (DELETE FROM call_milestones WHERE call_id = ANY(${idArray(ids)}) RETURNING call_id, org_id)
-                         INSERT INTO call_milestones (call_id, org_id, key, achieved) SELECT DISTINCT call_id, org_id, 'bench', true FROM gone`), orgId),
+        await changeAndRefresh(
+          db,
+          "analysis replaced (milestones) at random",
+          ids.length,
+          now,
+          () =>
+            db.execute(sql`WITH gone AS (DELETE FROM call_milestones WHERE call_id = ANY(${idArray(ids)}) RETURNING call_id, org_id)
+                         INSERT INTO call_milestones (call_id, org_id, key, achieved) SELECT DISTINCT call_id, org_id, 'bench', true FROM gone`),
+          orgId,
+        ),
       );
     }
     {
@@ -285,17 +328,26 @@ export async function benchRefresh(options: BenchOptions) {
       await db.execute(sql`CREATE TABLE IF NOT EXISTS bench_deleted_calls (LIKE calls)`);
       await db.execute(sql`TRUNCATE bench_deleted_calls`);
       await db.execute(sql`INSERT INTO bench_deleted_calls SELECT * FROM calls WHERE id = ANY(${idArray(ids)})`);
-      steps.push(await changeAndRefresh(db, "deletes at random", ids.length, now, () => db.execute(sql`DELETE FROM calls WHERE id = ANY(${idArray(ids)})`), orgId));
+      steps.push(
+        await changeAndRefresh(db, "deletes at random", ids.length, now, () => db.execute(sql`DELETE FROM calls WHERE id = ANY(${idArray(ids)})`), orgId),
+      );
     }
     {
       // k new calls in the minutes after the watermark (the real-time path: no marks), then the next minute's refresh
       const later = new Date(now.getTime() + 20 * 60_000);
       steps.push(
-        await changeAndRefresh(db, "new calls (real time)", k, later, () =>
-          db.execute(sql`INSERT INTO calls (org_id, contact_id, agent_id, direction, status, phone_number, started_at, duration_sec, credits_used, lead_score)
+        await changeAndRefresh(
+          db,
+          "new calls (real time)",
+          k,
+          later,
+          () =>
+            db.execute(sql`INSERT INTO calls (org_id, contact_id, agent_id, direction, status, phone_number, started_at, duration_sec, credits_used, lead_score)
                          SELECT org_id, contact_id, agent_id, direction, status, phone_number,
                                 ${now.toISOString()}::timestamptz + (random() * interval '15 minutes'), duration_sec, credits_used, lead_score
-                           FROM calls TABLESAMPLE SYSTEM (5) LIMIT ${k}`), orgId),
+                           FROM calls TABLESAMPLE SYSTEM (5) LIMIT ${k}`),
+          orgId,
+        ),
       );
       now = later;
     }
@@ -308,7 +360,8 @@ export async function benchRefresh(options: BenchOptions) {
     const restore = await timed(() => refreshUntilCaughtUp(db, now));
     out.restore = { ms: restore.ms, bucketsRecomputed: restore.result.bucketsRecomputed, dirtyMarks: restore.result.dirtyMarks };
     out.finalCheck = await compareAllRows(db);
-    if (!out.finalCheck || !(out.finalCheck as { exact: boolean }).exact) throw new Error(`rollup rows differ from the raw rows: ${JSON.stringify(out.finalCheck)}`);
+    if (!out.finalCheck || !(out.finalCheck as { exact: boolean }).exact)
+      throw new Error(`rollup rows differ from the raw rows: ${JSON.stringify(out.finalCheck)}`);
     out.reads = await compareReads(db, now);
     return out;
   } finally {

@@ -30,7 +30,7 @@ import { writeFileSync } from "node:fs";
 import { serve } from "@hono/node-server";
 import postgres from "postgres";
 import { agents } from "../drizzle/schema";
-import { createApp, type App } from "../functions/app";
+import { createApp } from "../functions/app";
 import { memoryCache } from "../functions/cache/memory";
 import type { Database } from "../functions/db/database";
 import { migrate } from "../functions/db/migrate";
@@ -43,6 +43,7 @@ import { VOICE_BUDGET_MS } from "../functions/voice/config-service";
 import { createVoiceService } from "../functions/voice/service";
 import { memoryVoiceStore } from "../functions/voice/store";
 import { reply, startVoiceProvider, type VoiceProviderFixture } from "../test/fixtures/voice-provider";
+import type { App } from "../functions/hono/env";
 
 const { values: args } = parseArgs({
   options: {
@@ -142,7 +143,13 @@ async function runMix(database: Database, provider: VoiceProviderFixture, serveA
   for (let i = 0; i < 3; i += 1) rowsToInsert.push({ orgId: organization.id, name: `zz none ${i}`, status: "active", voiceAgentId: null });
   await database.db.insert(agents).values(rowsToInsert);
 
-  const voice = createVoiceService({ baseUrl: provider.url, apiKey: provider.apiKey, store: memoryVoiceStore(systemClock), clock: systemClock, logger: silentLogger });
+  const voice = createVoiceService({
+    baseUrl: provider.url,
+    apiKey: provider.apiKey,
+    store: memoryVoiceStore(systemClock),
+    clock: systemClock,
+    logger: silentLogger,
+  });
   // one client sending lists back to back for longer than a minute: over the per-key limit (600 a minute) of a real key
   serveApp(createApp({ database, cache: memoryCache(systemClock), clock: systemClock, logger: silentLogger, voice, rateLimit: false }));
   provider.resetStats();
@@ -192,7 +199,9 @@ async function main() {
   const voiceIds = Array.from({ length: AGENTS }, (_, i) => `bench-agent-${String(i).padStart(3, "0")}`);
   await database.db
     .insert(agents)
-    .values(voiceIds.map((voiceAgentId, i) => ({ orgId: organization.id, name: `Agent ${String(i).padStart(3, "0")}`, status: "active" as const, voiceAgentId })));
+    .values(
+      voiceIds.map((voiceAgentId, i) => ({ orgId: organization.id, name: `Agent ${String(i).padStart(3, "0")}`, status: "active" as const, voiceAgentId })),
+    );
 
   const provider = await startVoiceProvider();
   let current: App | undefined;

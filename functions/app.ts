@@ -5,7 +5,8 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { timing } from "hono/timing";
 import { StatementCounter } from "./db/database";
-import type { AppDeps, AppEnv } from "./deps";
+import type { AppDeps } from "./deps";
+import type { App, AppEnv } from "./hono/env";
 import { ApiError, fromDatabaseError, fromHttpException, problem, validationError, withoutQueryParams } from "./lib/errors";
 import { authenticate } from "./middleware/auth";
 import { serverTiming } from "./middleware/server-timing";
@@ -15,7 +16,8 @@ import { registerRoutes } from "./routes";
 import { docsPage } from "./routes/docs";
 import { registerOpsRoutes } from "./routes/ops";
 
-export type App = OpenAPIHono<AppEnv>;
+/** The entries type the app they serve by it; the type itself lives in `hono/env.ts`, which imports no route. */
+export type { App } from "./hono/env";
 
 /** Requests slower than this are logged as slow, with their statements and cache outcome. */
 export const DEFAULT_SLOW_REQUEST_MS = 500;

@@ -1,10 +1,9 @@
 import type { Cache } from "./cache/cache";
-import type { Database, Db, StatementCounter } from "./db/database";
-import type { ApiKeyScope } from "../drizzle/schema/enums";
+import type { Database } from "./db/database";
 import type { Clock } from "./lib/clock";
 import type { Logger } from "./lib/logger";
 import type { JobConfig } from "./jobs/types";
-import type { RateLimitConfig } from "./middleware/rate-limit";
+import type { RateLimitConfig } from "./rate-limit/config";
 import type { VoiceConfigService } from "./voice/config-service";
 
 /** Everything the app needs from its runtime. Each entry (Node, Workers, tests) builds these and hands them over. */
@@ -28,26 +27,3 @@ export type AppDeps = {
   /** per-API-key sliding-window rate limit; default on (600 requests a minute per key, this instance's memory); `false`: off */
   rateLimit?: RateLimitConfig | false;
 };
-
-/** The organization a request acts for. */
-export type OrgContext = { id: string; name: string; timezone: string; creditsBalance: number };
-
-export type Auth =
-  | { kind: "org"; keyId: string; scope: ApiKeyScope; org: OrgContext }
-  | { kind: "admin"; keyId: string | null; scope: "admin" };
-
-export type AppEnv = {
-  Variables: {
-    deps: AppDeps;
-    /** Drizzle handle of this request: its statements are counted */
-    db: Db;
-    counter: StatementCounter;
-    auth: Auth;
-    requestId: string;
-    /** set by handlers that answer from a cache, for the request log */
-    cacheStatus?: string;
-  };
-};
-
-/** The context a service function gets: explicit, so it runs the same under any runtime or test. */
-export type ServiceContext = { db: Db; cache: Cache; clock: Clock; logger: Logger; org: OrgContext };

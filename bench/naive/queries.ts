@@ -7,7 +7,7 @@
 //   agentVariance   one query per agent for its calls, milestones and objections (3N+1)
 //   callsPage       OFFSET pagination with an exact count(*) (a deep page scans and discards every row before it)
 //   coverage        a full REFRESH MATERIALIZED VIEW of per-hour session coverage of every organization, then a read
-import postgres from "postgres";
+import type postgres from "postgres";
 
 /** Runs one statement and counts it. */
 export class NaiveRunner {
@@ -32,7 +32,10 @@ export async function naiveOverview(ctx: NaiveContext) {
   const [leads] = await r.q(`SELECT count(lead_score)::int AS n, coalesce(sum(lead_score),0)::float8 AS s FROM calls WHERE ${WINDOW}`, a);
   const [qualified] = await r.q(`SELECT count(*)::int AS n FROM calls WHERE ${WINDOW} AND lead_score >= 70`, a);
   const [booked] = await r.q(`SELECT count(*)::int AS n FROM calls WHERE ${WINDOW} AND outcome = 'appointment_booked'`, a);
-  const [credits] = await r.q(`SELECT coalesce(sum(credits_used),0)::float8 AS n FROM calls WHERE org_id = $1 AND started_at >= date_trunc('month', $2::timestamptz)`, [ctx.orgId, ctx.to.toISOString()]);
+  const [credits] = await r.q(
+    `SELECT coalesce(sum(credits_used),0)::float8 AS n FROM calls WHERE org_id = $1 AND started_at >= date_trunc('month', $2::timestamptz)`,
+    [ctx.orgId, ctx.to.toISOString()],
+  );
   const agents = await r.q(`SELECT status, count(*)::int AS n FROM agents WHERE org_id = $1 GROUP BY status`, [ctx.orgId]);
   const [pipeline] = await r.q(
     `SELECT coalesce(sum(s.price_cents),0)::float8 AS n FROM appointments a JOIN services s ON s.id = a.service_id WHERE a.org_id = $1 AND a.status = 'scheduled' AND a.scheduled_at >= $2::timestamptz`,
@@ -59,7 +62,10 @@ export async function naiveAnalytics(ctx: NaiveContext) {
             avg(lead_score)::float8 AS avg_score FROM calls WHERE ${WINDOW} GROUP BY 1 ORDER BY 1`,
     a,
   );
-  const hours = await r.q(`SELECT extract(hour FROM started_at AT TIME ZONE $4::text)::int AS hour, count(*)::int AS calls FROM calls WHERE ${WINDOW} GROUP BY 1 ORDER BY 1`, a);
+  const hours = await r.q(
+    `SELECT extract(hour FROM started_at AT TIME ZONE $4::text)::int AS hour, count(*)::int AS calls FROM calls WHERE ${WINDOW} GROUP BY 1 ORDER BY 1`,
+    a,
+  );
   const outcomes = await r.q(`SELECT outcome, count(*)::int AS calls FROM calls WHERE ${WINDOW} GROUP BY 1`, args(ctx));
   return { daily, hours, outcomes };
 }

@@ -20,7 +20,7 @@ export function renderAgents(agents: Agent[]): Node[] {
       { "data-agent-id": a.id },
       h(
         "td",
-        { class: "agent", title: a.user ? `${a.user.name} <${a.user.email}>` : a.description ?? null },
+        { class: "agent", title: a.user ? `${a.user.name} <${a.user.email}>` : (a.description ?? null) },
         h("span", { class: "agent-name" }, a.name),
         " ",
         h("span", { class: `tag kind-${a.kind}` }, a.kind),

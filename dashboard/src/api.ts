@@ -74,7 +74,7 @@ export async function getJson<T>(path: string, key: string, signal?: AbortSignal
   let body: T;
   try {
     body = (await res.json()) as T;
-  } catch (error) {
+  } catch {
     if (signal?.aborted) return { ok: false, kind: "aborted" };
     return { ok: false, kind: "failed", status: res.status, detail: "the answer was not JSON", requestId: res.headers.get("x-request-id") };
   }

@@ -29,7 +29,10 @@ export function renderCoverage(hours: CoverageHour[]): Node[] {
   const agentSeconds = hours.reduce((sum, c) => sum + c.agentSeconds, 0);
 
   const grid = h("div", { class: "heatmap", style: `--row:${height}px`, "data-dates": dates.length });
-  grid.append(h("span", { class: "hm-corner" }), ...Array.from({ length: 24 }, (_, hour) => h("span", { class: "hm-hour" }, hour % 3 === 0 ? String(hour) : "")));
+  grid.append(
+    h("span", { class: "hm-corner" }),
+    ...Array.from({ length: 24 }, (_, hour) => h("span", { class: "hm-hour" }, hour % 3 === 0 ? String(hour) : "")),
+  );
   dates.forEach((date, index) => {
     const showLabel = height >= 12 || index % 7 === 0 || index === dates.length - 1;
     grid.append(h("span", { class: "hm-date" }, showLabel ? formatLocalDate(date) : ""));

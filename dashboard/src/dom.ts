@@ -26,7 +26,11 @@ export function one<T extends Element = HTMLElement>(selector: string, root: Par
 }
 
 /** A table with a header row and the rows given. */
-export function table(headers: (string | { label: string; numeric?: boolean; title?: string })[], rows: HTMLTableRowElement[], className = ""): HTMLTableElement {
+export function table(
+  headers: (string | { label: string; numeric?: boolean; title?: string })[],
+  rows: HTMLTableRowElement[],
+  className = "",
+): HTMLTableElement {
   const head = h(
     "tr",
     {},

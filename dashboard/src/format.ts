@@ -37,9 +37,10 @@ function cachedFormat(key: string, make: () => Intl.DateTimeFormat): Intl.DateTi
 
 /** The time of day of an instant in `timeZone` (the organization's), with seconds. */
 export function formatClock(iso: string, timeZone: string): string {
-  return cachedFormat(`clock:${timeZone}`, () => new Intl.DateTimeFormat(undefined, { timeZone, hour: "2-digit", minute: "2-digit", second: "2-digit" })).format(
-    new Date(iso),
-  );
+  return cachedFormat(
+    `clock:${timeZone}`,
+    () => new Intl.DateTimeFormat(undefined, { timeZone, hour: "2-digit", minute: "2-digit", second: "2-digit" }),
+  ).format(new Date(iso));
 }
 
 /** Date and time of an instant in `timeZone` ("May 3, 14:05"). */

@@ -113,7 +113,13 @@ async function loadPanel<T>(options: {
     panel.show(options.render(result.body, timeZone), meta, result.timing, timeZone);
     options.after?.(result.body);
   } catch (error) {
-    panel.fail({ ok: false, kind: "failed", status: 200, detail: `the page could not show this answer (${error instanceof Error ? error.message : String(error)})`, requestId: null });
+    panel.fail({
+      ok: false,
+      kind: "failed",
+      status: 200,
+      detail: `the page could not show this answer (${error instanceof Error ? error.message : String(error)})`,
+      requestId: null,
+    });
   }
   if (!orgZone && meta.timezone) showZone(meta.timezone, "from the aggregates' meta.timezone");
 }
@@ -157,7 +163,14 @@ function windowPanels(): Promise<void>[] {
   const days = `days=${state.days}`;
   showWindowLabels();
   return [
-    loadPanel<OverviewResponse>({ panel: panels.overview, path: `/api/dashboard/overview?${days}`, signal, current, meta: (b) => b.meta, render: (b) => renderOverview(b.data) }),
+    loadPanel<OverviewResponse>({
+      panel: panels.overview,
+      path: `/api/dashboard/overview?${days}`,
+      signal,
+      current,
+      meta: (b) => b.meta,
+      render: (b) => renderOverview(b.data),
+    }),
     loadPanel<AnalyticsResponse>({
       panel: panels.analytics,
       path: `/api/dashboard/analytics?${days}`,
@@ -174,7 +187,14 @@ function windowPanels(): Promise<void>[] {
       meta: (b) => b.meta,
       render: (b) => renderVariance(b.data),
     }),
-    loadPanel<CoverageResponse>({ panel: panels.coverage, path: `/api/coverage?${days}`, signal, current, meta: (b) => b.meta, render: (b) => renderCoverage(b.data) }),
+    loadPanel<CoverageResponse>({
+      panel: panels.coverage,
+      path: `/api/coverage?${days}`,
+      signal,
+      current,
+      meta: (b) => b.meta,
+      render: (b) => renderCoverage(b.data),
+    }),
   ];
 }
 
@@ -222,7 +242,13 @@ function callsFooter(total: number): HTMLElement {
   const more = state.callsCursor
     ? h("button", { type: "button", "data-action": "load-more" }, `Load ${CALLS_PAGE} more`)
     : h("span", { class: "sub" }, "All calls shown.");
-  return h("div", { class: "calls-footer" }, h("span", { class: "calls-shown", "data-shown": state.callsShown, "data-total": total }, shownOf(state.callsShown, total)), more, h("span", { class: "calls-more-status" }));
+  return h(
+    "div",
+    { class: "calls-footer" },
+    h("span", { class: "calls-shown", "data-shown": state.callsShown, "data-total": total }, shownOf(state.callsShown, total)),
+    more,
+    h("span", { class: "calls-more-status" }),
+  );
 }
 
 /**
@@ -295,7 +321,15 @@ for (const button of document.querySelectorAll<HTMLButtonElement>(".window-picke
 }
 panels.calls.body.addEventListener("click", (event) => {
   const target = event.target as HTMLElement;
-  if (target.closest("[data-action=load-more]") && state.callsCursor) void loadCalls(state.fullAbort.signal, ((load) => () => load === state.fullLoad)(state.fullLoad), true);
+  if (target.closest("[data-action=load-more]") && state.callsCursor)
+    void loadCalls(
+      state.fullAbort.signal,
+      (
+        (load) => () =>
+          load === state.fullLoad
+      )(state.fullLoad),
+      true,
+    );
 });
 
 showWindowLabels();

@@ -23,7 +23,13 @@ export function renderOverview(o: Overview): Node[] {
   const tiles = [
     kpi("calls.total", "Calls", o.calls.total, formatInt(o.calls.total), `${formatInt(o.calls.completed)} completed`),
     kpi("calls.successRate", "Success rate", o.calls.successRate, formatRate(o.calls.successRate), "completed / all calls"),
-    kpi("calls.avgDurationSec", "Avg. call", o.calls.avgDurationSec, formatDuration(o.calls.avgDurationSec), `${formatHours(o.calls.totalDurationSec)} talk time`),
+    kpi(
+      "calls.avgDurationSec",
+      "Avg. call",
+      o.calls.avgDurationSec,
+      formatDuration(o.calls.avgDurationSec),
+      `${formatHours(o.calls.totalDurationSec)} talk time`,
+    ),
     kpi("leads.total", "Leads", o.leads.total, formatInt(o.leads.total), `${formatInt(o.leads.qualified)} qualified (score ≥ 70)`),
     kpi("leads.conversionRate", "Conversion", o.leads.conversionRate, formatRate(o.leads.conversionRate), `avg. score ${formatDecimal(o.leads.avgScore)}`),
     kpi("leads.booked", "Booked", o.leads.booked, formatInt(o.leads.booked), "appointments from calls"),

@@ -49,7 +49,14 @@ export class Panel {
     parts.push(
       h(
         "span",
-        { class: "server-time", title: `Server-Timing: ${Object.entries(timing.metrics).map(([k, v]) => `${k} ${v} ms`).join(", ") || "absent"}` },
+        {
+          class: "server-time",
+          title: `Server-Timing: ${
+            Object.entries(timing.metrics)
+              .map(([k, v]) => `${k} ${v} ms`)
+              .join(", ") || "absent"
+          }`,
+        },
         timing.serverMs === null ? "server time n/a" : `server ${formatMs(timing.serverMs)}`,
         ...others.map(([name, ms]) => ` (${name} ${formatMs(ms)})`),
       ),

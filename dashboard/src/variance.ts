@@ -38,7 +38,12 @@ export function renderVariance(v: Variance): Node[] {
         const z = a.zScores[key];
         return h(
           "td",
-          { class: ["num", zClass(z)].filter(Boolean).join(" "), "data-metric": key, "data-z": z === null ? "" : z.toFixed(3), title: z === null ? "z-score n/a" : `z = ${z.toFixed(2)}` },
+          {
+            class: ["num", zClass(z)].filter(Boolean).join(" "),
+            "data-metric": key,
+            "data-z": z === null ? "" : z.toFixed(3),
+            title: z === null ? "z-score n/a" : `z = ${z.toFixed(2)}`,
+          },
           format(a[key]),
           h("small", { class: "z" }, z === null ? "" : `${z > 0 ? "+" : ""}${z.toFixed(1)}σ`),
         );

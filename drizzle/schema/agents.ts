@@ -44,10 +44,7 @@ export const agentSessions = pgTable(
     endedAt: tstz("ended_at"),
     createdAt: createdAt(),
   },
-  (t) => [
-    index("agent_sessions_org_started_idx").on(t.orgId, t.startedAt),
-    index("agent_sessions_org_open_idx").on(t.orgId).where(sql`${t.endedAt} IS NULL`),
-  ],
+  (t) => [index("agent_sessions_org_started_idx").on(t.orgId, t.startedAt), index("agent_sessions_org_open_idx").on(t.orgId).where(sql`${t.endedAt} IS NULL`)],
 );
 
 export type BusinessHours = Partial<Record<"mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun", { start: string; end: string }[]>>;

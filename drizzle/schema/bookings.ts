@@ -5,7 +5,7 @@ import { appointmentStatus } from "./enums";
 import { organizations } from "./organizations";
 import { contacts } from "./calls";
 
-export const services = pgTable(
+export const catalogItems = pgTable(
   "services",
   {
     id: id(),
@@ -31,7 +31,7 @@ export const appointments = pgTable(
       .references(() => contacts.id, { onDelete: "cascade" }),
     /** no foreign key: calls is partitioned and keyed by (id, started_at) */
     callId: uuid("call_id"),
-    serviceId: uuid("service_id").references(() => services.id, { onDelete: "set null" }),
+    serviceId: uuid("service_id").references(() => catalogItems.id, { onDelete: "set null" }),
     scheduledAt: tstz("scheduled_at").notNull(),
     status: appointmentStatus("status").notNull().default("scheduled"),
     ...timestamps,

@@ -6,14 +6,7 @@ export const AGENT_KINDS = ["ai", "human"] as const;
 export const AGENT_STATUSES = ["active", "draft", "paused", "archived"] as const;
 export const CALL_DIRECTIONS = ["inbound", "outbound"] as const;
 export const CALL_STATUSES = ["queued", "ringing", "in_progress", "completed", "failed", "missed", "abandoned"] as const;
-export const CALL_OUTCOMES = [
-  "appointment_booked",
-  "qualified",
-  "callback_requested",
-  "not_interested",
-  "voicemail",
-  "wrong_number",
-] as const;
+export const CALL_OUTCOMES = ["appointment_booked", "qualified", "callback_requested", "not_interested", "voicemail", "wrong_number"] as const;
 export const APPOINTMENT_STATUSES = ["scheduled", "completed", "cancelled", "no_show"] as const;
 
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];

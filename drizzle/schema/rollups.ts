@@ -9,7 +9,8 @@ import { organizations } from "./organizations";
  * offset in use is a multiple of 15 minutes, so a 15-minute bucket lies inside one local hour and one local date in
  * every zone, and a timezone change needs no rebuild. A rollup row holds only calls whose started_at is below the
  * watermark; reads add the raw rows of dirty buckets and of the time past the watermark (functions/rollups/queries.ts).
- * The functions, triggers and the admin view that keep them live in sql/010_rollups.sql.
+ * The functions, triggers and the admin view that keep them live in sql/010_rollup_helpers.sql, 011_rollup_triggers.sql,
+ * 012_rollup_refresh.sql and 020_rollups_admin_view.sql.
  */
 
 /** The call count of each (direction, status) pair, as a column `<direction>_<status>` (the calls list's exact total). */

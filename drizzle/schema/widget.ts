@@ -15,8 +15,5 @@ export const widgetPageviews = pgTable(
     countryCode: text("country_code"),
     createdAt: createdAt(),
   },
-  (t) => [
-    primaryKey({ name: "widget_pageviews_pkey", columns: [t.id, t.createdAt] }),
-    index("widget_pageviews_org_created_idx").on(t.orgId, t.createdAt),
-  ],
+  (t) => [primaryKey({ name: "widget_pageviews_pkey", columns: [t.id, t.createdAt] }), index("widget_pageviews_org_created_idx").on(t.orgId, t.createdAt)],
 );

@@ -19,16 +19,9 @@
  * time plus one store timeout. Invalidations that fail are replayed, before the next read, once the store answers.
  */
 import type { Cache } from "./cache";
-import { memoryStore, MEMORY_CACHE_MAX_ENTRIES } from "./memory";
+import { MEMORY_CACHE_MAX_ENTRIES, memoryStore } from "./memory";
 import type { CacheStore } from "./store";
-import { tieredCache, type TieredCacheOptions } from "./tiered";
-
-export type { Cache, CacheResult, CacheStats, CacheStatus, FetchOptions, NamespaceKind, NamespaceStats, StoreStats, WaitUntil } from "./cache";
-export type { CacheStore, StoreGuard } from "./store";
-export { cacheNamespace, orgKey, type CacheNamespace, type NamespaceFetchOptions } from "./namespaces";
-export { memoryCache, memoryStore, MEMORY_CACHE_MAX_ENTRIES } from "./memory";
-export { DEFAULT_CONFIG_NAMESPACES, L1_MAX_ENTRIES, L1_TTL_MS, tieredCache, type TieredCacheOptions } from "./tiered";
-export { STORE_RETRY_MS } from "./breaker";
+import { type TieredCacheOptions, tieredCache } from "./tiered";
 
 export type CreateCacheOptions = Omit<TieredCacheOptions, "store"> & {
   /** `memory`: an in-process store of the cache's own (the embedded default); else a store built by the entry */
@@ -41,7 +34,8 @@ export type CreateCacheOptions = Omit<TieredCacheOptions, "store"> & {
  * Builds the cache an entry hands the app. Entries build the store from their environment: Node with `redisStore`
  * (`./redis`) or `upstashStore` (`./upstash`), Workers with `upstashStore` from `./upstash-cloudflare`, so that this
  * module pulls in neither node-redis nor a runtime-specific client. `createNodeCache` (`./node`) and
- * `createWorkerCache` (`./worker`) do exactly that from a store name.
+ * `createWorkerSharedCache` (`./worker`) do exactly that from a store name.
+ * @internal tests build their caches through it; the entries use `createSharedCache`
  */
 export function createCache(options: CreateCacheOptions): Cache {
   return createSharedCache(options).cache;

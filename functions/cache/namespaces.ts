@@ -3,7 +3,7 @@ import type { Cache, CacheResult, FetchOptions, NamespaceKind } from "./cache";
 /** Per-call options of a typed namespace: its policy is fixed where it is declared, `asOf` and the like are not. */
 export type NamespaceFetchOptions = Omit<FetchOptions, "freshSec" | "staleSec" | "kind" | "staleIfErrorSec">;
 
-/** A cache namespace declared once next to its read model: its name, value type, coherence and freshness. */
+/** A cache namespace as a cached read uses it: its name, value type, coherence and freshness. */
 export type CacheNamespace<T> = {
   readonly name: string;
   readonly kind: NamespaceKind;
@@ -18,7 +18,7 @@ export type CacheNamespace<T> = {
 /** Namespace names are one lowercase word or a few joined by dashes: they sit in store keys between colons. */
 const NAMESPACE_NAME = /^[a-z][a-z0-9-]*$/;
 
-/** Declares a typed namespace, e.g. `cacheNamespace<Overview>({ name: "overview", freshSec: 30, staleSec: 300 })`. */
+/** A typed namespace from its name and policy; the app declares its namespaces in `CACHE_NAMESPACES` and takes handles with `namespace`. */
 export function cacheNamespace<T>(definition: {
   name: string;
   kind?: NamespaceKind;
@@ -39,6 +39,54 @@ export function cacheNamespace<T>(definition: {
     fetch: (cache, key, load, options) => cache.fetch(definition.name, key, load, { ...options, ...policy }),
     invalidate: (cache, key) => cache.invalidate(definition.name, key),
   };
+}
+
+/** A namespace's policy: how coherent it is and how long its values are served. */
+export type NamespacePolicy = { readonly kind: NamespaceKind; readonly freshSec: number; readonly staleSec?: number; readonly staleIfErrorSec?: number };
+
+/**
+ * Dashboard aggregates are served fresh for 30 s and stale (while a refresh runs) for 5 more minutes; when a load fails
+ * (statement timeout), the last value up to an hour old answers, marked stale (SPEC §4).
+ */
+export const AGGREGATE_POLICY = { kind: "aggregate", freshSec: 30, staleSec: 300, staleIfErrorSec: 3600 } as const satisfies NamespacePolicy;
+
+/**
+ * Every cache namespace of the app, with its policy: the one list a reader checks to see what is cached, and what
+ * the tiered cache reads as strictly coherent. Each cached read declares its typed handle beside its SQL with
+ * `namespace<T>(name)`; invalidations go through that handle (or `invalidateOrg`).
+ */
+export const CACHE_NAMESPACES = {
+  "dashboard-overview": AGGREGATE_POLICY,
+  "dashboard-analytics": AGGREGATE_POLICY,
+  coverage: AGGREGATE_POLICY,
+  agents: AGGREGATE_POLICY,
+  "agent-variance": AGGREGATE_POLICY,
+  /**
+   * The configuration documents of SPEC §5 (services, inbound config, settings), keyed `<org>:<document>`. They are
+   * invalidated by every write that changes them (and by `invalidateOrg`), so a long fresh window costs no
+   * correctness: it only bounds how long an unused entry lives.
+   */
+  config: { kind: "config", freshSec: 300, staleSec: 300 },
+  /**
+   * Key hash → grant (`services/api-key-lookup.ts`). Revocations and organization changes made through Tally
+   * invalidate a grant at once; the 60 s bounds only what Tally cannot see (a key revoked by hand in SQL). No stale
+   * window: a grant is never served past its fresh TTL.
+   */
+  "api-keys": { kind: "config", freshSec: 60 },
+  /** the health probe's round trip through the cache (`ops/health.ts`), always a bypass */
+  ops: { kind: "config", freshSec: 5 },
+} as const satisfies Record<string, NamespacePolicy>;
+
+export type NamespaceName = keyof typeof CACHE_NAMESPACES;
+
+/** The namespaces read as strictly coherent (`kind: "config"`) when a fetch does not say its kind. */
+export const CONFIG_NAMESPACES: readonly NamespaceName[] = (Object.keys(CACHE_NAMESPACES) as NamespaceName[]).filter(
+  (name) => CACHE_NAMESPACES[name].kind === "config",
+);
+
+/** The typed handle of a registered namespace, e.g. `namespace<Overview>("dashboard-overview")`. */
+export function namespace<T>(name: NamespaceName): CacheNamespace<T> {
+  return cacheNamespace<T>({ name, ...CACHE_NAMESPACES[name] });
 }
 
 /** A cache key: the organization first (`<orgId>:<params...>`), as the cache's per-organization versions expect. */

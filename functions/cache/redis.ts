@@ -54,7 +54,10 @@ export function redisStore(options: RedisStoreOptions): CacheStore {
       // node-redis's own timeout stops at the write: a command sent to a server that never answers waits forever
       const pending = current.client.sendCommand(args, { timeout: left });
       // a reply that comes after its deadline still shows the connection is alive
-      pending.then(() => void (lastReplyAt = Date.now()), () => {});
+      pending.then(
+        () => void (lastReplyAt = Date.now()),
+        () => {},
+      );
       const reply = (await withDeadline(pending, left)) as T;
       timeoutsInARow = 0;
       return reply;

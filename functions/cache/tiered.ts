@@ -4,16 +4,13 @@ import { STORE_RETRY_MS } from "./breaker";
 import type { Cache, CacheResult, CacheStats, CacheStatus, FetchOptions, WaitUntil } from "./cache";
 import { encodeEnvelope, shouldRefreshEarly, type Envelope } from "./envelope";
 import { MAX_ENTRY_TTL_MS, splitOrgKey } from "./keys";
+import { CONFIG_NAMESPACES } from "./namespaces";
 import { CacheCounters } from "./stats";
 import type { CacheStore } from "./store";
 import { loadFlightKey, Tiers, type Locator, type StoreState } from "./tiers";
 
-export { L1_MAX_ENTRIES, L1_TTL_MS } from "./tiers";
-
 /** Larger values are served but not cached: Upstash refuses requests over 1 MB, and one such value would crowd L1. */
 export const MAX_VALUE_CHARS = 1_000_000;
-/** Configuration namespaces (SPEC §5: served from cache, invalidated on write): strictly coherent across instances. */
-export const DEFAULT_CONFIG_NAMESPACES: readonly string[] = ["settings", "inbound-config", "services"];
 /** `close()` waits this long at most for loads and refreshes still running. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -27,7 +24,7 @@ export type TieredCacheOptions = {
   keyPrefix?: string;
   /** the in-process tier in front of the store; `false` when the store already is in process */
   l1?: { maxEntries?: number; ttlMs?: number } | false;
-  /** namespaces read with `kind: "config"` unless a fetch says otherwise */
+  /** namespaces read with `kind: "config"` unless a fetch says otherwise; default: the registry's config namespaces (`CONFIG_NAMESPACES`) */
   configNamespaces?: readonly string[];
   /** pause after a store failure before the store is tried again */
   storeRetryMs?: number;
@@ -72,7 +69,7 @@ class TieredCache implements Cache {
       l1: options.l1 ?? {},
       storeRetryMs: options.storeRetryMs ?? STORE_RETRY_MS,
     });
-    this.#configNamespaces = new Set(options.configNamespaces ?? DEFAULT_CONFIG_NAMESPACES);
+    this.#configNamespaces = new Set(options.configNamespaces ?? CONFIG_NAMESPACES);
     this.#waitUntil = options.waitUntil;
     this.#beta = options.xfetchBeta ?? 1;
     this.#random = options.random ?? (() => 1 - Math.random());

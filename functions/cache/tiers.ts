@@ -23,9 +23,7 @@ const KNOWN_VERSION_TTL_MS = 10 * 60 * 1000;
 export type Locator = { ns: string; key: string; org: string; params: string };
 
 /** What one read of the shared store learned about a key: the guards a later write of it must still meet. */
-export type StoreState =
-  | { available: false }
-  | { available: true; versionRaw: string | null; version: string; gen: string | null; raw: string | null };
+export type StoreState = { available: false } | { available: true; versionRaw: string | null; version: string; gen: string | null; raw: string | null };
 
 /** `version`: the org version the entry belongs to (unknown when it was loaded with the store down) */
 export type L1Entry = { env: Envelope; raw: string; state: StoreState; version: string | undefined };
@@ -198,9 +196,7 @@ export class Tiers {
 
 /** The single-flight key of a load: one per key and store state (or per local epoch while the store is down). */
 export function loadFlightKey(tiers: Tiers, at: Locator, state: StoreState): string {
-  return state.available
-    ? `${tiers.layout.entry(at.ns, at.org, state.version, at.params)}|${state.gen ?? ""}`
-    : `${tiers.epoch}|${l1Key(at)}`;
+  return state.available ? `${tiers.layout.entry(at.ns, at.org, state.version, at.params)}|${state.gen ?? ""}` : `${tiers.epoch}|${l1Key(at)}`;
 }
 
 const l1Key = (at: Locator) => `${at.ns}\u0000${at.key}`;

@@ -1,4 +1,3 @@
-import type { Cache } from "./cache";
 import { createSharedCache, type CreateCacheOptions, type SharedCache } from "./index";
 import { upstashStore } from "./upstash-cloudflare";
 
@@ -10,12 +9,10 @@ export type WorkerCacheOptions = Omit<CreateCacheOptions, "store" | "maxEntries"
   timeoutMs?: number;
 };
 
-/** The Workers entry's cache: Upstash over REST (fetch only), background refreshes through `ctx.waitUntil`. */
-export function createWorkerCache(options: WorkerCacheOptions): Cache {
-  return createWorkerSharedCache(options).cache;
-}
-
-/** `createWorkerCache`, also answering the Upstash store it built (the voice provider keeps its state there too). */
+/**
+ * The Workers entry's cache: Upstash over REST (fetch only), background refreshes through `ctx.waitUntil`; answered
+ * with the Upstash store it built (the voice provider keeps its state there too).
+ */
 export function createWorkerSharedCache(options: WorkerCacheOptions): SharedCache {
   const { url, token, timeoutMs, ...rest } = options;
   return createSharedCache({ ...rest, store: upstashStore({ url, token, timeoutMs }) });

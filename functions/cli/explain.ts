@@ -47,8 +47,7 @@ async function openDatabase(): Promise<{ database: Database; query: RawQuery; ro
   const where = database.location;
   if (database.kind === "postgres") {
     const { client } = database;
-    const query: RawQuery = async <T>(text: string, params: readonly unknown[]) =>
-      (await client.unsafe(text, params as never[])) as unknown as T[];
+    const query: RawQuery = async <T>(text: string, params: readonly unknown[]) => (await client.unsafe(text, params as never[])) as unknown as T[];
     const rolledBack: RolledBack = async (fn) => {
       let result: Awaited<ReturnType<typeof fn>> | undefined;
       const rollback = new Error("rollback");
@@ -160,7 +159,10 @@ try {
   const parentOf = new Map(relations.map((r) => [r.relation, r.parent]));
 
   const [org] = opts.org
-    ? await query<{ id: string; name: string; calls: string }>(`SELECT o.id, o.name, (SELECT count(*) FROM calls c WHERE c.org_id = o.id)::text AS calls FROM organizations o WHERE o.id::text = $1`, [opts.org])
+    ? await query<{ id: string; name: string; calls: string }>(
+        `SELECT o.id, o.name, (SELECT count(*) FROM calls c WHERE c.org_id = o.id)::text AS calls FROM organizations o WHERE o.id::text = $1`,
+        [opts.org],
+      )
     : await query<{ id: string; name: string; calls: string }>(
         `SELECT o.id, o.name, t.calls::text AS calls FROM (SELECT org_id, count(*) AS calls FROM calls GROUP BY org_id ORDER BY 2 DESC LIMIT 1) t JOIN organizations o ON o.id = t.org_id`,
         [],
@@ -168,8 +170,13 @@ try {
   if (!org) throw new Error(opts.org ? `no organization ${opts.org}` : "the database holds no calls: seed it first (npm run seed)");
 
   // fixtures the routes need: one agent, one phone, a cursor deep into the list, a reconnectable token if any
-  const [agent] = await query<{ id: string }>(`SELECT agent_id AS id FROM calls WHERE org_id = $1 AND agent_id IS NOT NULL ORDER BY started_at DESC LIMIT 1`, [org.id]);
-  const [contact] = await query<{ phone: string }>(`SELECT ct.phone FROM calls c JOIN contacts ct ON ct.id = c.contact_id WHERE c.org_id = $1 ORDER BY c.started_at DESC LIMIT 1`, [org.id]);
+  const [agent] = await query<{ id: string }>(`SELECT agent_id AS id FROM calls WHERE org_id = $1 AND agent_id IS NOT NULL ORDER BY started_at DESC LIMIT 1`, [
+    org.id,
+  ]);
+  const [contact] = await query<{ phone: string }>(
+    `SELECT ct.phone FROM calls c JOIN contacts ct ON ct.id = c.contact_id WHERE c.org_id = $1 ORDER BY c.started_at DESC LIMIT 1`,
+    [org.id],
+  );
   const [call] = await query<{ id: string }>(`SELECT id FROM calls WHERE org_id = $1 ORDER BY started_at DESC LIMIT 1`, [org.id]);
 
   const key = await createApiKey(database.db, { orgId: org.id, scope: "read", name: "npm run explain" });
@@ -184,7 +191,8 @@ try {
     adminKey,
     rateLimit: false,
   });
-  const get = async (path: string, admin = false): Promise<Response> => app.request(path, { headers: { authorization: `Bearer ${admin ? adminKey : key.apiKey}` } });
+  const get = async (path: string, admin = false): Promise<Response> =>
+    app.request(path, { headers: { authorization: `Bearer ${admin ? adminKey : key.apiKey}` } });
   const post = async (path: string, body: unknown): Promise<Response> =>
     app.request(path, { method: "POST", headers: { authorization: `Bearer ${key.apiKey}`, "content-type": "application/json" }, body: JSON.stringify(body) });
 
@@ -204,10 +212,24 @@ try {
     ["GET /api/agents", () => get("/api/agents")],
     ["GET /api/analytics/agent-variance?days=30", () => get("/api/analytics/agent-variance?days=30")],
     ["GET /api/calls?limit=20", () => get("/api/calls?limit=20")],
-    ...(deepCursor ? [["GET /api/calls?limit=20&cursor=<deep>", () => get(`/api/calls?limit=20&cursor=${encodeURIComponent(deepCursor)}`)] as [string, () => Promise<Response>]] : []),
+    ...(deepCursor
+      ? [
+          ["GET /api/calls?limit=20&cursor=<deep>", () => get(`/api/calls?limit=20&cursor=${encodeURIComponent(deepCursor)}`)] as [
+            string,
+            () => Promise<Response>,
+          ],
+        ]
+      : []),
     ["GET /api/calls?direction=inbound&status=completed", () => get("/api/calls?direction=inbound&status=completed&limit=20")],
     ...(agent ? [[`GET /api/calls?agentId=…`, () => get(`/api/calls?agentId=${agent.id}&limit=20`)] as [string, () => Promise<Response>]] : []),
-    ...(contact ? [["GET /api/contacts/by-phone/{phone}/calls", () => get(`/api/contacts/by-phone/${encodeURIComponent(contact.phone)}/calls`)] as [string, () => Promise<Response>]] : []),
+    ...(contact
+      ? [
+          ["GET /api/contacts/by-phone/{phone}/calls", () => get(`/api/contacts/by-phone/${encodeURIComponent(contact.phone)}/calls`)] as [
+            string,
+            () => Promise<Response>,
+          ],
+        ]
+      : []),
     ...(call ? [["GET /api/calls/{id}", () => get(`/api/calls/${call.id}`)] as [string, () => Promise<Response>]] : []),
     ["POST /api/calls/reconnect", () => post("/api/calls/reconnect", { token: "explain-no-such-token" })],
     ["POST /api/calls/route", () => post("/api/calls/route", { phoneNumber: contact?.phone ?? "+14155550123" })],
@@ -221,11 +243,14 @@ try {
     if (res.status >= 500) throw new Error(`${route} answered ${res.status}: ${await res.text()}`);
   }
 
-  const results: { route: string; statement: number; sql: string; executionMs: number; seqScans: { relation: string; rows: number; guarded: boolean }[] }[] = [];
+  const results: { route: string; statement: number; sql: string; executionMs: number; seqScans: { relation: string; rows: number; guarded: boolean }[] }[] =
+    [];
   const lines: string[] = [];
   lines.push(`npm run explain — ${where}, organization ${org.name} (${org.id}, ${org.calls} calls)`);
   lines.push(`row counts: ${[...rowCounts].map(([r, n]) => `${r} ${n}`).join(", ")}`);
-  lines.push(`fails on a sequential scan of a relation of ${GUARDED_TABLES.join(", ")} holding more than ${threshold} rows (scans of empty partitions are not listed)`);
+  lines.push(
+    `fails on a sequential scan of a relation of ${GUARDED_TABLES.join(", ")} holding more than ${threshold} rows (scans of empty partitions are not listed)`,
+  );
   lines.push(
     state?.built_to
       ? `rollups built to ${state.built_to}: reads take rollup rows before it and raw rows after`
@@ -250,7 +275,11 @@ try {
     lines.push(`   ${sqlHead}${s.text.length > 100 ? "…" : ""}`);
     for (const { node, depth } of walk(plan.Plan)) lines.push(`${"  ".repeat(depth + 1)}-> ${describeNode(node)}`);
     for (const scan of seqScans.filter((x) => x.rows > 0))
-      lines.push(scan.guarded ? `   FAIL: sequential scan of ${scan.relation} (${scan.rows} rows)` : `   ok: sequential scan of ${scan.relation} (${scan.rows} rows, under ${threshold})`);
+      lines.push(
+        scan.guarded
+          ? `   FAIL: sequential scan of ${scan.relation} (${scan.rows} rows)`
+          : `   ok: sequential scan of ${scan.relation} (${scan.rows} rows, under ${threshold})`,
+      );
   }
   const violations = results.flatMap((r) => r.seqScans.filter((s) => s.guarded).map((s) => ({ route: r.route, statement: r.statement, ...s })));
   failed = violations.length > 0;
@@ -261,7 +290,9 @@ try {
       ? `FAILED: ${violations.length} sequential scan(s) of large relations: ${violations.map((v) => `${v.relation} in ${v.route} #${v.statement}`).join(", ")}`
       : `ok: ${results.length} statements over ${perRoute.size} routes, no sequential scan of a guarded relation over ${threshold} rows`,
   );
-  console.log(opts.json ? JSON.stringify({ organization: org, rowCounts: Object.fromEntries(rowCounts), threshold, results, violations }, null, 2) : lines.join("\n"));
+  console.log(
+    opts.json ? JSON.stringify({ organization: org, rowCounts: Object.fromEntries(rowCounts), threshold, results, violations }, null, 2) : lines.join("\n"),
+  );
 } finally {
   if (keyId) await query(`DELETE FROM api_keys WHERE id = $1`, [keyId]).catch(() => {});
   await database.close();

@@ -169,7 +169,9 @@ async function main(): Promise<number> {
     if (parsed.demo) {
       const demo = await seedDemo(database, { now: parsed.options.now, onProgress });
       if (onProgress) process.stderr.write("\r\x1b[K");
-      process.stdout.write(`${summary(demo.result, driver)}\n${demo.organization.name}: write key ${demo.writeKey}\n${demo.organization.name}: read key  ${demo.readKey}\n`);
+      process.stdout.write(
+        `${summary(demo.result, driver)}\n${demo.organization.name}: write key ${demo.writeKey}\n${demo.organization.name}: read key  ${demo.readKey}\n`,
+      );
       return 0;
     }
     const result = await seed(database, { ...parsed.options, onProgress });

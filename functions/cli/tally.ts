@@ -50,7 +50,10 @@ function sharedCache(): { cache: Cache; store: string } | null {
   const { REDIS_URL, UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN } = process.env;
   if (REDIS_URL) return { cache: createNodeCache({ store: "redis", url: REDIS_URL, clock: systemClock, logger }), store: "redis" };
   if (UPSTASH_REDIS_REST_URL && UPSTASH_REDIS_REST_TOKEN)
-    return { cache: createNodeCache({ store: "upstash", url: UPSTASH_REDIS_REST_URL, token: UPSTASH_REDIS_REST_TOKEN, clock: systemClock, logger }), store: "upstash" };
+    return {
+      cache: createNodeCache({ store: "upstash", url: UPSTASH_REDIS_REST_URL, token: UPSTASH_REDIS_REST_TOKEN, clock: systemClock, logger }),
+      store: "upstash",
+    };
   return null;
 }
 

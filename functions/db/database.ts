@@ -30,7 +30,11 @@ type SessionInternals = {
  * only makes a session of the driver's own class (postgres.js, PGlite and Neon sessions take the same arguments).
  */
 export function countedHandle(base: Db, counter: StatementCounter): Db {
-  const internals = base as unknown as { dialect: unknown; session: SessionInternals; constructor: new (dialect: unknown, session: unknown, schema: unknown) => Db };
+  const internals = base as unknown as {
+    dialect: unknown;
+    session: SessionInternals;
+    constructor: new (dialect: unknown, session: unknown, schema: unknown) => Db;
+  };
   const { session, dialect } = internals;
   const counted = new session.constructor(session.client, dialect, session.schema, { ...session.options, logger: counter });
   return new internals.constructor(dialect, counted, session.schema);
@@ -79,7 +83,10 @@ export function encodeCopyLine(row: readonly CopyValue[]): string {
   return row.map(copyField).join("\t");
 }
 
-/** Rows in COPY's text format, one line each. */
+/**
+ * Rows in COPY's text format, one line each.
+ * @internal tests check the COPY encoding through it; the loader streams `encodeCopyLine`
+ */
 export function encodeCopyText(rows: readonly (readonly CopyValue[])[]): string {
   return rows.length === 0 ? "" : `${rows.map(encodeCopyLine).join("\n")}\n`;
 }

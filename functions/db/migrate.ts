@@ -28,7 +28,9 @@ export async function migrate(database: Database, now: Date = new Date()): Promi
   });
   const m = database.db as unknown as Migratable;
   await m.dialect.migrate(migrations, m.session, { migrationsFolder: MIGRATIONS_FOLDER });
-  for (const file of readdirSync(SQL_FOLDER).filter((f) => f.endsWith(".sql")).sort()) {
+  for (const file of readdirSync(SQL_FOLDER)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()) {
     const statements = readFileSync(join(SQL_FOLDER, file), "utf8").split("--> statement-breakpoint");
     for (const statement of statements) {
       if (statement.replace(/--.*$/gm, "").trim()) await database.db.execute(sql.raw(statement));

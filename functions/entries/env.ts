@@ -1,5 +1,20 @@
 import { z } from "zod";
 
+/**
+ * `TALLY_RATE_LIMIT` (SPEC §11): `<requests>/<seconds>s`, e.g. `600/60s`, or `off`. Unset: the app's default
+ * (600 requests a minute per key).
+ */
+export const rateLimitSetting = z
+  .string()
+  .trim()
+  .regex(/^(off|[1-9]\d{0,8}\/[1-9]\d{0,6}s)$/, "must be <requests>/<seconds>s (e.g. 600/60s) or off")
+  .transform((text): { requests: number; windowSec: number } | "off" => {
+    if (text === "off") return "off";
+    const [requests, seconds] = text.slice(0, -1).split("/");
+    return { requests: Number(requests), windowSec: Number(seconds) };
+  })
+  .optional();
+
 /** The environment of the Node entry, validated once at start; a bad value stops the process with its name. */
 export const nodeEnvSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(8787),
@@ -15,6 +30,7 @@ export const nodeEnvSchema = z.object({
   TALLY_DEMO: z.enum(["auto", "off"]).default("auto"),
   TALLY_SCHEDULER: z.enum(["on", "off"]).default("on"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  TALLY_RATE_LIMIT: rateLimitSetting,
 });
 
 export type NodeEnv = z.infer<typeof nodeEnvSchema>;

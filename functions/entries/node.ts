@@ -4,7 +4,6 @@ import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
 import { createApp } from "../app";
 import { createNodeSharedCache } from "../cache/node";
-import { rateLimitStoreOver } from "../middleware/rate-limit";
 import { firstRow, type Database } from "../db/database";
 import { migrate } from "../db/migrate";
 import { openPglite } from "../db/pglite";
@@ -15,6 +14,7 @@ import { EnvError, nodeEnvSchema, parseEnv } from "./env";
 import { createDemoOrganization, type DemoKeys } from "./demo";
 import { startScheduler } from "../jobs/scheduler";
 import { createVoiceService, voiceStoreOver } from "../voice";
+import { rateLimitStoreOver } from "../rate-limit/stores";
 
 const env = parseEnv(nodeEnvSchema, process.env);
 if (Boolean(env.VOICE_API_URL) !== Boolean(env.VOICE_API_KEY)) {
@@ -66,8 +66,9 @@ const deps = {
   ...(env.TALLY_ADMIN_KEY ? { adminKey: env.TALLY_ADMIN_KEY } : {}),
   ...(dashboardDemoKey ? { dashboardDemoKey } : {}),
   ...(voice ? { voice } : {}),
-  // per-key rate limit (600 a minute): counted in the cache's Redis when there is one, so every instance shares it
-  rateLimit: { store: rateLimitStoreOver(shared) },
+  // per-key rate limit (TALLY_RATE_LIMIT, default 600 a minute): counted in the cache's Redis when there is one, so
+  // every instance shares it
+  rateLimit: env.TALLY_RATE_LIMIT === "off" ? (false as const) : { store: rateLimitStoreOver(shared), ...env.TALLY_RATE_LIMIT },
 };
 const app = createApp(deps);
 const scheduler = env.TALLY_SCHEDULER === "on" ? startScheduler(deps) : undefined;

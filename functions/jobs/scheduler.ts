@@ -16,5 +16,9 @@ export function startScheduler(deps: AppDeps): { stop(): void } {
         }
       }),
   );
-  return { stop: () => crons.forEach((c) => c.stop()) };
+  return {
+    stop: () => {
+      for (const c of crons) c.stop();
+    },
+  };
 }

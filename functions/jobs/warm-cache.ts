@@ -1,15 +1,14 @@
 import { sql } from "drizzle-orm";
 import type { Cache, CacheResult, FetchOptions } from "../cache/cache";
+import type { OrgContext, ReadContext, ServiceContext } from "../context";
 import { rows } from "../db/database";
-import type { OrgContext, ServiceContext } from "../deps";
-import type { ReadContext } from "../lib/read-context";
-import { fetchAgentList } from "../routes/agents/list-agents";
-import { fetchAgentVariance } from "../routes/analytics/agent-variance";
-import { fetchAnalytics } from "../routes/dashboard/get-analytics";
-import { fetchCoverage } from "../routes/dashboard/get-coverage";
-import { fetchOverview } from "../routes/dashboard/get-overview";
+import { fetchAgentVariance } from "../read-models/agent-variance";
+import { fetchAgentList } from "../read-models/agents";
+import { fetchAnalytics } from "../read-models/analytics";
+import { fetchCoverage } from "../read-models/coverage";
+import { fetchOverview } from "../read-models/overview";
 import { getInboundConfig } from "../services/inbound-config";
-import { listServices } from "../services/services";
+import { listCatalog } from "../services/catalog";
 import { getSettings } from "../services/settings";
 import type { JobContext, JobDefinition } from "./types";
 
@@ -34,8 +33,8 @@ export const WARM_RUN_BUDGET_MS = 2 * 60 * 1000;
 type WarmContext = ReadContext & ServiceContext;
 
 /**
- * What the dashboard asks for, keyed exactly as its routes key it: each entry calls the route's own read function
- * (`fetchOverview`, …), so a warmed key is the key the next request reads. The windows are each route's default
+ * What the dashboard asks for, keyed exactly as its routes key it: each entry calls the read model's cached fetch that
+ * the route calls too (`fetchOverview`, …), so a warmed key is the key the next request reads. The windows are each route's default
  * (`GET /api/dashboard/analytics` with no `days` is the last 7 local days) and the dashboard page's default window
  * (`days=30` on all four window panels), which coincide for overview and agent variance.
  */
@@ -48,7 +47,7 @@ export const WARMED_READS: ReadonlyArray<{ name: string; read: (ctx: WarmContext
   { name: "agents", read: (ctx) => fetchAgentList(ctx) },
   { name: "agent-variance days=30", read: (ctx) => fetchAgentVariance(ctx, {}) },
   { name: "settings", read: (ctx) => getSettings(ctx) },
-  { name: "services", read: (ctx) => listServices(ctx) },
+  { name: "services", read: (ctx) => listCatalog(ctx) },
   { name: "inbound-config", read: (ctx) => getInboundConfig(ctx) },
 ];
 

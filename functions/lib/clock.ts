@@ -5,7 +5,10 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-/** A clock tests move by hand. */
+/**
+ * A clock tests move by hand.
+ * @internal a test double: no runtime uses it
+ */
 export class ManualClock implements Clock {
   private current: number;
   constructor(start: Date | string | number) {

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { HTTPException } from "hono/http-exception";
+import type { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
 
@@ -51,9 +51,7 @@ export function fieldErrors(error: ZodError, prefix = ""): FieldError[] {
 
 export function validationError(error: ZodError, where: string): ApiError {
   const errors = fieldErrors(error, where === "json" ? "" : where);
-  const detail = `${errors.length} invalid field${errors.length === 1 ? "" : "s"}: ${errors
-    .map((e) => `${e.path || "body"}: ${e.message}`)
-    .join("; ")}`;
+  const detail = `${errors.length} invalid field${errors.length === 1 ? "" : "s"}: ${errors.map((e) => `${e.path || "body"}: ${e.message}`).join("; ")}`;
   return new ApiError("validation_failed", detail, { errors });
 }
 
@@ -84,9 +82,7 @@ export function fromHttpException(error: HTTPException): ApiError {
   const message = error.message || "Request rejected";
   switch (error.status) {
     case 400:
-      return /json/i.test(message)
-        ? new ApiError("malformed_json", "The request body is not valid JSON")
-        : new ApiError("bad_request", message);
+      return /json/i.test(message) ? new ApiError("malformed_json", "The request body is not valid JSON") : new ApiError("bad_request", message);
     case 401:
       return new ApiError("unauthorized", message);
     case 403:

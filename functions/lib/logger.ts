@@ -10,9 +10,7 @@ export interface Logger {
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 /** Writes JSON lines through a sink (console by default, which both Node and Workers capture). */
-export function jsonLogger(
-  options: { level?: LogLevel; sink?: (line: string) => void; base?: LogFields } = {},
-): Logger {
+export function jsonLogger(options: { level?: LogLevel; sink?: (line: string) => void; base?: LogFields } = {}): Logger {
   const min = LEVELS[options.level ?? "info"];
   const sink = options.sink ?? ((line: string) => console.log(line));
   const base = options.base ?? {};
@@ -27,7 +25,10 @@ export function jsonLogger(
   };
 }
 
-/** A logger that keeps its lines in memory; tests read them. */
+/**
+ * A logger that keeps its lines in memory; tests read them.
+ * @internal a test double: no runtime uses it
+ */
 export function memoryLogger(): Logger & { lines: LogFields[] } {
   const lines: LogFields[] = [];
   const logger = jsonLogger({ level: "debug", sink: (line) => lines.push(JSON.parse(line) as LogFields) });

@@ -52,9 +52,6 @@ export const timeZone = z
 export const shortText = (max = 200) => z.string().trim().min(1).max(max);
 export const countryCode = z.string().regex(/^[A-Z]{2}$/, { message: "must be an ISO 3166-1 alpha-2 code such as US" });
 
-/** `{ data: T }` envelope for OpenAPI response schemas. */
-export const envelope = <T extends z.ZodTypeAny>(data: T) => z.object({ data });
-
 export const problemSchema = z
   .object({
     type: z.string(),

@@ -1,10 +1,10 @@
 import { createMiddleware } from "hono/factory";
 import type { ApiKeyScope } from "../../drizzle/schema/enums";
-import type { AppEnv, Auth } from "../deps";
 import { sha256Hex, timingSafeEqual } from "../lib/api-keys";
 import { ApiError } from "../lib/errors";
 import { findApiKeyGrant } from "../services/api-key-lookup";
 import { requestCache } from "./server-timing";
+import type { AppEnv, Auth } from "../hono/env";
 
 /** Routes that use POST to ask a question rather than change anything: a read key may call them. */
 const READ_POSTS = new Set(["/api/calls/reconnect", "/api/calls/route"]);

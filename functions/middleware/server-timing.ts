@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { setMetric } from "hono/timing";
 import type { Cache, FetchOptions } from "../cache/cache";
 import type { StatementCounter } from "../db/database";
-import type { AppEnv } from "../deps";
+import type { AppEnv } from "../hono/env";
 
 /** Where one request's time went, as Server-Timing reports it next to `total` (SPEC §4). */
 export type RequestTimings = {

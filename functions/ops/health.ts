@@ -1,4 +1,5 @@
 import type { Cache } from "../cache/cache";
+import { namespace } from "../cache/namespaces";
 import type { Db } from "../db/database";
 import type { Clock } from "../lib/clock";
 import type { Logger } from "../lib/logger";
@@ -10,9 +11,9 @@ import { readJobRuns, rollupLagSeconds, type JobRunStatus } from "./job-runs";
  */
 export const HEALTH_DATABASE_TIMEOUT_MS = 2_000;
 
-/** The cache namespace and key of the health probe (the `health` segment stands where an org id usually does). */
-export const HEALTH_CACHE_NAMESPACE = "ops";
-export const HEALTH_CACHE_KEY = "health:probe";
+/** The health probe's cache namespace and key (the `health` segment stands where an org id usually does). */
+const healthProbe = namespace<string>("ops");
+const HEALTH_CACHE_KEY = "health:probe";
 
 export type HealthContext = { db: Db; cache: Cache; clock: Clock; logger: Logger };
 
@@ -49,7 +50,9 @@ export async function checkHealth(ctx: HealthContext): Promise<HealthReport> {
 }
 
 /** Reads job_runs within the health timeout; the answer is the ping. */
-export async function pingDatabase(ctx: Pick<HealthContext, "db" | "clock" | "logger">): Promise<{ ok: boolean; health: DatabaseHealth; jobs: JobRunStatus[] | null }> {
+export async function pingDatabase(
+  ctx: Pick<HealthContext, "db" | "clock" | "logger">,
+): Promise<{ ok: boolean; health: DatabaseHealth; jobs: JobRunStatus[] | null }> {
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), HEALTH_DATABASE_TIMEOUT_MS)));
@@ -73,11 +76,7 @@ export async function pingDatabase(ctx: Pick<HealthContext, "db" | "clock" | "lo
 export async function pingCache(ctx: Pick<HealthContext, "cache" | "clock">): Promise<CacheHealth> {
   const started = performance.now();
   try {
-    await ctx.cache.fetch(HEALTH_CACHE_NAMESPACE, HEALTH_CACHE_KEY, async () => ctx.clock.now().toISOString(), {
-      freshSec: 5,
-      bypass: true,
-      kind: "config",
-    });
+    await healthProbe.fetch(ctx.cache, HEALTH_CACHE_KEY, async () => ctx.clock.now().toISOString(), { bypass: true });
   } catch {
     // the cache never throws for its store; a throw here would be the loader's, which cannot fail
   }

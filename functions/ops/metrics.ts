@@ -1,9 +1,10 @@
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { CacheStats } from "../cache/cache";
-import type { AppDeps, AppEnv } from "../deps";
+import type { AppDeps } from "../deps";
 import type { BreakerState } from "../voice/shared-breaker";
 import type { JobRunStatus } from "./job-runs";
+import type { AppEnv } from "../hono/env";
 
 /**
  * Request-duration histogram bounds in seconds: 5 ms (a cache hit) to 10 s (the statement timeout), dense around the
@@ -41,9 +42,7 @@ export class RequestMetrics {
   series(): readonly HistogramSeries[] {
     return [...this.#series.values()].sort(
       (a, b) =>
-        a.labels.route.localeCompare(b.labels.route) ||
-        a.labels.method.localeCompare(b.labels.method) ||
-        a.labels.status.localeCompare(b.labels.status),
+        a.labels.route.localeCompare(b.labels.route) || a.labels.method.localeCompare(b.labels.method) || a.labels.status.localeCompare(b.labels.status),
     );
   }
 }
@@ -139,8 +138,18 @@ export function renderMetrics(snapshot: MetricsSnapshot): string {
   if (snapshot.jobs) {
     const jobs = snapshot.jobs;
     const families = [
-      ["tally_job_last_duration_seconds", "gauge", "Duration of the job's last run.", (j: JobRunStatus) => (j.lastDurationMs === null ? null : j.lastDurationMs / 1000)],
-      ["tally_job_last_success_timestamp_seconds", "gauge", "Start of the job's last successful run, Unix time.", (j: JobRunStatus) => (j.lastSuccessAt ? j.lastSuccessAt.getTime() / 1000 : null)],
+      [
+        "tally_job_last_duration_seconds",
+        "gauge",
+        "Duration of the job's last run.",
+        (j: JobRunStatus) => (j.lastDurationMs === null ? null : j.lastDurationMs / 1000),
+      ],
+      [
+        "tally_job_last_success_timestamp_seconds",
+        "gauge",
+        "Start of the job's last successful run, Unix time.",
+        (j: JobRunStatus) => (j.lastSuccessAt ? j.lastSuccessAt.getTime() / 1000 : null),
+      ],
       ["tally_job_running", "gauge", "1 while a runner holds the job's lease.", (j: JobRunStatus) => (j.running ? 1 : 0)],
       ["tally_job_runs_total", "counter", "Finished runs of the job, all runners.", (j: JobRunStatus) => j.runs],
       ["tally_job_failures_total", "counter", "Failed runs of the job, all runners.", (j: JobRunStatus) => j.failures],

@@ -1,8 +1,10 @@
-import { cacheNamespace } from "../cache/namespaces";
+import type { CacheResult } from "../cache/cache";
+import { namespace, orgKey } from "../cache/namespaces";
 import type { Db } from "../db/database";
-import type { OrgContext } from "../deps";
-import type { Window } from "../lib/windows";
+import { resolveWindow, type Window } from "../lib/windows";
 import { agentsWithTotals } from "./agent-totals";
+import type { OrgContext, ReadContext } from "../context";
+import type { WindowQuery } from "./windowed";
 
 /**
  * Agent variance (SPEC §5 `GET /api/analytics/agent-variance`): per-agent metrics over a window, the team's
@@ -11,15 +13,7 @@ import { agentsWithTotals } from "./agent-totals";
  * on the driver's float formatting.
  */
 
-export const VARIANCE_METRICS = [
-  "calls",
-  "completionRate",
-  "avgDurationSec",
-  "avgLeadScore",
-  "bookingRate",
-  "milestoneRate",
-  "objectionHandledRate",
-] as const;
+export const VARIANCE_METRICS = ["calls", "completionRate", "avgDurationSec", "avgLeadScore", "bookingRate", "milestoneRate", "objectionHandledRate"] as const;
 export type VarianceMetric = (typeof VARIANCE_METRICS)[number];
 
 export type AgentVarianceEntry = {
@@ -143,5 +137,18 @@ export async function agentVariance(ctx: { db: Db; org: OrgContext }, window: Pi
   return varianceFromCounts(await agentCallCounts(ctx.db, ctx.org.id, window), window);
 }
 
+/** `days` defaults to the last 30 local days. */
+export const DEFAULT_VARIANCE_DAYS = 30;
+
 /** The variance's cache: fresh 30 s, stale up to 5 min while it refreshes, last value for an hour when a load fails. */
-export const agentVarianceCache = cacheNamespace<AgentVariance>({ name: "agent-variance", freshSec: 30, staleSec: 300, staleIfErrorSec: 3600 });
+const agentVarianceCache = namespace<AgentVariance>("agent-variance");
+
+/** The variance of a window, from the cache or loaded: the route and the warm-cache job share this key and loader. */
+export function fetchAgentVariance(ctx: ReadContext, query: WindowQuery): Promise<CacheResult<AgentVariance>> {
+  const { org, now } = ctx;
+  const window = resolveWindow(query, org.timezone, now, DEFAULT_VARIANCE_DAYS);
+  // a window ending now is keyed by where it starts, so consecutive requests share one entry
+  const start = query.from === undefined ? `days=${query.days ?? DEFAULT_VARIANCE_DAYS}:${window.dates[0]}` : window.from.toISOString();
+  const end = query.to === undefined ? "now" : window.to.toISOString();
+  return agentVarianceCache.fetch(ctx.cache, orgKey(org.id, start, end), () => agentVariance({ db: ctx.db, org }, window), { asOf: now });
+}

@@ -1,9 +1,10 @@
-import { cacheNamespace } from "../cache/namespaces";
+import type { CacheResult } from "../cache/cache";
+import { namespace, orgKey } from "../cache/namespaces";
 import type { Db } from "../db/database";
-import type { OrgContext } from "../deps";
-import type { Window } from "../lib/windows";
+import { resolveWindow, type Window } from "../lib/windows";
 import type { VoiceConfigResult, VoiceConfigService, VoiceConfigsOptions } from "../voice/config-service";
 import { agentsWithTotals, type AgentWithTotals } from "./agent-totals";
+import type { OrgContext, ReadContext } from "../context";
 
 /**
  * The agents list (SPEC §5 `GET /api/agents`): every non-archived agent by name, its user, and its performance over a
@@ -87,7 +88,9 @@ export function voiceConfigLookupOver(
   return async (voiceAgentIds) => {
     const answer = await service.getVoiceConfigs(orgId, voiceAgentIds, options);
     const byId = new Map<string, AgentVoice>();
-    answer.configs.forEach((result, i) => byId.set(voiceAgentIds[i]!, agentVoiceOf(result)));
+    answer.configs.forEach((result, i) => {
+      byId.set(voiceAgentIds[i]!, agentVoiceOf(result));
+    });
     return byId;
   };
 }
@@ -128,4 +131,16 @@ export async function attachVoice<T extends { voiceAgentId: string | null }>(
  * The agents list's cache: an aggregate like the dashboard's (fresh 30 s, then stale up to 5 min while it refreshes;
  * when a load fails, e.g. a statement timeout, the last value is answered stale for up to an hour — SPEC §4).
  */
-export const agentListCache = cacheNamespace<AgentList>({ name: "agents", freshSec: 30, staleSec: 300, staleIfErrorSec: 3600 });
+const agentListCache = namespace<AgentList>("agents");
+
+/** SPEC §5: performance over the last 30 local days. */
+export const AGENT_PERFORMANCE_DAYS = 30;
+
+/** The agents and their performance, from the cache or loaded: the route and the warm-cache job share this key and loader. */
+export function fetchAgentList(ctx: ReadContext): Promise<CacheResult<AgentList>> {
+  const { org, now } = ctx;
+  const window = resolveWindow({ days: AGENT_PERFORMANCE_DAYS }, org.timezone, now, AGENT_PERFORMANCE_DAYS);
+  return agentListCache.fetch(ctx.cache, orgKey(org.id, `${AGENT_PERFORMANCE_DAYS}d`, window.dates[0]), () => agentList({ db: ctx.db, org }, window), {
+    asOf: now,
+  });
+}

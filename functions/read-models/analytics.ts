@@ -1,7 +1,9 @@
 import type { CallOutcome } from "../../drizzle/schema/enums";
-import type { ServiceContext } from "../deps";
-import type { Window } from "../lib/windows";
+import { namespace } from "../cache/namespaces";
+import { MAX_WINDOW_DAYS, type Window } from "../lib/windows";
 import { callAnalytics } from "../rollups/queries";
+import type { ReadContext, ServiceContext } from "../context";
+import { fetchWindowedAggregate, type WindowedAggregate, type WindowQuery, type WindowedValue } from "./windowed";
 
 /** What the analytics read model reads: the request's database handle, its organization and the instant it computes for. */
 export type AnalyticsContext = Pick<ServiceContext, "db" | "org"> & { now: Date };
@@ -37,3 +39,16 @@ export async function readAnalytics(ctx: AnalyticsContext, window: Pick<Window, 
     byHourOfDay,
   };
 }
+
+/** `days` defaults to the last 7 local days. */
+export const ANALYTICS_DEFAULT_DAYS = 7;
+
+/** The analytics' cached read; `GET /api/dashboard/analytics` and the warm-cache job both read through `fetchAnalytics`. */
+export const analyticsAggregate: WindowedAggregate<Analytics> = {
+  namespace: namespace<WindowedValue<Analytics>>("dashboard-analytics"),
+  defaultDays: ANALYTICS_DEFAULT_DAYS,
+  maxDates: MAX_WINDOW_DAYS,
+  read: readAnalytics,
+};
+
+export const fetchAnalytics = (ctx: ReadContext, query: WindowQuery) => fetchWindowedAggregate(ctx, analyticsAggregate, query);

@@ -2,10 +2,10 @@ import { and, count, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { agents, calls, contacts } from "../../drizzle/schema";
 import type { CALL_DIRECTIONS, CALL_STATUSES } from "../../drizzle/schema/enums";
 import { firstRow, type Db } from "../db/database";
-import type { OrgContext } from "../deps";
 import { isRealInstant } from "../lib/schemas";
 import { callCountSql } from "../rollups/queries";
 import { toCallResource, type CallResource } from "../services/calls";
+import type { OrgContext } from "../context";
 
 /**
  * The calls list (SPEC §5 `GET /api/calls`, `GET /api/contacts/by-phone/{phone}/calls`) and the reconnect lookup.
@@ -117,7 +117,10 @@ async function exactTotal(db: Db, org: OrgContext, filters: CallListFilters, whe
     const row = await firstRow<{ calls: number }>(db, callCountSql(org.id, window, { direction: filters.direction, status: filters.status }));
     return row!.calls;
   }
-  const [row] = await db.select({ total: count() }).from(calls).where(and(...where));
+  const [row] = await db
+    .select({ total: count() })
+    .from(calls)
+    .where(and(...where));
   return Number(row?.total ?? 0);
 }
 
@@ -132,9 +135,7 @@ export async function listCalls(
 ): Promise<CallPage> {
   const { db, org } = ctx;
   const where = filterConditions(org.id, filters);
-  const pageWhere = page.cursor
-    ? [...where, sql`(${calls.startedAt}, ${calls.id}) < (${page.cursor.startedAt}::timestamptz, ${page.cursor.id}::uuid)`]
-    : where;
+  const pageWhere = page.cursor ? [...where, sql`(${calls.startedAt}, ${calls.id}) < (${page.cursor.startedAt}::timestamptz, ${page.cursor.id}::uuid)`] : where;
   const found = await db
     .select(itemColumns)
     .from(calls)

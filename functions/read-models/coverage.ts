@@ -1,7 +1,9 @@
 import { sql, type SQL } from "drizzle-orm";
 import { rows } from "../db/database";
-import type { ServiceContext } from "../deps";
-import type { Window } from "../lib/windows";
+import { namespace } from "../cache/namespaces";
+import { MAX_WINDOW_DAYS, type Window } from "../lib/windows";
+import type { ReadContext, ServiceContext } from "../context";
+import { fetchWindowedAggregate, type WindowedAggregate, type WindowQuery, type WindowedValue } from "./windowed";
 
 /** What the coverage read model reads: the request's database handle, its organization and the instant it computes for. */
 export type CoverageContext = Pick<ServiceContext, "db" | "org"> & { now: Date };
@@ -111,3 +113,16 @@ export async function readCoverage(ctx: CoverageContext, window: Pick<Window, "f
   );
   return result.map((r) => ({ date: r.date, hour: r.hour, agentSeconds: r.agentSeconds, coveredSeconds: r.coveredSeconds }));
 }
+
+/** `days` defaults to the last 7 local days. */
+export const COVERAGE_DEFAULT_DAYS = 7;
+
+/** The coverage's cached read; `GET /api/coverage` and the warm-cache job both read through `fetchCoverage`. */
+export const coverageAggregate: WindowedAggregate<CoverageHour[]> = {
+  namespace: namespace<WindowedValue<CoverageHour[]>>("coverage"),
+  defaultDays: COVERAGE_DEFAULT_DAYS,
+  maxDates: MAX_WINDOW_DAYS,
+  read: readCoverage,
+};
+
+export const fetchCoverage = (ctx: ReadContext, query: WindowQuery) => fetchWindowedAggregate(ctx, coverageAggregate, query);

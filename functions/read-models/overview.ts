@@ -1,9 +1,12 @@
 import { sql } from "drizzle-orm";
 import type { CALL_DIRECTIONS, CallOutcome, CallStatus } from "../../drizzle/schema/enums";
 import { firstRow } from "../db/database";
-import type { ServiceContext } from "../deps";
-import { addDays, localDate, startOfLocalDay, type Window } from "../lib/windows";
+import type { Window } from "../lib/windows";
 import { callTotalsSql } from "../rollups/queries";
+import { namespace } from "../cache/namespaces";
+import { fetchWindowedAggregate, type WindowedAggregate, type WindowQuery, type WindowedValue } from "./windowed";
+import type { ReadContext, ServiceContext } from "../context";
+import { addDays, localDate, startOfLocalDay } from "../lib/time";
 
 /** What the overview reads: the request's database handle, its organization and the instant it computes for. */
 export type OverviewContext = Pick<ServiceContext, "db" | "org"> & { now: Date };
@@ -153,3 +156,15 @@ export async function readOverview(ctx: OverviewContext, window: Pick<Window, "f
     recentActivity: recent,
   };
 }
+
+/** `days` defaults to the last 30 local days. */
+export const OVERVIEW_DEFAULT_DAYS = 30;
+
+/** The overview's cached read; `GET /api/dashboard/overview` and the warm-cache job both read through `fetchOverview`. */
+export const overviewAggregate: WindowedAggregate<Overview> = {
+  namespace: namespace<WindowedValue<Overview>>("dashboard-overview"),
+  defaultDays: OVERVIEW_DEFAULT_DAYS,
+  read: readOverview,
+};
+
+export const fetchOverview = (ctx: ReadContext, query: WindowQuery) => fetchWindowedAggregate(ctx, overviewAggregate, query);

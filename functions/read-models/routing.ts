@@ -1,8 +1,8 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { agents, type BusinessHours, type RoutingRule } from "../../drizzle/schema";
 import type { Db } from "../db/database";
-import type { OrgContext } from "../deps";
-import { localParts } from "../lib/windows";
+import type { OrgContext } from "../context";
+import { localParts } from "../lib/time";
 
 /**
  * Inbound routing (SPEC §5 `POST /api/calls/route`): which agent takes an incoming call, from the organization's
@@ -105,6 +105,10 @@ export async function routeIncomingCall(
   call: { phoneNumber: string; at: Date },
 ): Promise<RoutingDecision> {
   const candidates = routingCandidates(config, call.phoneNumber, call.at, ctx.org.timezone);
-  const available = await agentsTakingCalls(ctx.db, ctx.org.id, candidates.map((c) => c.agentId));
+  const available = await agentsTakingCalls(
+    ctx.db,
+    ctx.org.id,
+    candidates.map((c) => c.agentId),
+  );
   return chooseAgent(candidates, (id) => available.has(id));
 }

@@ -4,7 +4,7 @@ import { instantText } from "./refresh";
 
 /**
  * The platform admin's organizations view (SPEC §5 `GET /api/admin/organizations`), served from the materialized
- * view admin_org_kpis_30d (sql/011_rollups_admin_view.sql), which the refresh-admin-view job refreshes CONCURRENTLY.
+ * view admin_org_kpis_30d (sql/020_rollups_admin_view.sql), which the refresh-admin-view job refreshes CONCURRENTLY.
  */
 
 /** The numeric fields the list sorts by (descending), and their columns in the view. */
@@ -44,9 +44,7 @@ export async function refreshAdminView(db: Db, asOf: Date, refreshedAt: () => Da
     await t.execute(sql`UPDATE admin_view_state SET as_of = ${asOf.toISOString()}::timestamptz WHERE id = 1`);
     await t.execute(sql`REFRESH MATERIALIZED VIEW CONCURRENTLY admin_org_kpis_30d`);
     const durationMs = Math.round(performance.now() - started);
-    await t.execute(
-      sql`UPDATE admin_view_state SET refreshed_at = ${refreshedAt().toISOString()}::timestamptz, duration_ms = ${durationMs} WHERE id = 1`,
-    );
+    await t.execute(sql`UPDATE admin_view_state SET refreshed_at = ${refreshedAt().toISOString()}::timestamptz, duration_ms = ${durationMs} WHERE id = 1`);
     const [count] = await rows<{ n: number }>(t, sql`SELECT count(*)::int AS n FROM admin_org_kpis_30d`);
     return { rowsRead: count?.n ?? 0, rowsWritten: count?.n ?? 0, organizations: count?.n ?? 0, asOf: asOf.toISOString() };
   });

@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { CALL_DIRECTIONS, CALL_OUTCOMES, CALL_STATUSES, type CallOutcome, type CallStatus } from "../../drizzle/schema/enums";
 import { firstRow, rows, type Db } from "../db/database";
-import { datesBetween, localDate } from "../lib/windows";
+import { datesBetween, localDate } from "../lib/time";
 
 /**
  * The query layer over the rollups (SPEC §7): every function answers exactly what a GROUP BY over the raw rows of
@@ -166,12 +166,6 @@ export function callCountSql(orgId: string, window: RollupWindow, filters: CallF
   return sql`SELECT coalesce(sum(p.n), 0)::int AS calls FROM (${parts}) p`;
 }
 
-/** The number of calls in the window, optionally of one direction and/or status: the calls list's exact total. */
-export async function callCount(ctx: RollupContext, window: RollupWindow, filters: CallFilters = {}): Promise<number> {
-  const row = await firstRow<{ calls: number }>(ctx.db, callCountSql(ctx.orgId, window, filters));
-  return row!.calls;
-}
-
 /** The sums of part rows `p` as the columns CallTotals is read from. */
 const TOTALS_COLUMNS = sql.raw(`
   coalesce(sum(p.calls), 0)::int AS calls,
@@ -232,25 +226,6 @@ export async function callTotals(ctx: RollupContext, window: RollupWindow): Prom
   return callTotalsFromRow(row!);
 }
 
-/** Calls per outcome in the window, every outcome present (0 when none). */
-export async function outcomeCounts(ctx: RollupContext, window: RollupWindow): Promise<OutcomeCounts> {
-  return (await callTotals(ctx, window)).outcomes;
-}
-
-/** Scored calls of the window by lead quality: hot ≥ 70, warm 40–69, cold < 40. */
-export async function leadQuality(ctx: RollupContext, window: RollupWindow): Promise<LeadQuality> {
-  return (await callTotals(ctx, window)).leadQuality;
-}
-
-/** Rows `(date, <totals columns>)` per local date of the window that has calls, ascending. */
-export function dailySeriesSql(orgId: string, window: RollupWindow): SQL {
-  return sql`
-    SELECT to_char(p.at AT TIME ZONE ${window.timezone}::text, 'YYYY-MM-DD') AS date, ${TOTALS_COLUMNS}
-      FROM (${callPartsSql(orgId, window)}) p
-     GROUP BY 1
-     ORDER BY 1`;
-}
-
 /** The local dates a bounded window touches (as resolveWindow lists them); unbounded windows list only dates with calls. */
 function windowDates(window: RollupWindow): string[] | null {
   if (!window.from || !window.to) return null;
@@ -259,30 +234,6 @@ function windowDates(window: RollupWindow): string[] | null {
 }
 
 const ZERO_COUNTERS: CallCounters = { calls: 0, completed: 0, durationCompletedSum: 0, scored: 0, qualified: 0, scoreSum: 0, booked: 0, creditsUsed: 0 };
-
-/** One point per local date of the window, ascending, zero-filled. */
-export async function dailySeries(ctx: RollupContext, window: RollupWindow): Promise<DailyPoint[]> {
-  const found = await rows<TotalsRow & { date: string }>(ctx.db, dailySeriesSql(ctx.orgId, window));
-  const byDate = new Map(found.map((r) => [r.date, { date: r.date, ...countersFromRow(r) }]));
-  const dates = windowDates(window) ?? [...byDate.keys()];
-  return dates.map((date) => byDate.get(date) ?? { date, ...ZERO_COUNTERS });
-}
-
-/** Rows `(hour, calls)` per local wall-clock hour that has calls. */
-export function hourOfDaySql(orgId: string, window: RollupWindow): SQL {
-  return sql`
-    SELECT extract(hour FROM p.at AT TIME ZONE ${window.timezone}::text)::int AS hour, coalesce(sum(p.calls), 0)::int AS calls
-      FROM (${callPartsSql(orgId, window)}) p
-     GROUP BY 1`;
-}
-
-/** 24 call counts by local wall-clock hour (a fall-back day's repeated hour holds both occurrences). */
-export async function hourOfDay(ctx: RollupContext, window: RollupWindow): Promise<number[]> {
-  const found = await rows<{ hour: number; calls: number }>(ctx.db, hourOfDaySql(ctx.orgId, window));
-  const out = Array.from({ length: 24 }, () => 0);
-  for (const h of found) out[h.hour] = h.calls;
-  return out;
-}
 
 export type CallAnalytics = { totals: CallTotals; series: DailyPoint[]; byHourOfDay: number[] };
 

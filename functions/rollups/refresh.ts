@@ -3,7 +3,7 @@ import { rows, type Db } from "../db/database";
 
 /**
  * The rollup refresh (SPEC §7): advance the watermark W, then recompute exactly the buckets that changed. The SQL is in
- * sql/010_rollups.sql; this module sequences it in the transactions that make it race-free and bounded.
+ * sql/012_rollup_refresh.sql; this module sequences it in the transactions that make it race-free and bounded.
  */
 
 /**
@@ -138,7 +138,7 @@ export type RebuildReport = {
 };
 
 /**
- * Rebuilds one organization's rollups from its raw calls (on demand: `npx tsx functions/rollups/cli.ts rebuild --org
+ * Rebuilds one organization's rollups from its raw calls (on demand: `npx tsx functions/cli/rollups.ts rebuild --org
  * <id>`). Exact before, during and after; concurrent refreshes wait for it.
  */
 export async function rebuildOrganizationRollups(db: Db, orgId: string): Promise<RebuildReport> {
@@ -157,7 +157,14 @@ export async function rebuildOrganizationRollups(db: Db, orgId: string): Promise
   };
 }
 
-export type FullRecomputeReport = { rowsRead: number; rowsWritten: number; dirtyMarks: number; watermark: string; callRollupRows: number; agentRollupRows: number };
+export type FullRecomputeReport = {
+  rowsRead: number;
+  rowsWritten: number;
+  dirtyMarks: number;
+  watermark: string;
+  callRollupRows: number;
+  agentRollupRows: number;
+};
 
 /**
  * Recomputes every rollup row from every call below the watermark (advancing it to `now` first, uncapped): the
@@ -167,7 +174,10 @@ export async function recomputeAllRollups(db: Db, now: Date): Promise<FullRecomp
   await rows(db, sql`SELECT tally_rollup_advance(${now.toISOString()}::timestamptz, NULL, ${ADVANCE_LOCK_TIMEOUT_MS}::int)`);
   const result = await db.transaction(async (tx) => {
     await tx.execute(sql`SELECT set_config('statement_timeout', '0', true)`);
-    const [row] = await rows<{ r: RecomputeResult | string }>(tx as unknown as Db, sql`SELECT tally_rollup_rebuild_all(${now.toISOString()}::timestamptz) AS r`);
+    const [row] = await rows<{ r: RecomputeResult | string }>(
+      tx as unknown as Db,
+      sql`SELECT tally_rollup_rebuild_all(${now.toISOString()}::timestamptz) AS r`,
+    );
     return json(row!.r);
   });
   return {

@@ -1,7 +1,6 @@
 import type { Context } from "hono";
-import type { App } from "../app";
-import type { AppEnv } from "../deps";
 import { DASHBOARD_BUILD_ID, DASHBOARD_HTML, DASHBOARD_SCRIPT_SHA256 } from "../dashboard/assets.generated";
+import type { App, AppEnv } from "../hono/env";
 
 /** The slot of dashboard/index.html that carries the demo read key to the page (empty unless the entry passes one). */
 export const DEMO_KEY_SLOT = '<meta name="tally-demo-key" content="">';
@@ -56,7 +55,7 @@ function serve(c: Context<AppEnv>) {
     "referrer-policy": "no-referrer",
   };
   const ifNoneMatch = c.req.header("if-none-match");
-  if (ifNoneMatch && ifNoneMatch.split(",").some((tag) => tag.trim().replace(/^W\//, "") === page.etag)) {
+  if (ifNoneMatch?.split(",").some((tag) => tag.trim().replace(/^W\//, "") === page.etag)) {
     return c.body(null, 304, headers);
   }
   return c.html(page.html, 200, headers);

@@ -1,4 +1,3 @@
-import type { App } from "../app";
 import * as createOrganization from "./admin/create-organization";
 import * as createApiKey from "./admin/create-api-key";
 import * as revokeApiKey from "./admin/revoke-api-key";
@@ -24,10 +23,10 @@ import * as updateAgent from "./agents/update-agent";
 import * as createAgentSession from "./agent-sessions/create-agent-session";
 import * as updateAgentSession from "./agent-sessions/update-agent-session";
 import * as createPageviews from "./pageviews/create-pageviews";
-import * as listServices from "./services/list-services";
-import * as createService from "./services/create-service";
-import * as updateService from "./services/update-service";
-import * as deleteService from "./services/delete-service";
+import * as listCatalog from "./catalog/list-catalog";
+import * as createCatalogItem from "./catalog/create-catalog-item";
+import * as updateCatalogItem from "./catalog/update-catalog-item";
+import * as deleteCatalogItem from "./catalog/delete-catalog-item";
 import * as createAppointment from "./appointments/create-appointment";
 import * as updateAppointment from "./appointments/update-appointment";
 import * as getInboundConfig from "./inbound-config/get-inbound-config";
@@ -36,6 +35,7 @@ import * as getSettings from "./settings/get-settings";
 import * as updateSettings from "./settings/update-settings";
 import * as voiceWebhook from "./webhooks/voice-webhook";
 import * as dashboardPage from "./dashboard-page";
+import type { App } from "../hono/env";
 
 /**
  * Every route module, each `{ route, register }`. Order matters only where paths overlap: literal paths
@@ -67,10 +67,10 @@ export const routeModules = [
   createAgentSession,
   updateAgentSession,
   createPageviews,
-  listServices,
-  createService,
-  updateService,
-  deleteService,
+  listCatalog,
+  createCatalogItem,
+  updateCatalogItem,
+  deleteCatalogItem,
   createAppointment,
   updateAppointment,
   getInboundConfig,

@@ -1,8 +1,9 @@
 import type { CopyValue } from "../db/database";
 import { PAGEVIEW_HOUR_SHAPE, PAGEVIEW_WEEKDAY_SHAPE, WEEKDAY_KEYS } from "./catalog";
-import { DAY_MS, HOUR_MS, MINUTE_MS, SLOT_MS, iso, localDate, localToUtc } from "./clock";
+import { SLOT_MS, iso } from "./clock";
 import type { AgentModel, OrgModel } from "./organization";
 import { Random, clamp } from "./random";
+import { DAY_MS, HOUR_MS, MINUTE_MS, localCalendarDay, localToUtc } from "../lib/time";
 
 type Add = (row: readonly CopyValue[]) => void;
 
@@ -50,8 +51,8 @@ const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.sl
 
 function humanSessions(org: OrgModel, rng: Random, agent: AgentModel, from: number, until: number, add: Add) {
   const zone = org.plan.timeZone;
-  const date = localDate(zone, from);
-  const last = localDate(zone, until).getTime();
+  const date = localCalendarDay(zone, from);
+  const last = localCalendarDay(zone, until).getTime();
   for (; date.getTime() <= last; date.setUTCDate(date.getUTCDate() + 1)) {
     const intervals = org.businessHours[WEEKDAY_KEYS[date.getUTCDay()]!] ?? [];
     const dayOff = rng.chance(0.08);
@@ -60,7 +61,12 @@ function humanSessions(org: OrgModel, rng: Random, agent: AgentModel, from: numb
     const close = minutes(intervals[intervals.length - 1]!.end) + rng.int(30);
     const lunch = 12 * 60 + rng.int(60);
     const shifts: [number, number][] =
-      close - open > 6 * 60 ? [[open, lunch], [lunch + 30 + rng.int(30), close]] : [[open, close]];
+      close - open > 6 * 60
+        ? [
+            [open, lunch],
+            [lunch + 30 + rng.int(30), close],
+          ]
+        : [[open, close]];
     for (const [a, b] of shifts) {
       const start = localToUtc(zone, date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate(), a);
       const end = localToUtc(zone, date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate(), b);

@@ -1,17 +1,36 @@
 import type { CallOutcome, CallStatus } from "../../drizzle/schema/enums";
 import type { CopyValue } from "../db/database";
 import { CALL_HOUR_SHAPE, CALL_WEEKDAY_SHAPE, MILESTONE_KEYS, OBJECTION_KINDS } from "./catalog";
-import { DAY_MS, SLOT_MS, iso, localDate, localToUtc } from "./clock";
+import { SLOT_MS, iso } from "./clock";
 import { agentTables, contactAt, pickAgent, type AgentModel, type OrgModel } from "./organization";
 import { Random, clamp } from "./random";
+import { DAY_MS, localCalendarDay, localToUtc } from "../lib/time";
 
 type Add = (row: readonly CopyValue[]) => void;
 export type CallSinks = { calls: Add; externalIds: Add; milestones: Add; objections: Add; appointments: Add };
 
 export const CALL_COLUMNS = [
-  "id", "org_id", "external_id", "agent_id", "contact_id", "direction", "status", "phone_number", "started_at",
-  "ended_at", "duration_sec", "credits_used", "outcome", "lead_score", "reconnect_token", "reconnect_eligible",
-  "pool_id", "site_id", "country_code", "created_at", "updated_at",
+  "id",
+  "org_id",
+  "external_id",
+  "agent_id",
+  "contact_id",
+  "direction",
+  "status",
+  "phone_number",
+  "started_at",
+  "ended_at",
+  "duration_sec",
+  "credits_used",
+  "outcome",
+  "lead_score",
+  "reconnect_token",
+  "reconnect_eligible",
+  "pool_id",
+  "site_id",
+  "country_code",
+  "created_at",
+  "updated_at",
 ] as const;
 export const EXTERNAL_ID_COLUMNS = ["org_id", "external_id", "call_id", "started_at"] as const;
 export const MILESTONE_COLUMNS = ["call_id", "org_id", "key", "achieved"] as const;
@@ -41,8 +60,12 @@ export async function generateCalls(org: OrgModel, sinks: CallSinks, pause: () =
   for (let i = 0; i < slots.count; i++) {
     const day = Math.floor((i * SLOT_MS) / DAY_MS);
     const w =
-      CALL_HOUR_SHAPE[slots.localHour[i]!]! * CALL_WEEKDAY_SHAPE[slots.weekday[i]!]! * (org.open[i] ? 1.15 : 1) *
-      dayNoise[day]! * (0.85 + (0.3 * i) / slots.count) * slots.fraction[i]!;
+      CALL_HOUR_SHAPE[slots.localHour[i]!]! *
+      CALL_WEEKDAY_SHAPE[slots.weekday[i]!]! *
+      (org.open[i] ? 1.15 : 1) *
+      dayNoise[day]! *
+      (0.85 + (0.3 * i) / slots.count) *
+      slots.fraction[i]!;
     weights[i] = w;
     weightSum += w;
   }
@@ -100,22 +123,26 @@ function plannedStatus(rng: Random, agent: AgentModel | null, direction: "inboun
 }
 
 function emitCall(
-  org: OrgModel, rng: Random, sinks: CallSinks, tables: ReturnType<typeof agentTables>,
-  start: number, slot: number, contactIndex: number, forceLive: boolean,
+  org: OrgModel,
+  rng: Random,
+  sinks: CallSinks,
+  tables: ReturnType<typeof agentTables>,
+  start: number,
+  slot: number,
+  contactIndex: number,
+  forceLive: boolean,
 ) {
   const { now, slots } = org;
   const day = Math.floor((start - slots.windowStart) / DAY_MS);
   const hour = slots.localHour[slot]!;
   const unanswered = !forceLive && rng.chance(0.04);
-  const agent = unanswered ? null : pickAgent(tables, day, org.open[slot] === 1, rng.float()) ?? (forceLive ? org.agents[0]! : null);
+  const agent = unanswered ? null : (pickAgent(tables, day, org.open[slot] === 1, rng.float()) ?? (forceLive ? org.agents[0]! : null));
   const direction = agent && hour >= 8 && hour < 20 && rng.chance(agent.outboundShare) ? "outbound" : "inbound";
   const contact = contactAt(org, contactIndex);
   const skill = agent?.skill ?? 0.3;
   let status = forceLive ? "completed" : plannedStatus(rng, agent, direction);
   let duration =
-    status === "completed" ? Math.round(clamp(rng.logNormal(agent?.medianDurationSec ?? 120, 0.6), 8, 3600))
-    : status === "abandoned" ? 5 + rng.int(85)
-    : 0;
+    status === "completed" ? Math.round(clamp(rng.logNormal(agent?.medianDurationSec ?? 120, 0.6), 8, 3600)) : status === "abandoned" ? 5 + rng.int(85) : 0;
   if (forceLive) duration = Math.max(duration, Math.ceil((now - start) / 1000) + 60);
   const score = clamp(Math.round(rng.normal(25 + 50 * skill + (direction === "inbound" ? 5 : -5), 18)), 0, 100);
   let outcome: CallOutcome | null = null;
@@ -152,12 +179,27 @@ function emitCall(
   const externalId = rng.chance(0.95) ? `conv_${rng.hex(12)}` : null;
   const startedAt = iso(start);
   sinks.calls([
-    id, org.id, externalId, agent?.id ?? null, contact.id, direction, status, contact.phone, startedAt,
-    end === null ? null : iso(end), ended ? duration : null,
-    ended && duration > 0 ? Math.ceil(duration / 60) * (status === "completed" ? agent?.creditsPerMinute ?? 1 : 1) : 0,
-    outcome, analysed ? score : null, token, eligible,
-    fromWidget ? rng.pick(org.pools) : null, fromWidget ? rng.pick(org.sites) : null, contact.country,
-    iso(createdAt), iso(updatedAt),
+    id,
+    org.id,
+    externalId,
+    agent?.id ?? null,
+    contact.id,
+    direction,
+    status,
+    contact.phone,
+    startedAt,
+    end === null ? null : iso(end),
+    ended ? duration : null,
+    ended && duration > 0 ? Math.ceil(duration / 60) * (status === "completed" ? (agent?.creditsPerMinute ?? 1) : 1) : 0,
+    outcome,
+    analysed ? score : null,
+    token,
+    eligible,
+    fromWidget ? rng.pick(org.pools) : null,
+    fromWidget ? rng.pick(org.sites) : null,
+    contact.country,
+    iso(createdAt),
+    iso(updatedAt),
   ]);
   if (externalId) sinks.externalIds([org.id, externalId, id, startedAt]);
   if (analysed) emitAnalysis(org, rng, sinks, id, score, skill, analysedAt);
@@ -166,7 +208,9 @@ function emitCall(
 
 function emitAnalysis(org: OrgModel, rng: Random, sinks: CallSinks, callId: string, score: number, skill: number, at: number) {
   const achieved = [0.97, 0.45 + 0.45 * skill, 0.3 + 0.5 * (score / 100), score >= 70 ? 0.8 : score >= 40 ? 0.4 : 0.1];
-  MILESTONE_KEYS.forEach((key, i) => sinks.milestones([callId, org.id, key, rng.chance(achieved[i]!)]));
+  MILESTONE_KEYS.forEach((key, i) => {
+    sinks.milestones([callId, org.id, key, rng.chance(achieved[i]!)]);
+  });
   const r = rng.float();
   const count = r < 0.4 ? 0 : r < 0.75 ? 1 : r < 0.93 ? 2 : 3;
   const first = rng.int(OBJECTION_KINDS.length);
@@ -179,20 +223,15 @@ function emitAnalysis(org: OrgModel, rng: Random, sinks: CallSinks, callId: stri
 /** A booked call's appointment: a weekday business-hour slot 1–21 local days later, resolved if it is past. */
 function emitAppointment(org: OrgModel, rng: Random, sinks: CallSinks, callId: string, contactId: string, end: number) {
   const zone = org.plan.timeZone;
-  const date = localDate(zone, end);
+  const date = localCalendarDay(zone, end);
   date.setUTCDate(date.getUTCDate() + 1 + rng.int(21));
   if (date.getUTCDay() === 0) date.setUTCDate(date.getUTCDate() + 1);
   const at = localToUtc(zone, date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate(), 9 * 60 + 30 * rng.int(16));
   const { now } = org;
   const r = rng.float();
-  const status =
-    at < now ? (r < 0.03 ? "scheduled" : r < 0.75 ? "completed" : r < 0.87 ? "no_show" : "cancelled")
-    : r < 0.88 ? "scheduled" : "cancelled";
+  const status = at < now ? (r < 0.03 ? "scheduled" : r < 0.75 ? "completed" : r < 0.87 ? "no_show" : "cancelled") : r < 0.88 ? "scheduled" : "cancelled";
   const createdAt = Math.min(now, end + 60_000);
-  const updatedAt =
-    status === "scheduled" ? createdAt
-    : at < now ? Math.min(now, at + 2 * 3_600_000)
-    : createdAt + Math.floor(rng.float() * (now - createdAt));
+  const updatedAt = status === "scheduled" ? createdAt : at < now ? Math.min(now, at + 2 * 3_600_000) : createdAt + Math.floor(rng.float() * (now - createdAt));
   const service = rng.chance(0.9) ? rng.pick(org.services).id : null;
   sinks.appointments([rng.uuidAt(createdAt), org.id, contactId, callId, service, iso(at), status, iso(createdAt), iso(updatedAt)]);
 }

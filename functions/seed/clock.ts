@@ -1,67 +1,13 @@
+import { DAY_MS, HOUR_MS, MINUTE_MS, OFFSET_STEP_MS, utcOffsetMinutes } from "../lib/time";
+
 /**
- * Organization-local time for the generator. Every zone's UTC offset is a multiple of 15 minutes (Kathmandu +5:45,
- * Adelaide +9:30/+10:30) and changes only on a 15-minute boundary, so the window is cut into 15-minute slots whose
- * local hour and weekday are fixed: calls are drawn per slot and never need a time-zone lookup of their own.
+ * Organization-local time for the generator; the zone arithmetic itself is `lib/time.ts`, shared with the API. Every
+ * zone's UTC offset is a multiple of 15 minutes (Kathmandu +5:45, Adelaide +9:30/+10:30) and changes only on a
+ * 15-minute boundary, so the window is cut into 15-minute slots whose local hour and weekday are fixed: calls are
+ * drawn per slot and never need a time-zone lookup of their own.
  */
 
-export const MINUTE_MS = 60_000;
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
-export const SLOT_MS = 15 * MINUTE_MS;
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-const offsetCache = new Map<string, Map<number, number>>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** Minutes to add to a UTC instant to read the wall clock of `timeZone` at that instant. */
-export function utcOffsetMinutes(timeZone: string, utcMs: number): number {
-  // offsets only change on 15-minute boundaries: cache per zone and slot
-  const key = Math.floor(utcMs / SLOT_MS);
-  let zone = offsetCache.get(timeZone);
-  if (!zone) offsetCache.set(timeZone, (zone = new Map()));
-  const cached = zone.get(key);
-  if (cached !== undefined) return cached;
-  const parts: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(key * SLOT_MS))) {
-    if (p.type !== "literal") parts[p.type] = Number(p.value);
-  }
-  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-  const offset = Math.round((wall - key * SLOT_MS) / MINUTE_MS);
-  if (zone.size > 200_000) zone.clear();
-  zone.set(key, offset);
-  return offset;
-}
-
-/** The UTC instant of a local wall-clock time (a skipped spring-forward time lands an hour later, as clocks do). */
-export function localToUtc(timeZone: string, year: number, month0: number, day: number, minuteOfDay: number): number {
-  const wall = Date.UTC(year, month0, day) + minuteOfDay * MINUTE_MS;
-  const first = wall - utcOffsetMinutes(timeZone, wall) * MINUTE_MS;
-  const second = wall - utcOffsetMinutes(timeZone, first) * MINUTE_MS;
-  return second;
-}
-
-/** The local calendar date (as a UTC-midnight epoch) of an instant. */
-export function localDate(timeZone: string, utcMs: number): Date {
-  const local = utcMs + utcOffsetMinutes(timeZone, utcMs) * MINUTE_MS;
-  return new Date(Math.floor(local / DAY_MS) * DAY_MS);
-}
+export const SLOT_MS = OFFSET_STEP_MS;
 
 /** The window cut into 15-minute slots with each slot's local hour, weekday (0 = Sunday) and minute of day. */
 export type Slots = {

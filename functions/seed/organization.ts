@@ -1,8 +1,9 @@
 import type { BusinessHours } from "../../drizzle/schema";
 import { AI_AGENT_NAMES, AI_AGENT_ROLES, FIRST_NAMES, LAST_NAMES, PHONE_PLANS, WEEKDAY_KEYS, type PhonePlan } from "./catalog";
-import { DAY_MS, type Slots } from "./clock";
+import type { Slots } from "./clock";
 import type { OrgPlan } from "./plan";
 import { Random, clamp, hashWords } from "./random";
+import { DAY_MS } from "../lib/time";
 
 type AgentStatus = "active" | "draft" | "paused" | "archived";
 
@@ -58,7 +59,11 @@ export type OrgModel = {
 
 /** "Noah.Müller" → "noah.muller": accents dropped, anything else outside [a-z0-9.] removed. */
 export const emailLocalPart = (name: string) =>
-  name.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9.]/g, "");
+  name
+    .normalize("NFD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9.]/g, "");
 
 const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
@@ -71,7 +76,10 @@ function businessHoursFor(rng: Random, saturday: boolean): BusinessHours {
   for (const day of ["mon", "tue", "wed", "thu", "fri"] as const) {
     hours[day] =
       lunchSplit && day === "fri"
-        ? [{ start: hhmm(open), end: "12:00" }, { start: "13:00", end: hhmm(close - 60) }]
+        ? [
+            { start: hhmm(open), end: "12:00" },
+            { start: "13:00", end: hhmm(close - 60) },
+          ]
         : [{ start: hhmm(open), end: hhmm(close) }];
   }
   if (saturday && rng.chance(0.6)) hours.sat = [{ start: "09:00", end: "13:00" }];
@@ -99,7 +107,10 @@ export function buildOrganization(plan: OrgPlan, slots: Slots, now: number): Org
     const m = slots.minuteOfDay[i]!;
     open[i] = intervals.some((r) => m >= minutes(r.start) && m < minutes(r.end)) ? 1 : 0;
   }
-  const domain = `${plan.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")}-${id.slice(0, 6)}.example.com`;
+  const domain = `${plan.name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")}-${id.slice(0, 6)}.example.com`;
   const emails = new Set<string>();
   const person = (role: UserModel["role"], isActive = true): UserModel => {
     const first = rng.pick(FIRST_NAMES);
@@ -124,10 +135,13 @@ export function buildOrganization(plan: OrgPlan, slots: Slots, now: number): Org
     aiNames.add(name);
     const fromDay = status === "active" && rng.chance(0.3) ? rng.int(Math.max(1, Math.floor(windowDays * 0.6))) : 0;
     const toDay =
-      status === "draft" ? 0
-      : status === "archived" ? Math.floor(windowDays * rng.between(0.15, 0.6))
-      : status === "paused" ? Math.floor(windowDays * rng.between(0.5, 0.95))
-      : windowDays + 1;
+      status === "draft"
+        ? 0
+        : status === "archived"
+          ? Math.floor(windowDays * rng.between(0.15, 0.6))
+          : status === "paused"
+            ? Math.floor(windowDays * rng.between(0.5, 0.95))
+            : windowDays + 1;
     agents.push({
       id: rng.uuid(),
       name,
@@ -186,7 +200,9 @@ export function agentTables(org: OrgModel): AgentTables {
       const list = org.agents.filter((a) => a.fromDay <= day && day < a.toDay && (isOpen || a.kind === "ai"));
       const cumulative = new Float64Array(list.length);
       let sum = 0;
-      list.forEach((a, i) => (cumulative[i] = sum += a.weight));
+      list.forEach((a, i) => {
+        cumulative[i] = sum += a.weight;
+      });
       (isOpen ? tables.openAgents : tables.closedAgents).push(list);
       (isOpen ? tables.open : tables.closed).push(cumulative);
     }

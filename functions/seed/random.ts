@@ -121,11 +121,26 @@ export class Random {
     const w2 = this.next32();
     const w3 = this.next32();
     return (
-      HEX[w0 >>> 24]! + HEX[(w0 >>> 16) & 255]! + HEX[(w0 >>> 8) & 255]! + HEX[w0 & 255]! + "-" +
-      HEX[w1 >>> 24]! + HEX[(w1 >>> 16) & 255]! + "-" +
-      HEX[0x40 | ((w1 >>> 8) & 15)]! + HEX[w1 & 255]! + "-" +
-      HEX[0x80 | ((w2 >>> 24) & 63)]! + HEX[(w2 >>> 16) & 255]! + "-" +
-      HEX[(w2 >>> 8) & 255]! + HEX[w2 & 255]! + HEX[w3 >>> 24]! + HEX[(w3 >>> 16) & 255]! + HEX[(w3 >>> 8) & 255]! + HEX[w3 & 255]!
+      HEX[w0 >>> 24]! +
+      HEX[(w0 >>> 16) & 255]! +
+      HEX[(w0 >>> 8) & 255]! +
+      HEX[w0 & 255]! +
+      "-" +
+      HEX[w1 >>> 24]! +
+      HEX[(w1 >>> 16) & 255]! +
+      "-" +
+      HEX[0x40 | ((w1 >>> 8) & 15)]! +
+      HEX[w1 & 255]! +
+      "-" +
+      HEX[0x80 | ((w2 >>> 24) & 63)]! +
+      HEX[(w2 >>> 16) & 255]! +
+      "-" +
+      HEX[(w2 >>> 8) & 255]! +
+      HEX[w2 & 255]! +
+      HEX[w3 >>> 24]! +
+      HEX[(w3 >>> 16) & 255]! +
+      HEX[(w3 >>> 8) & 255]! +
+      HEX[w3 & 255]!
     );
   }
 
@@ -140,11 +155,26 @@ export class Random {
     const w2 = this.next32();
     const w3 = this.next32();
     return (
-      HEX[(high >>> 24) & 255]! + HEX[(high >>> 16) & 255]! + HEX[(high >>> 8) & 255]! + HEX[high & 255]! + "-" +
-      HEX[low >>> 8]! + HEX[low & 255]! + "-" +
-      HEX[0x70 | ((w1 >>> 8) & 15)]! + HEX[w1 & 255]! + "-" +
-      HEX[0x80 | ((w2 >>> 24) & 63)]! + HEX[(w2 >>> 16) & 255]! + "-" +
-      HEX[(w2 >>> 8) & 255]! + HEX[w2 & 255]! + HEX[w3 >>> 24]! + HEX[(w3 >>> 16) & 255]! + HEX[(w3 >>> 8) & 255]! + HEX[w3 & 255]!
+      HEX[(high >>> 24) & 255]! +
+      HEX[(high >>> 16) & 255]! +
+      HEX[(high >>> 8) & 255]! +
+      HEX[high & 255]! +
+      "-" +
+      HEX[low >>> 8]! +
+      HEX[low & 255]! +
+      "-" +
+      HEX[0x70 | ((w1 >>> 8) & 15)]! +
+      HEX[w1 & 255]! +
+      "-" +
+      HEX[0x80 | ((w2 >>> 24) & 63)]! +
+      HEX[(w2 >>> 16) & 255]! +
+      "-" +
+      HEX[(w2 >>> 8) & 255]! +
+      HEX[w2 & 255]! +
+      HEX[w3 >>> 24]! +
+      HEX[(w3 >>> 16) & 255]! +
+      HEX[(w3 >>> 8) & 255]! +
+      HEX[w3 & 255]!
     );
   }
 
@@ -159,4 +189,4 @@ export class Random {
   }
 }
 
-export const clamp = (value: number, min: number, max: number) => (value < min ? min : value > max ? max : value);
+export const clamp = (value: number, min: number, max: number) => (value < min ? min : Math.min(value, max));

@@ -5,11 +5,12 @@ import { createApiKey, type OrganizationRow } from "../services/organizations";
 import { PAGEVIEW_COLUMNS, SESSION_COLUMNS, generatePageviews, generateSessions } from "./activity";
 import { APPOINTMENT_COLUMNS, CALL_COLUMNS, EXTERNAL_ID_COLUMNS, MILESTONE_COLUMNS, OBJECTION_COLUMNS, generateCalls } from "./calls";
 import { INDUSTRIES } from "./catalog";
-import { DAY_MS, SLOT_MS, buildSlots, iso, type Slots } from "./clock";
+import { SLOT_MS, buildSlots, iso, type Slots } from "./clock";
 import { BulkLoader } from "./loader";
 import { buildOrganization, contactAt, type OrgModel } from "./organization";
 import { SeedOptionsError, planOrganizations, seedOptionProblems, type OrgPlan, type SeedOptions, type SeedProgress } from "./plan";
 import { existingOrganizations, insertSetup } from "./setup";
+import { DAY_MS } from "../lib/time";
 
 export type SeededOrganization = { id: string; name: string; timezone: string; calls: number };
 export type SeedResult = {

@@ -1,9 +1,9 @@
 import { and, eq } from "drizzle-orm";
 import { agentSessions, agents } from "../../drizzle/schema";
 import type { Db } from "../db/database";
-import type { ServiceContext } from "../deps";
 import { ApiError, notFound } from "../lib/errors";
 import { iso } from "../lib/respond";
+import type { ServiceContext } from "../context";
 
 type SessionRow = typeof agentSessions.$inferSelect;
 
@@ -17,7 +17,6 @@ export function toAgentSessionResource(row: SessionRow) {
     createdAt: iso(row.createdAt)!,
   };
 }
-export type AgentSessionResource = ReturnType<typeof toAgentSessionResource>;
 
 function assertEndsAfterStart(startedAt: Date, endedAt: Date | null | undefined) {
   if (endedAt && endedAt < startedAt)
@@ -25,24 +24,22 @@ function assertEndsAfterStart(startedAt: Date, endedAt: Date | null | undefined)
 }
 
 async function assertAgentInOrg(db: Db, orgId: string, agentId: string) {
-  const [row] = await db.select({ id: agents.id }).from(agents).where(and(eq(agents.id, agentId), eq(agents.orgId, orgId))).limit(1);
+  const [row] = await db
+    .select({ id: agents.id })
+    .from(agents)
+    .where(and(eq(agents.id, agentId), eq(agents.orgId, orgId)))
+    .limit(1);
   if (!row) throw notFound("Agent");
 }
 
 /** Records an agent going online (startedAt defaults to now), or a whole past session when endedAt is sent. */
-export async function createAgentSession(
-  ctx: ServiceContext,
-  input: { agentId: string; startedAt?: string; endedAt?: string | null },
-): Promise<SessionRow> {
+export async function createAgentSession(ctx: ServiceContext, input: { agentId: string; startedAt?: string; endedAt?: string | null }): Promise<SessionRow> {
   const now = ctx.clock.now();
   const startedAt = input.startedAt ? new Date(input.startedAt) : now;
   const endedAt = input.endedAt ? new Date(input.endedAt) : null;
   assertEndsAfterStart(startedAt, endedAt);
   await assertAgentInOrg(ctx.db, ctx.org.id, input.agentId);
-  const [row] = await ctx.db
-    .insert(agentSessions)
-    .values({ orgId: ctx.org.id, agentId: input.agentId, startedAt, endedAt, createdAt: now })
-    .returning();
+  const [row] = await ctx.db.insert(agentSessions).values({ orgId: ctx.org.id, agentId: input.agentId, startedAt, endedAt, createdAt: now }).returning();
   await ctx.cache.invalidateOrg(ctx.org.id);
   return row!;
 }

@@ -2,9 +2,9 @@ import { and, eq } from "drizzle-orm";
 import { agents, users } from "../../drizzle/schema";
 import type { AGENT_KINDS, AGENT_STATUSES } from "../../drizzle/schema/enums";
 import type { Db } from "../db/database";
-import type { ServiceContext } from "../deps";
 import { ApiError, notFound } from "../lib/errors";
 import { iso } from "../lib/respond";
+import type { ServiceContext } from "../context";
 
 type AgentRow = typeof agents.$inferSelect;
 
@@ -32,11 +32,14 @@ export function toAgentResource(row: AgentRow) {
     updatedAt: iso(row.updatedAt)!,
   };
 }
-export type AgentResource = ReturnType<typeof toAgentResource>;
 
 async function assertUserInOrg(db: Db, orgId: string, userId: string | null | undefined) {
   if (!userId) return;
-  const [row] = await db.select({ id: users.id }).from(users).where(and(eq(users.id, userId), eq(users.orgId, orgId))).limit(1);
+  const [row] = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.id, userId), eq(users.orgId, orgId)))
+    .limit(1);
   if (!row) throw notFound("User");
 }
 

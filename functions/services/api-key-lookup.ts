@@ -2,10 +2,10 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { apiKeys, organizations } from "../../drizzle/schema";
 import type { ApiKeyScope } from "../../drizzle/schema/enums";
 import type { Cache } from "../cache/cache";
-import { cacheNamespace, orgKey } from "../cache/namespaces";
+import { CACHE_NAMESPACES, namespace, orgKey } from "../cache/namespaces";
 import type { Db } from "../db/database";
-import type { OrgContext } from "../deps";
 import type { Clock } from "../lib/clock";
+import type { OrgContext } from "../context";
 
 /** What a key's hash grants: the key, its scope, and its organization as requests see it (null for a platform-admin key). */
 export type ApiKeyGrant = { keyId: string; scope: ApiKeyScope; org: OrgContext | null };
@@ -14,7 +14,7 @@ export type ApiKeyGrant = { keyId: string; scope: ApiKeyScope; org: OrgContext |
  * How long a key's grant is served without asking the database. Revocations and organization changes made through
  * Tally invalidate it at once; the TTL bounds only what Tally cannot see (a key revoked by hand in SQL).
  */
-export const API_KEY_FRESH_SEC = 60;
+export const API_KEY_FRESH_SEC = CACHE_NAMESPACES["api-keys"].freshSec;
 
 /**
  * Key hash → grant (or `null`: unknown or revoked). A `config` namespace: every read is checked against the shared
@@ -30,7 +30,7 @@ export const API_KEY_FRESH_SEC = 60;
  * ~190 bits and only their hash is stored), so a client retrying a wrong or revoked key costs one lookup a minute,
  * not one a request. Garbage that is not shaped like a key never gets here (`middleware/auth.ts`).
  */
-export const apiKeyGrants = cacheNamespace<ApiKeyGrant | null>({ name: "api-keys", kind: "config", freshSec: API_KEY_FRESH_SEC });
+const apiKeyGrants = namespace<ApiKeyGrant | null>("api-keys");
 
 /** The cache's "organization" segment of every grant key: never an organization id (those are UUIDs). */
 const GRANTS_SCOPE = "~keys";

@@ -2,10 +2,10 @@ import { and, eq, sql } from "drizzle-orm";
 import { appointments } from "../../drizzle/schema";
 import type { APPOINTMENT_STATUSES } from "../../drizzle/schema/enums";
 import { firstRow, type Db } from "../db/database";
-import type { ServiceContext } from "../deps";
 import { ApiError, notFound } from "../lib/errors";
 import { iso } from "../lib/respond";
 import { upsertContact } from "./calls";
+import type { ServiceContext } from "../context";
 
 type AppointmentRow = typeof appointments.$inferSelect;
 type AppointmentInsert = typeof appointments.$inferInsert;
@@ -37,7 +37,6 @@ export function toAppointmentResource(row: AppointmentRow) {
     updatedAt: iso(row.updatedAt)!,
   };
 }
-export type AppointmentResource = ReturnType<typeof toAppointmentResource>;
 
 /** Checks in one statement that every id sent belongs to the organization; the first foreign one answers 404. */
 async function assertReferencesInOrg(tx: Db, orgId: string, input: AppointmentInput) {

@@ -62,7 +62,23 @@ function columnsFrom(input: CallInput): Partial<CallInsert> {
   const copy = <K extends keyof CallInput & keyof CallInsert>(k: K) => {
     if (input[k] !== undefined) (out as Record<string, unknown>)[k] = input[k];
   };
-  for (const k of ["externalId", "agentId", "phoneNumber", "direction", "status", "durationSec", "creditsUsed", "outcome", "leadScore", "reconnectToken", "reconnectEligible", "poolId", "siteId", "countryCode"] as const) copy(k);
+  for (const k of [
+    "externalId",
+    "agentId",
+    "phoneNumber",
+    "direction",
+    "status",
+    "durationSec",
+    "creditsUsed",
+    "outcome",
+    "leadScore",
+    "reconnectToken",
+    "reconnectEligible",
+    "poolId",
+    "siteId",
+    "countryCode",
+  ] as const)
+    copy(k);
   if (input.startedAt !== undefined) out.startedAt = new Date(input.startedAt);
   if (input.endedAt !== undefined) out.endedAt = input.endedAt === null ? null : new Date(input.endedAt);
   return out;
@@ -70,7 +86,11 @@ function columnsFrom(input: CallInput): Partial<CallInsert> {
 
 async function assertAgentInOrg(tx: Db, orgId: string, agentId: string | null | undefined) {
   if (!agentId) return;
-  const [row] = await tx.select({ id: agents.id }).from(agents).where(and(eq(agents.id, agentId), eq(agents.orgId, orgId))).limit(1);
+  const [row] = await tx
+    .select({ id: agents.id })
+    .from(agents)
+    .where(and(eq(agents.id, agentId), eq(agents.orgId, orgId)))
+    .limit(1);
   if (!row) throw notFound("Agent");
 }
 
@@ -119,7 +139,14 @@ export async function upsertCall(db: Db, orgId: string, input: CallInput, now: D
         errors: missing.map((path) => ({ path, message: "is required to create a call" })),
       });
     const contactId = await upsertContact(tx, orgId, input.phoneNumber!, input.contactName);
-    const values = { ...columnsFrom(input), orgId, contactId, createdAt: now, updatedAt: now, startedAt: input.startedAt ? new Date(input.startedAt) : now } as CallInsert;
+    const values = {
+      ...columnsFrom(input),
+      orgId,
+      contactId,
+      createdAt: now,
+      updatedAt: now,
+      startedAt: input.startedAt ? new Date(input.startedAt) : now,
+    } as CallInsert;
     checkTimes({ startedAt: values.startedAt!, endedAt: values.endedAt ?? null });
     const [call] = await tx.insert(calls).values(values).returning();
     if (input.externalId !== undefined)
@@ -129,16 +156,27 @@ export async function upsertCall(db: Db, orgId: string, input: CallInput, now: D
 }
 
 async function updateCallIn(tx: Db, orgId: string, callId: string, input: CallInput, now: Date): Promise<CallRow> {
-  const [current] = await tx.select().from(calls).where(and(eq(calls.id, callId), eq(calls.orgId, orgId))).limit(1);
+  const [current] = await tx
+    .select()
+    .from(calls)
+    .where(and(eq(calls.id, callId), eq(calls.orgId, orgId)))
+    .limit(1);
   if (!current) throw notFound("Call");
   const set: Partial<CallInsert> = { ...columnsFrom(input), updatedAt: now };
   delete set.externalId;
   if (input.phoneNumber !== undefined && input.phoneNumber !== current.phoneNumber)
     set.contactId = await upsertContact(tx, orgId, input.phoneNumber, input.contactName);
   else if (input.contactName !== undefined)
-    await tx.update(contacts).set({ name: input.contactName }).where(and(eq(contacts.id, current.contactId), eq(contacts.orgId, orgId)));
+    await tx
+      .update(contacts)
+      .set({ name: input.contactName })
+      .where(and(eq(contacts.id, current.contactId), eq(contacts.orgId, orgId)));
   checkTimes({ startedAt: set.startedAt ?? current.startedAt, endedAt: set.endedAt === undefined ? current.endedAt : set.endedAt });
-  const [call] = await tx.update(calls).set(set).where(and(eq(calls.id, callId), eq(calls.orgId, orgId))).returning();
+  const [call] = await tx
+    .update(calls)
+    .set(set)
+    .where(and(eq(calls.id, callId), eq(calls.orgId, orgId)))
+    .returning();
   if (set.startedAt && current.externalId !== null)
     await tx
       .update(callExternalIds)
@@ -192,11 +230,14 @@ export async function getCall(db: Db, orgId: string, callId: string) {
     .where(and(eq(calls.id, callId), eq(calls.orgId, orgId)))
     .limit(1);
   if (!row) return undefined;
-  const items = await rows<{ type: string; name: string; flag: boolean }>(db, sql`
+  const items = await rows<{ type: string; name: string; flag: boolean }>(
+    db,
+    sql`
     SELECT 'milestone' AS type, key AS name, achieved AS flag FROM call_milestones WHERE call_id = ${callId} AND org_id = ${orgId}
     UNION ALL
     SELECT 'objection', kind, handled FROM call_objections WHERE call_id = ${callId} AND org_id = ${orgId}
-    ORDER BY 1, 2`);
+    ORDER BY 1, 2`,
+  );
   return {
     ...toCallResource(row.call),
     agent: row.agent?.id ? row.agent : null,

@@ -1,9 +1,9 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { agents, inboundConfig, type BusinessHours, type RoutingRule } from "../../drizzle/schema";
-import type { ServiceContext } from "../deps";
 import { notFound } from "../lib/errors";
 import { iso } from "../lib/respond";
 import { fetchConfig, invalidateConfig } from "./config-cache";
+import type { ServiceContext } from "../context";
 
 type InboundConfigRow = typeof inboundConfig.$inferSelect;
 

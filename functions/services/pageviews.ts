@@ -1,5 +1,5 @@
 import { widgetPageviews } from "../../drizzle/schema";
-import type { ServiceContext } from "../deps";
+import type { ServiceContext } from "../context";
 
 /** SPEC §6: at most this many events a request; 1000 rows × 5 columns stays far under Postgres' 65535 parameters. */
 export const MAX_PAGEVIEWS_PER_REQUEST = 1000;

@@ -1,10 +1,10 @@
 import { eq, sql } from "drizzle-orm";
 import { organizations, type OrganizationSettings } from "../../drizzle/schema";
-import type { ServiceContext } from "../deps";
 import { notFound } from "../lib/errors";
 import { iso } from "../lib/respond";
 import { invalidateOrganizationGrants } from "./api-key-lookup";
 import { fetchConfig, invalidateConfig } from "./config-cache";
+import type { ServiceContext } from "../context";
 
 type OrganizationRow = typeof organizations.$inferSelect;
 
@@ -50,7 +50,10 @@ export async function updateSettings(ctx: ServiceContext, input: SettingsInput):
   if (input.name !== undefined) set.name = input.name;
   if (input.timezone !== undefined) set.timezone = input.timezone;
   if (input.webhookSecret !== undefined) set.webhookSecret = input.webhookSecret;
-  const voiceProvider = input.voiceProvider === undefined ? undefined : input.voiceProvider && { apiKeyRef: input.voiceProvider.apiKeyRef ?? null, region: input.voiceProvider.region ?? null };
+  const voiceProvider =
+    input.voiceProvider === undefined
+      ? undefined
+      : input.voiceProvider && { apiKeyRef: input.voiceProvider.apiKeyRef ?? null, region: input.voiceProvider.region ?? null };
   const [row] = await ctx.db
     .update(organizations)
     .set({

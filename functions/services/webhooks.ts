@@ -41,11 +41,6 @@ export async function hmacSha256Hex(secret: string, message: string): Promise<st
   return Array.from(new Uint8Array(mac), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The header a sender attaches: signs `"<t>.<raw body>"`. */
-export async function signVoiceEvent(secret: string, rawBody: string, timestamp: number): Promise<string> {
-  return `t=${timestamp},v1=${await hmacSha256Hex(secret, `${timestamp}.${rawBody}`)}`;
-}
-
 /** The organization's webhook secret, or null when it has none or does not exist (callers must not tell which). */
 export async function findWebhookSecret(db: Db, orgId: string): Promise<string | null> {
   const [row] = await db.select({ secret: organizations.webhookSecret }).from(organizations).where(eq(organizations.id, orgId)).limit(1);

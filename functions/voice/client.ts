@@ -4,14 +4,7 @@ import { silentLogger, type Logger } from "../lib/logger";
 import { VOICE_AGENT_ID_PATTERN, toVoiceAgentConfig, type VoiceAgentConfig } from "./agent-config";
 import { loadCockatiel, type Cockatiel } from "./cockatiel";
 import { ProviderConcurrency } from "./concurrency";
-import {
-  VoiceProviderError,
-  asVoiceProviderError,
-  isBreakerFailure,
-  isConcurrencyLimitError,
-  isRetriedFailure,
-  rateLimitKind,
-} from "./errors";
+import { VoiceProviderError, asVoiceProviderError, isBreakerFailure, isConcurrencyLimitError, isRetriedFailure, rateLimitKind } from "./errors";
 import { FailureRatioBreaker } from "./ratio-breaker";
 import { SharedCircuitBreaker, type BreakerState } from "./shared-breaker";
 import { timerSleep, type Sleep } from "./sleep";

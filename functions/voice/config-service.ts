@@ -137,10 +137,7 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
       })();
 
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const inTime = await Promise.race([
-        work.then(() => true),
-        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), budgetMs))),
-      ]);
+      const inTime = await Promise.race([work.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), budgetMs)))]);
       clearTimeout(timer);
       // past the budget the lookups go on (their retries of busy agents after 1, 2, 4 s included) and fill the cache:
       // through the Workers invocation's waitUntil, or on Node in the process, which outlives the request
@@ -171,7 +168,9 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
       const cached = await lookups.read(unique.map(([key]) => key));
       const now = clock.now().getTime();
       // an agent within its own backoff is skipped: the run asks it again once the backoff has run out
-      const outcomes = await Promise.all(unique.map(([, agent], i) => (backingOff(cached[i], now) ? null : lookups.refresh(agent.orgId, agent.voiceAgentId, cached[i]))));
+      const outcomes = await Promise.all(
+        unique.map(([, agent], i) => (backingOff(cached[i], now) ? null : lookups.refresh(agent.orgId, agent.voiceAgentId, cached[i]))),
+      );
       const asked = outcomes.filter((o): o is Lookup => o !== null);
       const report: VoiceWarmReport = {
         requested: unique.length,

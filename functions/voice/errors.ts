@@ -52,12 +52,7 @@ const RETRIED: ReadonlySet<VoiceFailureKind> = new Set([
   "network",
 ]);
 
-const BREAKER_FAILURES: ReadonlySet<VoiceFailureKind> = new Set([
-  "server_error",
-  "malformed_response",
-  "timeout",
-  "network",
-]);
+const BREAKER_FAILURES: ReadonlySet<VoiceFailureKind> = new Set(["server_error", "malformed_response", "timeout", "network"]);
 
 const kindOf = (error: unknown): VoiceFailureKind | null => (error instanceof VoiceProviderError ? error.kind : null);
 

@@ -134,11 +134,14 @@ export class SharedCircuitBreaker {
 
   private build(initialState: unknown): CircuitBreakerPolicy {
     const { circuitBreaker, handleWhen, CircuitState } = this.options.cockatiel;
-    const policy = circuitBreaker(handleWhen((error) => !(error instanceof UncountedFailure) && this.options.isFailure(error)), {
-      breaker: this.options.createBreaker(),
-      halfOpenAfter: this.options.halfOpenAfterMs,
-      initialState,
-    });
+    const policy = circuitBreaker(
+      handleWhen((error) => !(error instanceof UncountedFailure) && this.options.isFailure(error)),
+      {
+        breaker: this.options.createBreaker(),
+        halfOpenAfter: this.options.halfOpenAfterMs,
+        initialState,
+      },
+    );
     policy.onStateChange((state) => {
       // a replaced breaker may still finish a call; only the current one speaks for this instance
       if (policy !== this.policy) return;

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Cache, FetchOptions } from "../../functions/cache/cache";
-import { L1_TTL_MS, tieredCache, type TieredCacheOptions } from "../../functions/cache/tiered";
+import { tieredCache, type TieredCacheOptions } from "../../functions/cache/tiered";
+import { L1_TTL_MS } from "../../functions/cache/tiers";
 import { ManualClock } from "../../functions/lib/clock";
 import { memoryLogger } from "../../functions/lib/logger";
 import { deferred, deleteByPrefix, runPrefix, sleep, startBackend, STORE_KINDS, type StoreBackend } from "./support";
@@ -131,7 +132,7 @@ describe.each(STORE_KINDS)("the cache over the %s store", (kind) => {
     it("runs one load for many concurrent fetches of one key", async () => {
       const clock = newClock();
       const { cache } = instance(clock);
-      for (const ns of ["overview", "settings"]) {
+      for (const ns of ["overview", "config"]) {
         const key = orgKey("all");
         const [started, gate] = [deferred<void>(), deferred<void>()];
         let loads = 0;
@@ -299,12 +300,12 @@ describe.each(STORE_KINDS)("the cache over the %s store", (kind) => {
       const key = orgKey("settings");
       const settings = source({ timezone: "UTC" });
       const config: FetchOptions = { freshSec: 300 };
-      await reader.cache.fetch("settings", key, settings.load, config);
-      expect(await reader.cache.fetch("settings", key, settings.load, config)).toMatchObject({ status: "hit" });
+      await reader.cache.fetch("config", key, settings.load, config);
+      expect(await reader.cache.fetch("config", key, settings.load, config)).toMatchObject({ status: "hit" });
 
       settings.set({ timezone: "Europe/Paris" });
-      await writer.cache.invalidate("settings", key);
-      expect(await reader.cache.fetch("settings", key, settings.load, config)).toMatchObject({
+      await writer.cache.invalidate("config", key);
+      expect(await reader.cache.fetch("config", key, settings.load, config)).toMatchObject({
         status: "miss",
         value: { timezone: "Europe/Paris" },
       });
@@ -357,20 +358,20 @@ describe.each(STORE_KINDS)("the cache over the %s store", (kind) => {
             await gate.promise;
             return seen;
           };
-          const slow = loading.cache.fetch("settings", key, slowLoad, { freshSec: 300 });
+          const slow = loading.cache.fetch("config", key, slowLoad, { freshSec: 300 });
           await started.promise;
           database = "new";
-          await (invalidation === "invalidate" ? writer.cache.invalidate("settings", key) : writer.cache.invalidateOrg(org));
+          await (invalidation === "invalidate" ? writer.cache.invalidate("config", key) : writer.cache.invalidateOrg(org));
           gate.resolve();
           // it began before the write: answering its value is right, storing it would not be
           expect(await slow).toMatchObject({ status: "miss", value: "old" });
 
           const current = async () => database;
           for (const reader of [other, loading]) {
-            expect(await reader.cache.fetch("settings", key, current, { freshSec: 300 })).toMatchObject({ value: "new" });
+            expect(await reader.cache.fetch("config", key, current, { freshSec: 300 })).toMatchObject({ value: "new" });
           }
           clock.advance(L1_TTL_MS);
-          const aggregateRead = await loading.cache.fetch("settings", key, current, { freshSec: 300, kind: "aggregate" });
+          const aggregateRead = await loading.cache.fetch("config", key, current, { freshSec: 300, kind: "aggregate" });
           expect(aggregateRead).toMatchObject({ value: "new" });
         });
       }

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
-import { cacheNamespace, createCache, memoryCache, orgKey } from "../../functions/cache";
+import { createCache } from "../../functions/cache";
+import { memoryCache } from "../../functions/cache/memory";
+import { cacheNamespace, orgKey } from "../../functions/cache/namespaces";
 import { CacheConfigError, createNodeCache } from "../../functions/cache/node";
 import { ManualClock } from "../../functions/lib/clock";
 import { silentLogger } from "../../functions/lib/logger";

@@ -64,7 +64,11 @@ describe("the Upstash REST fixture", () => {
     expect(replies.slice(0, 2)).toEqual([{ result: "OK" }, { result: 2 }]);
     expect(replies[2]?.error).toMatch(/wrong number of arguments/);
 
-    const multi = await post("/multi-exec", [["SET", `${prefix}m`, "a"], ["APPEND", `${prefix}m`, "b"], ["GET", `${prefix}m`]]);
+    const multi = await post("/multi-exec", [
+      ["SET", `${prefix}m`, "a"],
+      ["APPEND", `${prefix}m`, "b"],
+      ["GET", `${prefix}m`],
+    ]);
     expect(await multi.json()).toEqual([{ result: "OK" }, { result: 2 }, { result: "ab" }]);
   });
 

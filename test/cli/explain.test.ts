@@ -27,7 +27,10 @@ async function explain(dataDir: string, ...args: string[]): Promise<{ code: numb
   const env: NodeJS.ProcessEnv = { ...process.env, TALLY_DATA_DIR: dataDir };
   delete env.DATABASE_URL;
   try {
-    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "functions/cli/explain.ts", "--json", ...args], { env, maxBuffer: 64 * 2 ** 20 });
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "functions/cli/explain.ts", "--json", ...args], {
+      env,
+      maxBuffer: 64 * 2 ** 20,
+    });
     return { code: 0, report: JSON.parse(stdout) as Report, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -54,7 +57,15 @@ describe.runIf(onPglite)("npm run explain", () => {
     expect(code).toBe(0);
     expect(report.violations).toEqual([]);
     const routes = new Set(report.results.map((r) => r.route.split(" ").slice(0, 2).join(" ")));
-    for (const route of ["GET /api/dashboard/overview?days=30", "GET /api/dashboard/analytics?days=90", "GET /api/agents", "GET /api/analytics/agent-variance?days=30", "GET /api/calls?limit=20", "GET /api/coverage?days=7", "POST /api/calls/route"])
+    for (const route of [
+      "GET /api/dashboard/overview?days=30",
+      "GET /api/dashboard/analytics?days=90",
+      "GET /api/agents",
+      "GET /api/analytics/agent-variance?days=30",
+      "GET /api/calls?limit=20",
+      "GET /api/coverage?days=7",
+      "POST /api/calls/route",
+    ])
       expect(routes, route).toContain(route);
     const database = await openPglite({ dataDir: join(dataDir, "pgdata") });
     try {

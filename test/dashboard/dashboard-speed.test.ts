@@ -7,7 +7,7 @@ import { seed } from "../../functions/seed";
 import { createApiKey } from "../../functions/services/organizations";
 import { testDbKind } from "../support/database";
 import { createTestApp, type TestApp } from "../support/app";
-import { browserSuite, hasChromium, launchBrowser, startServer, waitRendered, type Browser, type LoopbackServer } from "./browser";
+import { browserSuite, launchBrowser, runBrowserSuites, startServer, waitRendered, type Browser, type LoopbackServer } from "./browser";
 
 /** Demo-sized: the organization a newcomer sees after `npm start` holds about this many calls over 90 days. */
 const CALLS = 20_000;
@@ -26,7 +26,7 @@ const out = mkdtempSync(join(tmpdir(), "tally-dashboard-speed-"));
 
 beforeAll(async () => {
   t = await createTestApp();
-  if (!hasChromium) return;
+  if (!runBrowserSuites) return;
   const seeded = await seed(t.database, { orgs: 1, calls: CALLS, days: 90, seed: "dashboard-speed", agentsPerOrg: 12 });
   readKey = (await createApiKey(t.database.db, { orgId: seeded.organizations[0]!.id, scope: "read", name: "dashboard speed" })).apiKey;
   server = await startServer(createApp(t.deps).fetch);
@@ -39,7 +39,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-describe.skipIf(!hasChromium)(browserSuite(`the dashboard on demo-sized data (${CALLS.toLocaleString("en-US")} calls)`), () => {
+describe.skipIf(!runBrowserSuites)(browserSuite(`the dashboard on demo-sized data (${CALLS.toLocaleString("en-US")} calls)`), () => {
   it("renders every panel from navigation within budget, cold (cache misses) and warm (cache hits)", async () => {
     const page = await browser.newPage();
     await page.goto(server.url + "/");
@@ -55,13 +55,21 @@ describe.skipIf(!hasChromium)(browserSuite(`the dashboard on demo-sized data (${
       const wallMs = performance.now() - started;
       const inPageMs = Number(await page.getAttribute("body", "data-navigation-to-rendered-ms"));
       const panels = await page.$$eval("[data-panel]", (els) =>
-        els.map((e) => ({ panel: e.getAttribute("data-panel"), state: e.getAttribute("data-state"), cache: e.getAttribute("data-cache"), serverMs: Number(e.getAttribute("data-server-ms")) })),
+        els.map((e) => ({
+          panel: e.getAttribute("data-panel"),
+          state: e.getAttribute("data-state"),
+          cache: e.getAttribute("data-cache"),
+          serverMs: Number(e.getAttribute("data-server-ms")),
+        })),
       );
       return { wallMs, inPageMs, panels };
     };
 
     const cold = await visit();
-    expect(cold.panels.every((p) => p.state === "ready"), JSON.stringify(cold.panels)).toBe(true);
+    expect(
+      cold.panels.every((p) => p.state === "ready"),
+      JSON.stringify(cold.panels),
+    ).toBe(true);
     expect(Number(await page.getAttribute('[data-kpi="calls.total"]', "data-value"))).toBeGreaterThan(0);
     await page.screenshot({ path: join(out, "demo-sized.png"), fullPage: true });
     const warm = await visit();
@@ -77,7 +85,12 @@ describe.skipIf(!hasChromium)(browserSuite(`the dashboard on demo-sized data (${
     const row = (name: string, v: typeof cold) =>
       `${name}: navigation → all panels ${v.inPageMs.toFixed(0)} ms in the page (${v.wallMs.toFixed(0)} ms wall); server ${v.panels.map((p) => `${p.panel} ${p.serverMs.toFixed(0)} ms (${p.cache})`).join(", ")}`;
     console.log(
-      [`dashboard on ${CALLS} calls, ${testDbKind()} (${out})`, row("cold", cold), row("warm", warm), `window switch to 90 days: ${switchMs.toFixed(0)} ms`].join("\n"),
+      [
+        `dashboard on ${CALLS} calls, ${testDbKind()} (${out})`,
+        row("cold", cold),
+        row("warm", warm),
+        `window switch to 90 days: ${switchMs.toFixed(0)} ms`,
+      ].join("\n"),
     );
     expect(cold.inPageMs).toBeGreaterThan(0);
     expect(cold.inPageMs).toBeLessThan(COLD_BUDGET_MS);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../functions/app";
 import { body, createTestApp, ManualClock, type TestApp } from "../support/app";
 import { insertAgents, insertCalls, insertServiceWithAppointments, insertSessions, type CallSeed } from "../support/fixtures";
-import { browserSuite, hasChromium, launchBrowser, recordApiRequests, startServer, waitRendered, type Browser, type LoopbackServer } from "./browser";
+import { browserSuite, launchBrowser, recordApiRequests, runBrowserSuites, startServer, waitRendered, type Browser, type LoopbackServer } from "./browser";
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -53,7 +53,11 @@ async function seedOrganization(): Promise<string> {
     db,
     org.orgId,
     agents.slice(0, 3).flatMap((a, k) =>
-      Array.from({ length: 6 }, (_, d) => ({ agentId: a.id, startedAt: new Date(now - d * DAY - (9 + k) * HOUR), endedAt: new Date(now - d * DAY - (2 + k) * HOUR) })),
+      Array.from({ length: 6 }, (_, d) => ({
+        agentId: a.id,
+        startedAt: new Date(now - d * DAY - (9 + k) * HOUR),
+        endedAt: new Date(now - d * DAY - (2 + k) * HOUR),
+      })),
     ),
   );
   await insertServiceWithAppointments(db, org.orgId, 15_000, [
@@ -73,7 +77,7 @@ async function api<T = any>(path: string): Promise<T> {
 beforeAll(async () => {
   t = await createTestApp({ clock });
   readKey = await seedOrganization();
-  if (!hasChromium) return;
+  if (!runBrowserSuites) return;
   // the Node entry passes the demo key only on its embedded default; here the test plays that entry
   const app = createApp({ ...t.deps, dashboardDemoKey: readKey });
   server = await startServer(app.fetch);
@@ -86,7 +90,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-describe.skipIf(!hasChromium)(browserSuite("the dashboard page in headless Chromium"), () => {
+describe.skipIf(!runBrowserSuites)(browserSuite("the dashboard page in headless Chromium"), () => {
   it("asks for a key once (prefilled with the demo key), then renders every panel with the API's numbers", async () => {
     const page = await browser.newPage();
     const requests: string[] = [];
@@ -134,7 +138,11 @@ describe.skipIf(!hasChromium)(browserSuite("the dashboard page in headless Chrom
     // agents: every non-archived agent with its calls and voice status
     const agents = await api("/api/agents");
     const agentRows = await page.$$eval(".agents-table tbody tr", (rows) =>
-      rows.map((r) => ({ id: r.getAttribute("data-agent-id"), calls: r.querySelector('[data-field="calls"]')?.getAttribute("data-value"), voice: r.querySelector('[data-field="voice"]')?.textContent })),
+      rows.map((r) => ({
+        id: r.getAttribute("data-agent-id"),
+        calls: r.querySelector('[data-field="calls"]')?.getAttribute("data-value"),
+        voice: r.querySelector('[data-field="voice"]')?.textContent,
+      })),
     );
     expect(agentRows).toEqual(agents.data.map((a: any) => ({ id: a.id, calls: String(a.performance.calls), voice: a.voice.status })));
 
@@ -181,7 +189,8 @@ describe.skipIf(!hasChromium)(browserSuite("the dashboard page in headless Chrom
     const file = join(screenshots, "dashboard.png");
     await page.screenshot({ path: file, fullPage: true });
     await page.screenshot({ path: join(screenshots, "dashboard-top.png") });
-    for (const panel of ["analytics", "variance", "coverage"]) await page.locator(`[data-panel="${panel}"]`).screenshot({ path: join(screenshots, `${panel}.png`) });
+    for (const panel of ["analytics", "variance", "coverage"])
+      await page.locator(`[data-panel="${panel}"]`).screenshot({ path: join(screenshots, `${panel}.png`) });
     console.log(`dashboard screenshot: ${file}`);
     await page.close();
   });
@@ -302,7 +311,9 @@ describe.skipIf(!hasChromium)(browserSuite("the dashboard page in headless Chrom
     await page.click("#refresh");
     await waitRendered(page);
     expect(await page.getAttribute('[data-panel="overview"]', "data-cache")).toBe("stale");
-    expect(await page.textContent('[data-panel="overview"] .flag-stale')).toMatch(/^stale: last good numbers from \d\d:\d\d:\d\d( [AP]M)?, a refresh is under way$/);
+    expect(await page.textContent('[data-panel="overview"] .flag-stale')).toMatch(
+      /^stale: last good numbers from \d\d:\d\d:\d\d( [AP]M)?, a refresh is under way$/,
+    );
     expect(await page.locator('[data-panel="calls"] .flag-stale').count()).toBe(0);
     await page.close();
   });

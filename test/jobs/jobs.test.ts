@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { readFileSync } from "node:fs";
 import { rows } from "../../functions/db/database";
@@ -6,21 +6,21 @@ import { jobContext } from "../../functions/jobs/context";
 import { jobNames, jobRegistry, jobsForCron } from "../../functions/jobs/registry";
 import { runJob } from "../../functions/jobs/run";
 import { refreshRollups } from "../../functions/rollups/refresh";
-import { body, createTestApp, ManualClock, type TestApp } from "../support/app";
+import { body, ManualClock } from "../support/app";
 import { insertAgents, type CallSeed } from "../support/fixtures";
 import { addCalls, expectExact } from "../rollups/support";
+import { useTestApp } from "../support/use-test-app";
 
 const clock = new ManualClock("2026-11-15T12:00:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 const partitions = async () =>
-  (await rows<{ name: string }>(t.database.db, sql`SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'calls' ORDER BY 1`)).map((r) => r.name);
+  (
+    await rows<{ name: string }>(
+      t.database.db,
+      sql`SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'calls' ORDER BY 1`,
+    )
+  ).map((r) => r.name);
 
 describe("maintain-partitions", () => {
   it("creates the coming months ahead and detaches then drops months past retention, never the current one", async () => {
@@ -91,7 +91,10 @@ describe("maintain-partitions", () => {
 
   it("moves rows that already sit in the default partition into a new month partition", async () => {
     const { orgId, writeKey } = await t.createOrg();
-    const res = await t.request("POST", "/api/calls", { key: writeKey, body: { phoneNumber: "+14155550000", direction: "inbound", status: "completed", startedAt: "2027-09-10T10:00:00Z" } });
+    const res = await t.request("POST", "/api/calls", {
+      key: writeKey,
+      body: { phoneNumber: "+14155550000", direction: "inbound", status: "completed", startedAt: "2027-09-10T10:00:00Z" },
+    });
     expect(res.status).toBe(201);
     const [before] = await rows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM calls_default WHERE org_id = ${orgId}`);
     expect(before!.n).toBe(1);
@@ -126,7 +129,10 @@ describe("the job runner", () => {
     clock.advance(120_000);
     const ran = await runJob("cleanup-invites", jobContext(t.deps));
     expect(ran.skipped).toBeUndefined();
-    const [state] = await rows<{ runs: number; lease_until: string | null }>(t.database.db, sql`SELECT runs, lease_until FROM job_runs WHERE name = 'cleanup-invites'`);
+    const [state] = await rows<{ runs: number; lease_until: string | null }>(
+      t.database.db,
+      sql`SELECT runs, lease_until FROM job_runs WHERE name = 'cleanup-invites'`,
+    );
     expect(state!.lease_until).toBeNull();
   });
 

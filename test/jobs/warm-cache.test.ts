@@ -1,21 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { jobContext } from "../../functions/jobs/context";
 import { jobRegistry } from "../../functions/jobs/registry";
 import { runJob } from "../../functions/jobs/run";
 import { WARMED_READS } from "../../functions/jobs/warm-cache";
-import { body, createTestApp, ManualClock, type TestApp } from "../support/app";
+import { body, ManualClock } from "../support/app";
 import { insertAgents, insertSessions } from "../support/fixtures";
+import { useTestApp } from "../support/use-test-app";
 
 const NOW = new Date("2026-03-16T15:30:00Z");
 const HOUR = 3_600_000;
 const clock = new ManualClock(NOW);
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 /** Every read the dashboard makes that the job warms: the routes' defaults and the dashboard page's `days=30`. */
 const WARMED_PATHS = [
@@ -50,7 +45,13 @@ async function organizationWithACall(name: string) {
   await insertSessions(t.database.db, org.orgId, [{ agentId: agent!.id, startedAt: new Date(clock.now().getTime() - 2 * HOUR), endedAt: null }]);
   const res = await t.request("POST", "/api/calls", {
     key: org.writeKey,
-    body: { phoneNumber: "+14155550100", direction: "inbound", status: "in_progress", agentId: agent!.id, startedAt: new Date(clock.now().getTime() - 60_000).toISOString() },
+    body: {
+      phoneNumber: "+14155550100",
+      direction: "inbound",
+      status: "in_progress",
+      agentId: agent!.id,
+      startedAt: new Date(clock.now().getTime() - 60_000).toISOString(),
+    },
   });
   const call = await body(res);
   expect(res.status, JSON.stringify(call)).toBe(201);

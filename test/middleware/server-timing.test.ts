@@ -1,13 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { body, createTestApp, type TestApp } from "../support/app";
+import { describe, expect, it } from "vitest";
+import { body } from "../support/app";
+import { useTestApp } from "../support/use-test-app";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 /** `name;dur=x` entries of a Server-Timing header, by name (each name must appear once). */
 function serverTiming(res: Response): Record<string, number> {
@@ -69,7 +64,11 @@ describe("Server-Timing", () => {
   });
 
   it("carries db, cache and total on errors and on routes outside /api too", async () => {
-    for (const res of [await t.request("GET", "/api/settings", { key: null }), await t.request("GET", "/api/nope"), await t.request("GET", "/openapi.json", { key: null })]) {
+    for (const res of [
+      await t.request("GET", "/api/settings", { key: null }),
+      await t.request("GET", "/api/nope"),
+      await t.request("GET", "/openapi.json", { key: null }),
+    ]) {
       expect(Object.keys(serverTiming(res)).sort()).toEqual(["cache", "db", "total"]);
     }
   });

@@ -1,21 +1,16 @@
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { jobContext } from "../../functions/jobs/context";
 import { runJob } from "../../functions/jobs/run";
 import { resolveWindow } from "../../functions/lib/windows";
-import { body, createTestApp, ManualClock, type TestApp } from "../support/app";
+import { body, ManualClock } from "../support/app";
 import type { CallSeed } from "../support/fixtures";
-import { oracleCalls, oracleTotals } from "../oracle/rollups";
+import { oracleCalls, oracleTotals } from "../support/oracle/rollups";
 import { addCalls } from "./support";
+import { useTestApp } from "../support/use-test-app";
 
 const clock = new ManualClock("2026-11-20T10:07:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 const DAY = 86400_000;
 
@@ -34,7 +29,13 @@ function spread(n: number, days: number, credits: number, offsetDays = 0): CallS
 async function expected(orgId: string, timezone: string) {
   const w = resolveWindow({ days: 30 }, timezone, clock.now(), 30);
   const totals = oracleTotals(await oracleCalls(t.database.db, orgId, w));
-  return { calls30d: totals.calls, completed30d: totals.completed, leads30d: totals.scored, qualified30d: totals.qualified, creditsUsed30d: totals.creditsUsed };
+  return {
+    calls30d: totals.calls,
+    completed30d: totals.completed,
+    leads30d: totals.scored,
+    qualified30d: totals.qualified,
+    creditsUsed30d: totals.creditsUsed,
+  };
 }
 
 describe("GET /api/admin/organizations", () => {
@@ -54,7 +55,9 @@ describe("GET /api/admin/organizations", () => {
     await runJob("refresh-rollups", jobContext(t.deps));
     // after the rollups: a back-dated change (a dirty bucket) and a call past the watermark
     await t.database.db.execute(sql`UPDATE calls SET status = 'completed', lead_score = 90 WHERE org_id = ${orgs[2]!.orgId}::uuid AND status = 'missed'`);
-    await addCalls(t.database.db, orgs[0]!.orgId, [{ startedAt: new Date(clock.now().getTime() - 60_000), status: "completed", creditsUsed: 40, contactIndex: 9 }]);
+    await addCalls(t.database.db, orgs[0]!.orgId, [
+      { startedAt: new Date(clock.now().getTime() - 60_000), status: "completed", creditsUsed: 40, contactIndex: 9 },
+    ]);
     const report = await runJob("refresh-admin-view", jobContext(t.deps));
     expect(report).toMatchObject({ job: "refresh-admin-view", organizations: 3, asOf: "2026-11-20T10:07:00.000Z" });
   });
@@ -93,7 +96,9 @@ describe("GET /api/admin/organizations", () => {
 
   it("moves meta.asOf and the figures on with the next refresh", async () => {
     clock.advance(5 * 60_000);
-    await addCalls(t.database.db, orgs[2]!.orgId, [{ startedAt: new Date(clock.now().getTime() - 30_000), status: "completed", creditsUsed: 3, contactIndex: 8 }]);
+    await addCalls(t.database.db, orgs[2]!.orgId, [
+      { startedAt: new Date(clock.now().getTime() - 30_000), status: "completed", creditsUsed: 3, contactIndex: 8 },
+    ]);
     const stale = await body(await t.request("GET", "/api/admin/organizations"));
     expect(stale.meta.asOf).toBe("2026-11-20T10:07:00.000Z");
     await runJob("refresh-admin-view", jobContext(t.deps));

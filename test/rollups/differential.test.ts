@@ -54,7 +54,11 @@ type WindowSpec =
 
 const windowSpec: fc.Arbitrary<WindowSpec> = fc.oneof(
   fc.record({ kind: fc.constant("days" as const), days: fc.constantFrom(1, 2, 7, 13) }),
-  fc.record({ kind: fc.constant("range" as const), fromAgoMs: fc.integer({ min: 0, max: 13 * 86400_000 }), lengthMs: fc.integer({ min: 1, max: 9 * 86400_000 }) }),
+  fc.record({
+    kind: fc.constant("range" as const),
+    fromAgoMs: fc.integer({ min: 0, max: 13 * 86400_000 }),
+    lengthMs: fc.integer({ min: 1, max: 9 * 86400_000 }),
+  }),
   fc.constant({ kind: "unbounded" as const }),
   fc.record({ kind: fc.constant("ahead" as const), days: fc.constantFrom(1, 7) }),
 );
@@ -97,14 +101,26 @@ const callUpdate = fc.oneof(
 
 const analysis = fc.record({
   leadScore: fc.option(fc.integer({ min: 0, max: 100 }), { nil: null }),
-  milestones: fc.uniqueArray(fc.record({ key: fc.constantFrom("greeting", "discovery", "booking"), achieved: fc.boolean() }), { selector: (m) => m.key, maxLength: 3 }),
+  milestones: fc.uniqueArray(fc.record({ key: fc.constantFrom("greeting", "discovery", "booking"), achieved: fc.boolean() }), {
+    selector: (m) => m.key,
+    maxLength: 3,
+  }),
   objections: fc.array(fc.record({ kind: fc.constantFrom("price", "timing"), handled: fc.boolean() }), { maxLength: 2 }),
 });
 
 const step = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("insert" as const), seeds: fc.array(arbitraryCall(REFERENCE, 12, AGENTS), { minLength: 1, maxLength: 4 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("insertRecent" as const), seeds: fc.array(arbitraryCall(REFERENCE, 1, AGENTS), { minLength: 1, maxLength: 3 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("insertFuture" as const), seeds: fc.array(arbitraryCall(REFERENCE, 1, AGENTS), { minLength: 1, maxLength: 2 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant("insert" as const), seeds: fc.array(arbitraryCall(REFERENCE, 12, AGENTS), { minLength: 1, maxLength: 4 }) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("insertRecent" as const), seeds: fc.array(arbitraryCall(REFERENCE, 1, AGENTS), { minLength: 1, maxLength: 3 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("insertFuture" as const), seeds: fc.array(arbitraryCall(REFERENCE, 1, AGENTS), { minLength: 1, maxLength: 2 }) }),
+  },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("update" as const), index: fc.nat(), change: callUpdate }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("analysis" as const), index: fc.nat(), analysis }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("delete" as const), index: fc.nat() }) },
@@ -124,7 +140,13 @@ const step = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("refresh" as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("refreshTwice" as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("refreshInterrupted" as const), stage: fc.constantFrom<RefreshStage>("advanced", "recomputed") }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("refreshWhileWriting" as const), seeds: fc.array(arbitraryCall(REFERENCE, 3, AGENTS), { minLength: 1, maxLength: 3 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("refreshWhileWriting" as const),
+      seeds: fc.array(arbitraryCall(REFERENCE, 3, AGENTS), { minLength: 1, maxLength: 3 }),
+    }),
+  },
 );
 
 type Step = typeof step extends fc.Arbitrary<infer T> ? T : never;
@@ -149,14 +171,38 @@ describe("the rollup query layer and the aggregate routes", () => {
           const [other] = await db.insert(organizations).values({ name: "Other", timezone: "UTC" }).returning({ id: organizations.id });
           const orgId = org.orgId;
           let timezone = "America/New_York";
-          const agentIds = (await insertAgents(db, orgId, Array.from({ length: AGENTS }, (_, i) => ({ name: `Agent ${i}` })))).map((a) => a.id);
-          const ids = (await insertCalls(db, orgId, bindAgents(initial.map((s) => seedAt(s, now)), agentIds))).map((r) => r.id);
+          const agentIds = (
+            await insertAgents(
+              db,
+              orgId,
+              Array.from({ length: AGENTS }, (_, i) => ({ name: `Agent ${i}` })),
+            )
+          ).map((a) => a.id);
+          const ids = (
+            await insertCalls(
+              db,
+              orgId,
+              bindAgents(
+                initial.map((s) => seedAt(s, now)),
+                agentIds,
+              ),
+            )
+          ).map((r) => r.id);
           const deleted = new Set<string>();
           const liveAgents = () => agentIds.map((a) => (deleted.has(a) ? undefined : a)) as string[];
           const history: string[] = [];
           const pick = (index: number) => (ids.length ? ids[index % ids.length]! : null);
           const write = async (seeds: CallSeed[], future = false) =>
-            ids.push(...(await addCalls(db, orgId, bindAgents(seeds.map((s) => seedAt(s, now, future)), liveAgents()))));
+            ids.push(
+              ...(await addCalls(
+                db,
+                orgId,
+                bindAgents(
+                  seeds.map((s) => seedAt(s, now, future)),
+                  liveAgents(),
+                ),
+              )),
+            );
 
           // every function in the organization's zone and one more zone per step; every zone at the start and the end
           const check = async (spec: WindowSpec, zones: readonly string[], label: string) => {
@@ -193,9 +239,14 @@ describe("the rollup query layer and the aggregate routes", () => {
                 const id = pick(s.index);
                 if (!id) return;
                 const c = s.change;
-                if (c.field === "started_at") await db.execute(sql`UPDATE calls SET started_at = started_at + make_interval(secs => ${c.value}) WHERE id = ${id}::uuid`);
-                else if (c.field === "agent") await db.execute(sql`UPDATE calls SET agent_id = ${c.value === null ? null : liveAgents()[c.value] ?? null}::uuid WHERE id = ${id}::uuid`);
-                else if (c.field === "org") await db.execute(sql`UPDATE calls SET org_id = CASE WHEN org_id = ${orgId}::uuid THEN ${other!.id}::uuid ELSE ${orgId}::uuid END WHERE id = ${id}::uuid`);
+                if (c.field === "started_at")
+                  await db.execute(sql`UPDATE calls SET started_at = started_at + make_interval(secs => ${c.value}) WHERE id = ${id}::uuid`);
+                else if (c.field === "agent")
+                  await db.execute(sql`UPDATE calls SET agent_id = ${c.value === null ? null : (liveAgents()[c.value] ?? null)}::uuid WHERE id = ${id}::uuid`);
+                else if (c.field === "org")
+                  await db.execute(
+                    sql`UPDATE calls SET org_id = CASE WHEN org_id = ${orgId}::uuid THEN ${other!.id}::uuid ELSE ${orgId}::uuid END WHERE id = ${id}::uuid`,
+                  );
                 else if (c.field === "status") await db.execute(sql`UPDATE calls SET status = ${c.value}::call_status WHERE id = ${id}::uuid`);
                 else if (c.field === "outcome") await db.execute(sql`UPDATE calls SET outcome = ${c.value}::call_outcome WHERE id = ${id}::uuid`);
                 else if (c.field === "direction") await db.execute(sql`UPDATE calls SET direction = ${c.value}::call_direction WHERE id = ${id}::uuid`);
@@ -211,9 +262,13 @@ describe("the rollup query layer and the aggregate routes", () => {
                   await tx.execute(sql`DELETE FROM call_milestones WHERE call_id = ${id}::uuid`);
                   await tx.execute(sql`DELETE FROM call_objections WHERE call_id = ${id}::uuid`);
                   for (const m of s.analysis.milestones)
-                    await tx.execute(sql`INSERT INTO call_milestones (call_id, org_id, key, achieved) SELECT id, org_id, ${m.key}, ${m.achieved} FROM calls WHERE id = ${id}::uuid`);
+                    await tx.execute(
+                      sql`INSERT INTO call_milestones (call_id, org_id, key, achieved) SELECT id, org_id, ${m.key}, ${m.achieved} FROM calls WHERE id = ${id}::uuid`,
+                    );
                   for (const o of s.analysis.objections)
-                    await tx.execute(sql`INSERT INTO call_objections (call_id, org_id, kind, handled) SELECT id, org_id, ${o.kind}, ${o.handled} FROM calls WHERE id = ${id}::uuid`);
+                    await tx.execute(
+                      sql`INSERT INTO call_objections (call_id, org_id, kind, handled) SELECT id, org_id, ${o.kind}, ${o.handled} FROM calls WHERE id = ${id}::uuid`,
+                    );
                 });
                 return;
               }
@@ -245,7 +300,10 @@ describe("the rollup query layer and the aggregate routes", () => {
               }
               case "sessionEnd": {
                 // an open session ended now, through the app
-                const open = await rows<{ id: string }>(db, sql`SELECT id FROM agent_sessions WHERE org_id = ${orgId}::uuid AND ended_at IS NULL ORDER BY started_at, id`);
+                const open = await rows<{ id: string }>(
+                  db,
+                  sql`SELECT id FROM agent_sessions WHERE org_id = ${orgId}::uuid AND ended_at IS NULL ORDER BY started_at, id`,
+                );
                 const session = open[s.index % Math.max(1, open.length)];
                 if (!session) return;
                 const res = await t.request("PATCH", `/api/agent-sessions/${session.id}`, { key: org.writeKey, body: { endedAt: now.toISOString() } });

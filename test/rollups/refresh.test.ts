@@ -193,27 +193,46 @@ describe("the incremental refresh", () => {
     const window = () => daysWindow(3, "Asia/Kolkata", clock.now());
     await addCalls(db, orgId, callsBack(60, clock.now(), 23 * MINUTE, agentIds));
     await refreshRollups(db, clock.now());
-    await db.execute(sql`UPDATE calls SET lead_score = 88 WHERE org_id = ${orgId}::uuid AND started_at < ${new Date(clock.now().getTime() - 86400_000).toISOString()}::timestamptz`);
+    await db.execute(
+      sql`UPDATE calls SET lead_score = 88 WHERE org_id = ${orgId}::uuid AND started_at < ${new Date(clock.now().getTime() - 86400_000).toISOString()}::timestamptz`,
+    );
     clock.advance(40 * MINUTE);
     await addCalls(db, orgId, callsBack(3, clock.now(), 8 * MINUTE, agentIds));
     const before = await rollupState(db);
 
     const boom = new Error("interrupted");
-    await expect(refreshRollups(db, clock.now(), { onStage: (s) => { if (s === "advanced") throw boom; } })).rejects.toBe(boom);
+    await expect(
+      refreshRollups(db, clock.now(), {
+        onStage: (s) => {
+          if (s === "advanced") throw boom;
+        },
+      }),
+    ).rejects.toBe(boom);
     const afterAdvance = await rollupState(db);
     expect(afterAdvance.watermark).not.toBe(before.watermark);
     expect(afterAdvance.builtTo).toBe(before.builtTo);
     await expectExact(db, orgId, window(), "after an interrupted advance");
 
-    await expect(refreshRollups(db, clock.now(), { onStage: (s) => { if (s === "recomputed") throw boom; } })).rejects.toBe(boom);
+    await expect(
+      refreshRollups(db, clock.now(), {
+        onStage: (s) => {
+          if (s === "recomputed") throw boom;
+        },
+      }),
+    ).rejects.toBe(boom);
     expect(await rollupState(db)).toEqual(afterAdvance);
     await expectExact(db, orgId, window(), "after a refresh rolled back before its commit");
 
     // a failure midway through the recompute: call_rollup_15m already rewritten, agent_rollup_hourly not yet
-    await db.execute(sql`CREATE OR REPLACE FUNCTION test_fail_agent_rollup() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full (test)'; END $$`);
+    await db.execute(
+      sql`CREATE OR REPLACE FUNCTION test_fail_agent_rollup() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full (test)'; END $$`,
+    );
     await db.execute(sql`CREATE TRIGGER test_fail_agent_rollup BEFORE INSERT ON agent_rollup_hourly FOR EACH ROW EXECUTE FUNCTION test_fail_agent_rollup()`);
     try {
-      const failure = await refreshRollups(db, clock.now()).then(() => null, (e: unknown) => e as Error & { cause?: Error });
+      const failure = await refreshRollups(db, clock.now()).then(
+        () => null,
+        (e: unknown) => e as Error & { cause?: Error },
+      );
       expect(String(failure?.cause?.message ?? failure?.message)).toMatch(/disk full/);
     } finally {
       await db.execute(sql`DROP TRIGGER test_fail_agent_rollup ON agent_rollup_hourly`);
@@ -308,7 +327,8 @@ describe.skipIf(testDbKind() !== "postgres")("races with writers (Postgres)", ()
   async function openWriter(orgId: string, startedAt: Date) {
     const conn = await client().reserve();
     await conn`BEGIN`;
-    const [contact] = await conn`INSERT INTO contacts (org_id, phone) VALUES (${orgId}, ${"+1415888" + String(Math.floor(Math.random() * 9000) + 1000)}) RETURNING id`;
+    const [contact] =
+      await conn`INSERT INTO contacts (org_id, phone) VALUES (${orgId}, ${"+1415888" + String(Math.floor(Math.random() * 9000) + 1000)}) RETURNING id`;
     await conn`INSERT INTO calls (org_id, contact_id, direction, status, phone_number, started_at, credits_used)
                VALUES (${orgId}, ${contact!.id}, 'inbound', 'completed', '+14150000000', ${startedAt.toISOString()}, 7)`;
     return {
@@ -334,7 +354,10 @@ describe.skipIf(testDbKind() !== "postgres")("races with writers (Postgres)", ()
     const report = await refreshing;
     expect(report.advanced).toBe(true);
     expect(report.watermark).toBe("2026-11-20T10:45:00.000Z");
-    const [rolled] = await rows<{ n: number }>(db, sql`SELECT coalesce(sum(calls), 0)::int AS n FROM call_rollup_15m WHERE org_id = ${orgId}::uuid AND bucket_start = '2026-11-20T10:15:00Z'`);
+    const [rolled] = await rows<{ n: number }>(
+      db,
+      sql`SELECT coalesce(sum(calls), 0)::int AS n FROM call_rollup_15m WHERE org_id = ${orgId}::uuid AND bucket_start = '2026-11-20T10:15:00Z'`,
+    );
     expect(rolled!.n, "the writer's call is in its bucket's rollup").toBe(1);
     await expectExact(db, orgId, daysWindow(1, "UTC", clock.now()), "after the race");
   });

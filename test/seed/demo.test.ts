@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiKeys } from "../../drizzle/schema";
 import { rows } from "../../functions/db/database";
 import { sha256Hex } from "../../functions/lib/api-keys";
-import { DEMO_ORGANIZATION, seedDemo } from "../../functions/seed";
+import { DEMO_ORGANIZATION, seedDemo } from "../../functions/seed/seed";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 
 let database: TestDatabase;
@@ -25,7 +25,17 @@ afterAll(async () => {
 describe("seedDemo", () => {
   it("creates Demo Dental in New York with a dozen agents and about 25k calls over 90 days", async () => {
     expect(demo.organization).toMatchObject({ name: "Demo Dental", timezone: "America/New_York" });
-    const [shape] = await rows<{ agents: number; calls: number; first: string; last: string; services: number; future: number; sessions: number; pageviews: number; inbound: number }>(
+    const [shape] = await rows<{
+      agents: number;
+      calls: number;
+      first: string;
+      last: string;
+      services: number;
+      future: number;
+      sessions: number;
+      pageviews: number;
+      inbound: number;
+    }>(
       database.db,
       sql`SELECT
         (SELECT count(*)::int FROM agents WHERE org_id = ${demo.organization.id}) AS agents,
@@ -48,7 +58,10 @@ describe("seedDemo", () => {
   });
 
   it("answers a write key and a read key whose hashes are stored for the organization", async () => {
-    for (const [key, scope] of [[demo.writeKey, "write"], [demo.readKey, "read"]] as const) {
+    for (const [key, scope] of [
+      [demo.writeKey, "write"],
+      [demo.readKey, "read"],
+    ] as const) {
       const stored = await database.db
         .select({ scope: apiKeys.scope, orgId: apiKeys.orgId })
         .from(apiKeys)

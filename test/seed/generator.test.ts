@@ -2,9 +2,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodeCopyText } from "../../functions/db/database";
 import { ZONES } from "../../functions/seed/catalog";
-import { buildSlots, iso, localToUtc, utcOffsetMinutes } from "../../functions/seed/clock";
+import { buildSlots, iso } from "../../functions/seed/clock";
 import { apportion, planOrganizations, seedOptionProblems } from "../../functions/seed/plan";
 import { Random } from "../../functions/seed/random";
+import { localToUtc, utcOffsetMinutes } from "../../functions/lib/time";
 
 describe("seeded randomness", () => {
   it("repeats the same stream for the same key and differs for another", () => {
@@ -24,23 +25,29 @@ describe("seeded randomness", () => {
 
   it("draws version-7 UUIDs that start with their instant and sort by it", () => {
     const r = Random.from("uuids");
-    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 48 - 2 }), (ms) => {
-      const id = r.uuidAt(ms);
-      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-      expect(parseInt(id.replace(/-/g, "").slice(0, 12), 16)).toBe(ms);
-      expect(r.uuidAt(ms + 1) > id).toBe(true);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 48 - 2 }), (ms) => {
+        const id = r.uuidAt(ms);
+        expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        expect(parseInt(id.replace(/-/g, "").slice(0, 12), 16)).toBe(ms);
+        expect(r.uuidAt(ms + 1) > id).toBe(true);
+      }),
+    );
   });
 });
 
 describe("organization plans", () => {
   it("splits the calls so that the sizes sum to exactly the total", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 10_000_000 }), fc.array(fc.double({ min: 0.001, max: 100, noNaN: true }), { minLength: 1, maxLength: 60 }), (total, weights) => {
-        const sizes = apportion(total, weights);
-        expect(sizes.reduce((a, b) => a + b, 0)).toBe(total);
-        expect(sizes.every((s) => Number.isInteger(s) && s >= 0)).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 10_000_000 }),
+        fc.array(fc.double({ min: 0.001, max: 100, noNaN: true }), { minLength: 1, maxLength: 60 }),
+        (total, weights) => {
+          const sizes = apportion(total, weights);
+          expect(sizes.reduce((a, b) => a + b, 0)).toBe(total);
+          expect(sizes.every((s) => Number.isInteger(s) && s >= 0)).toBe(true);
+        },
+      ),
     );
   });
 
@@ -67,9 +74,11 @@ describe("organization plans", () => {
 
 describe("organization-local time", () => {
   it("formats instants exactly as Date#toISOString does", () => {
-    fc.assert(fc.property(fc.integer({ min: -30_000_000_000_000, max: 30_000_000_000_000 }), (ms) => {
-      expect(iso(ms)).toBe(new Date(ms).toISOString());
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: -30_000_000_000_000, max: 30_000_000_000_000 }), (ms) => {
+        expect(iso(ms)).toBe(new Date(ms).toISOString());
+      }),
+    );
   });
 
   it("knows the 45- and 30-minute zones and New York's spring-forward day", () => {
@@ -95,6 +104,6 @@ describe("organization-local time", () => {
 
 describe("COPY text encoding", () => {
   it("escapes backslashes, tabs and line breaks and writes nulls as \\N", () => {
-    expect(encodeCopyText([["a\tb", "c\\d", "e\nf\rg", null, 3, true, false, { k: "v" }]])).toBe("a\\tb\tc\\\\d\te\\nf\\rg\t\\N\t3\tt\tf\t{\"k\":\"v\"}\n");
+    expect(encodeCopyText([["a\tb", "c\\d", "e\nf\rg", null, 3, true, false, { k: "v" }]])).toBe('a\\tb\tc\\\\d\te\\nf\\rg\t\\N\t3\tt\tf\t{"k":"v"}\n');
   });
 });

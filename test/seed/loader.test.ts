@@ -40,7 +40,16 @@ describe("bulk loading", () => {
     expect(back.map((r) => r.body)).toEqual(bodies);
     expect(back.map((r) => r.doc.b)).toEqual(bodies);
     // a duplicate key is only detected after the data is sent: it must fail, not hang (porsager/postgres#1173)
-    await expect(bulk.copyText!("seed_copy_probe", ["id", "body", "doc"], encodeCopyText([[100, "x", null], [0, "dup", null]]))).rejects.toThrow(/COPY into seed_copy_probe failed/);
+    await expect(
+      bulk.copyText!(
+        "seed_copy_probe",
+        ["id", "body", "doc"],
+        encodeCopyText([
+          [100, "x", null],
+          [0, "dup", null],
+        ]),
+      ),
+    ).rejects.toThrow(/COPY into seed_copy_probe failed/);
     const [after] = await rows<{ n: number }>(bulk.db, sql`SELECT count(*)::int AS n FROM seed_copy_probe`);
     expect(after!.n).toBe(bodies.length);
   });

@@ -6,6 +6,7 @@ import { ManualClock, systemClock, type Clock } from "../../functions/lib/clock"
 import { memoryLogger } from "../../functions/lib/logger";
 import type { VoiceConfigService } from "../../functions/voice/config-service";
 import { createTestDatabase, type TestDatabase } from "./database";
+import { startWorkerTarget, testTarget, type WorkerInstance } from "./worker-target";
 
 export const ADMIN_KEY = "test-admin-key-0123456789";
 
@@ -15,13 +16,22 @@ export type TestApp = {
   deps: AppDeps;
   logs: ReturnType<typeof memoryLogger>["lines"];
   /** sends a request to the app in process; `key` becomes the Bearer token, `body` is sent as JSON */
-  request(method: string, path: string, options?: { key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<Response>;
+  request(
+    method: string,
+    path: string,
+    options?: { key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ): Promise<Response>;
   /** creates an organization through the admin route and answers its id and a write, read and admin-less key */
   createOrg(input?: { name?: string; timezone?: string }): Promise<{ orgId: string; writeKey: string; readKey: string }>;
   close(): Promise<void>;
 };
 
-/** The app over a fresh database of this test project (PGlite or the local Postgres) and an in-process cache. */
+/**
+ * The app over a fresh database of this test project (PGlite or the local Postgres) and an in-process cache; in the
+ * `worker` project, the Worker entry in workerd over that database (test/support/worker-target.ts): `app.request`,
+ * `request` and `createOrg` then go to the Worker over HTTP, `logs` are the Worker's, and `deps.cache` shares its
+ * Upstash store. Options without an equivalent there (a cache or voice service of the test's own) throw.
+ */
 export async function createTestApp(
   options: {
     clock?: Clock;
@@ -36,10 +46,18 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
   const clock = options.clock ?? systemClock;
-  const logger = memoryLogger();
+  let logger = memoryLogger();
+  let worker: WorkerInstance | undefined;
+  if (testTarget() === "worker") {
+    for (const option of ["cache", "voice", "voiceBudgetMs"] as const) {
+      if (options[option] !== undefined) throw new Error(`createTestApp: the worker target has no equivalent of the ${option} option`);
+    }
+    worker = await startWorkerTarget({ database, clock, adminKey: ADMIN_KEY, ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }) });
+    logger = Object.assign(memoryLogger(), { lines: worker.logs });
+  }
   const deps: AppDeps = {
     database,
-    cache: (options.cache ?? memoryCache)(clock),
+    cache: worker ? worker.cache : (options.cache ?? memoryCache)(clock),
     clock,
     logger,
     adminKey: ADMIN_KEY,
@@ -48,6 +66,8 @@ export async function createTestApp(
     ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
   };
   const app = createApp(deps);
+  // the suites' requests (app.request calls this.fetch) go to the Worker; the app in process serves its route table
+  if (worker) app.fetch = worker.fetch;
   const request: TestApp["request"] = (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     const key = opts.key === undefined ? ADMIN_KEY : opts.key;
@@ -74,7 +94,7 @@ export async function createTestApp(
     request,
     createOrg,
     close: async () => {
-      await deps.cache.close();
+      await (worker ? worker.close() : deps.cache.close());
       if (!options.database) await database.drop();
     },
   };

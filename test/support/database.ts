@@ -5,7 +5,8 @@ import { openPglite } from "../../functions/db/pglite";
 import { openPostgres } from "../../functions/db/postgres";
 import { adminUrl, databaseUrl, pgliteTemplatePath, postgresTemplateName } from "./templates";
 
-export type TestDatabase = Database & { drop(): Promise<void> };
+/** `url`: the database's connection URL on a Postgres server (absent on PGlite, which lives in this process). */
+export type TestDatabase = Database & { url?: string; drop(): Promise<void> };
 
 /** Which database this test project runs on: PGlite unless the project is the Postgres one. */
 export const testDbKind = (): "pglite" | "postgres" => (process.env.TALLY_TEST_DB === "postgres" ? "postgres" : "pglite");
@@ -27,6 +28,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin.end();
   const db = openPostgres({ url: databaseUrl(url, name), max: 5 });
   return Object.assign(db, {
+    url: databaseUrl(url, name),
     drop: async () => {
       await db.close();
       const a = postgres(adminUrl(url), { max: 1, onnotice: () => {} });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
-import { agentSessions, agents, appointments, callMilestones, callObjections, calls, contacts, services } from "../../drizzle/schema";
-import { AGENT_KINDS, AGENT_STATUSES, CALL_DIRECTIONS, CALL_OUTCOMES, CALL_STATUSES } from "../../drizzle/schema/enums";
+import { agentSessions, agents, appointments, callMilestones, callObjections, calls, contacts, catalogItems } from "../../drizzle/schema";
+import { type AGENT_KINDS, type AGENT_STATUSES, CALL_DIRECTIONS, CALL_OUTCOMES, CALL_STATUSES } from "../../drizzle/schema/enums";
 import type { Db } from "../../functions/db/database";
 
 /**
@@ -8,13 +8,28 @@ import type { Db } from "../../functions/db/database";
  * so a test can build any shape of organization quickly. Every helper takes the org id explicitly.
  */
 
-export type AgentSeed = { name: string; kind?: (typeof AGENT_KINDS)[number]; status?: (typeof AGENT_STATUSES)[number]; voiceAgentId?: string | null; userId?: string | null };
+export type AgentSeed = {
+  name: string;
+  kind?: (typeof AGENT_KINDS)[number];
+  status?: (typeof AGENT_STATUSES)[number];
+  voiceAgentId?: string | null;
+  userId?: string | null;
+};
 
 export async function insertAgents(db: Db, orgId: string, seeds: AgentSeed[]): Promise<{ id: string; name: string }[]> {
   if (!seeds.length) return [];
   return db
     .insert(agents)
-    .values(seeds.map((s) => ({ orgId, name: s.name, kind: s.kind ?? "ai", status: s.status ?? "active", voiceAgentId: s.voiceAgentId ?? null, userId: s.userId ?? null })))
+    .values(
+      seeds.map((s) => ({
+        orgId,
+        name: s.name,
+        kind: s.kind ?? "ai",
+        status: s.status ?? "active",
+        voiceAgentId: s.voiceAgentId ?? null,
+        userId: s.userId ?? null,
+      })),
+    )
     .returning({ id: agents.id, name: agents.name });
 }
 
@@ -87,14 +102,27 @@ export async function insertCalls(db: Db, orgId: string, seeds: CallSeed[]): Pro
 
 export async function insertSessions(db: Db, orgId: string, seeds: { agentId: string; startedAt: Date; endedAt: Date | null }[]) {
   if (!seeds.length) return [];
-  return db.insert(agentSessions).values(seeds.map((s) => ({ orgId, ...s }))).returning({ id: agentSessions.id });
+  return db
+    .insert(agentSessions)
+    .values(seeds.map((s) => ({ orgId, ...s })))
+    .returning({ id: agentSessions.id });
 }
 
-export async function insertServiceWithAppointments(db: Db, orgId: string, priceCents: number, appts: { scheduledAt: Date; status: "scheduled" | "completed" | "cancelled" | "no_show" }[]) {
-  const [service] = await db.insert(services).values({ orgId, name: `Service ${priceCents}`, priceCents }).returning({ id: services.id });
+export async function insertServiceWithAppointments(
+  db: Db,
+  orgId: string,
+  priceCents: number,
+  appts: { scheduledAt: Date; status: "scheduled" | "completed" | "cancelled" | "no_show" }[],
+) {
+  const [service] = await db
+    .insert(catalogItems)
+    .values({ orgId, name: `Service ${priceCents}`, priceCents })
+    .returning({ id: catalogItems.id });
   const [contact] = await insertContacts(db, orgId, [`+1415666${String(Math.floor(Math.random() * 10000)).padStart(4, "0")}`]);
   if (appts.length)
-    await db.insert(appointments).values(appts.map((a) => ({ orgId, contactId: contact!.id, serviceId: service!.id, scheduledAt: a.scheduledAt, status: a.status })));
+    await db
+      .insert(appointments)
+      .values(appts.map((a) => ({ orgId, contactId: contact!.id, serviceId: service!.id, scheduledAt: a.scheduledAt, status: a.status })));
   return service!.id;
 }
 
@@ -103,34 +131,36 @@ export async function insertServiceWithAppointments(db: Db, orgId: string, price
  * metric definitions care about: no agent, no score, scores at 39/40/69/70, every status and outcome, analysis rows.
  */
 export function arbitraryCall(now: Date, spanDays: number, agentCount: number): fc.Arbitrary<CallSeed> {
-  return fc.record({
-    agentIndex: fc.option(fc.integer({ min: 0, max: Math.max(0, agentCount - 1) }), { nil: null, freq: 5 }),
-    contactIndex: fc.integer({ min: 0, max: 5 }),
-    direction: fc.constantFrom(...CALL_DIRECTIONS),
-    status: fc.constantFrom(...CALL_STATUSES, "completed", "completed"),
-    offsetSec: fc.integer({ min: 1, max: spanDays * 86400 }),
-    durationSec: fc.option(fc.integer({ min: 0, max: 3600 }), { nil: null, freq: 6 }),
-    creditsUsed: fc.integer({ min: 0, max: 50 }),
-    outcome: fc.option(fc.constantFrom(...CALL_OUTCOMES), { nil: null, freq: 3 }),
-    leadScore: fc.option(fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constantFrom(39, 40, 69, 70)), { nil: null, freq: 3 }),
-    milestones: fc.array(fc.record({ key: fc.constantFrom("greeting", "discovery", "booking"), achieved: fc.boolean() }), { maxLength: 3 }),
-    objections: fc.array(fc.record({ kind: fc.constantFrom("price", "timing", "trust"), handled: fc.boolean() }), { maxLength: 2 }),
-  }).map((r) => {
-    const milestones = [...new Map(r.milestones.map((m) => [m.key, m])).values()];
-    return {
-      agentId: r.agentIndex === null ? null : `__agent_${r.agentIndex}`,
-      contactIndex: r.contactIndex,
-      direction: r.direction,
-      status: r.status,
-      startedAt: new Date(now.getTime() - r.offsetSec * 1000),
-      durationSec: r.durationSec,
-      creditsUsed: r.creditsUsed,
-      outcome: r.outcome,
-      leadScore: r.leadScore,
-      milestones,
-      objections: r.objections,
-    };
-  });
+  return fc
+    .record({
+      agentIndex: fc.option(fc.integer({ min: 0, max: Math.max(0, agentCount - 1) }), { nil: null, freq: 5 }),
+      contactIndex: fc.integer({ min: 0, max: 5 }),
+      direction: fc.constantFrom(...CALL_DIRECTIONS),
+      status: fc.constantFrom(...CALL_STATUSES, "completed", "completed"),
+      offsetSec: fc.integer({ min: 1, max: spanDays * 86400 }),
+      durationSec: fc.option(fc.integer({ min: 0, max: 3600 }), { nil: null, freq: 6 }),
+      creditsUsed: fc.integer({ min: 0, max: 50 }),
+      outcome: fc.option(fc.constantFrom(...CALL_OUTCOMES), { nil: null, freq: 3 }),
+      leadScore: fc.option(fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constantFrom(39, 40, 69, 70)), { nil: null, freq: 3 }),
+      milestones: fc.array(fc.record({ key: fc.constantFrom("greeting", "discovery", "booking"), achieved: fc.boolean() }), { maxLength: 3 }),
+      objections: fc.array(fc.record({ kind: fc.constantFrom("price", "timing", "trust"), handled: fc.boolean() }), { maxLength: 2 }),
+    })
+    .map((r) => {
+      const milestones = [...new Map(r.milestones.map((m) => [m.key, m])).values()];
+      return {
+        agentId: r.agentIndex === null ? null : `__agent_${r.agentIndex}`,
+        contactIndex: r.contactIndex,
+        direction: r.direction,
+        status: r.status,
+        startedAt: new Date(now.getTime() - r.offsetSec * 1000),
+        durationSec: r.durationSec,
+        creditsUsed: r.creditsUsed,
+        outcome: r.outcome,
+        leadScore: r.leadScore,
+        milestones,
+        objections: r.objections,
+      };
+    });
 }
 
 /** Replaces the `__agent_<i>` placeholders of arbitraryCall with real agent ids. */

@@ -12,7 +12,9 @@ export function schemaHash(): string {
   if (process.env.TALLY_TEMPLATE_HASH) return process.env.TALLY_TEMPLATE_HASH;
   const hash = createHash("sha256");
   for (const folder of [MIGRATIONS_FOLDER, SQL_FOLDER]) {
-    for (const file of readdirSync(folder).filter((f) => f.endsWith(".sql")).sort()) {
+    for (const file of readdirSync(folder)
+      .filter((f) => f.endsWith(".sql"))
+      .sort()) {
       hash.update(file).update(readFileSync(join(folder, file)));
     }
   }

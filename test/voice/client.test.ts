@@ -140,7 +140,7 @@ describe("voice client: retries", () => {
     const strict = clientOf(provider, { breaker: { consecutiveFailures: 1 } });
     expect((await failureOf(strict.client.getAgentConfig("always-busy"))).kind).toBe("system_busy");
     expect(provider.requestsFor("always-busy")).toBe(4);
-    [1000, 2000, 4000].forEach((nominal, i) => expect(Math.abs(strict.delays[i]! - nominal)).toBeLessThanOrEqual(nominal * 0.2));
+    for (const [i, nominal] of [1000, 2000, 4000].entries()) expect(Math.abs(strict.delays[i]! - nominal)).toBeLessThanOrEqual(nominal * 0.2);
     expect(strict.client.breakerState, "the provider answered: busy is no breaker failure").toBe("closed");
   });
 });

@@ -148,12 +148,23 @@ describe("getVoiceConfigs", () => {
     provider.resetStats();
 
     const background: Promise<unknown>[] = [];
+    let settled = 0;
     const started = performance.now();
-    const answer = await service.getVoiceConfigs(ORG, ids, { budgetMs: 300, waitUntil: (p) => background.push(p) });
+    const answer = await service.getVoiceConfigs(ORG, ids, {
+      budgetMs: 300,
+      waitUntil: (p) => {
+        background.push(p);
+        p.finally(() => {
+          settled += 1;
+        }).catch(() => {});
+      },
+    });
     const elapsed = performance.now() - started;
     console.log(`[voice] 500 agents, hanging provider, budget 300 ms: answered in ${elapsed.toFixed(1)} ms`);
 
-    expect(elapsed).toBeLessThan(300 + 250);
+    // the budget answered, not the provider: its calls (1 s client timeout) were handed on to waitUntil still running
+    expect(background.length, "refreshes handed to waitUntil").toBeGreaterThan(0);
+    expect(settled, "provider calls settled before the answer").toBe(0);
     expect(statuses(answer).slice(0, 100)).toEqual(Array(100).fill("stale"));
     expect(statuses(answer).slice(100)).toEqual(Array(400).fill("unavailable"));
     expect(answer.configs[0]!.config).toMatchObject({ voiceAgentId: "hang-0" });

@@ -11,10 +11,7 @@ export type TestClient = { client: VoiceClient; clock: ManualClock; delays: numb
  * A client of the fixture provider whose backoff sleeps only move a manual clock (recording each delay), and whose
  * breaker re-reads its shared state before every call.
  */
-export function clientOf(
-  provider: VoiceProviderFixture,
-  options: Partial<VoiceClientOptions> & { clock?: ManualClock } = {},
-): TestClient {
+export function clientOf(provider: VoiceProviderFixture, options: Partial<VoiceClientOptions> & { clock?: ManualClock } = {}): TestClient {
   const clock = options.clock ?? new ManualClock("2025-03-01T12:00:00Z");
   const delays: number[] = [];
   const sleep: Sleep = async (ms) => {

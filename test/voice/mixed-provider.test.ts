@@ -127,7 +127,7 @@ describe("a provider where some voice agents are broken", () => {
     t.deps.voice = voiceServiceFor(provider, { clock, client: { timeoutMs: 2_000 } }).service;
     const org = await mixedOrganization(["healthy"]);
     const [breaking, ...healthy] = org.groups.get("healthy")!;
-    const agents = (org.groups.get("healthy")!).map((voiceAgentId) => ({ orgId: org.orgId, voiceAgentId }));
+    const agents = org.groups.get("healthy")!.map((voiceAgentId) => ({ orgId: org.orgId, voiceAgentId }));
     expect((await t.deps.voice.warmVoiceConfigs(agents)).refreshed).toBe(10);
 
     provider.program(breaking!, reply.error(500));
@@ -152,7 +152,11 @@ describe("a provider that is down", () => {
     const run = randomUUID().slice(0, 8);
     const ids = Array.from({ length: 30 }, (_, i) => `down-${run}-${i}`);
     const org = await t.createOrg();
-    await insertAgents(t.database.db, org.orgId, ids.map((voiceAgentId, i) => ({ name: `Agent ${String(i).padStart(2, "0")}`, voiceAgentId })));
+    await insertAgents(
+      t.database.db,
+      org.orgId,
+      ids.map((voiceAgentId, i) => ({ name: `Agent ${String(i).padStart(2, "0")}`, voiceAgentId })),
+    );
     for (const id of ids) provider.program(id, reply.ok(5));
     expect((await service.warmVoiceConfigs(ids.map((voiceAgentId) => ({ orgId: org.orgId, voiceAgentId })))).refreshed).toBe(30);
 

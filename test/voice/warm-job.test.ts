@@ -40,7 +40,8 @@ const ids = (label: string, count: number) => {
 async function org(agents: AgentSeed[], options: { active: boolean }) {
   const created = await t.createOrg();
   const inserted = await insertAgents(t.database.db, created.orgId, agents);
-  if (options.active) await insertCalls(t.database.db, created.orgId, [{ agentId: inserted[0]?.id ?? null, startedAt: new Date(clock.now().getTime() - 3_600_000) }]);
+  if (options.active)
+    await insertCalls(t.database.db, created.orgId, [{ agentId: inserted[0]?.id ?? null, startedAt: new Date(clock.now().getTime() - 3_600_000) }]);
   return { ...created, agents: inserted };
 }
 
@@ -71,7 +72,9 @@ describe("warm-voice-configs", () => {
     );
     // no calls for a month and agents untouched since: not warmed
     const idle = await org([{ name: "Dormant", voiceAgentId: dormant }], { active: false });
-    await t.database.db.execute(sql`UPDATE agents SET updated_at = ${new Date(clock.now().getTime() - 30 * DAY).toISOString()}::timestamptz WHERE org_id = ${idle.orgId}`);
+    await t.database.db.execute(
+      sql`UPDATE agents SET updated_at = ${new Date(clock.now().getTime() - 30 * DAY).toISOString()}::timestamptz WHERE org_id = ${idle.orgId}`,
+    );
     // no calls yet, but an agent set up today: warmed, so the new organization's first look finds its config
     await org([{ name: "New", voiceAgentId: fresh }], { active: false });
 
@@ -113,7 +116,14 @@ describe("warm-voice-configs", () => {
     provider.setDefault(reply.error(500));
     t.deps.voice = voiceServiceFor(provider, { clock, client: { retry: { maxRetries: 0 }, breaker: { consecutiveFailures: 5 } } }).service;
     const report = await runJob("warm-voice-configs", jobContext(t.deps));
-    expect(report).toMatchObject({ rowsRead: WARM_VOICE_BATCH, failed: WARM_VOICE_BATCH, batches: 1, breaker: "open", complete: false, stoppedBy: "breaker open" });
+    expect(report).toMatchObject({
+      rowsRead: WARM_VOICE_BATCH,
+      failed: WARM_VOICE_BATCH,
+      batches: 1,
+      breaker: "open",
+      complete: false,
+      stoppedBy: "breaker open",
+    });
     expect(provider.requests, "the open circuit spared the provider most of the batch").toBeLessThan(WARM_VOICE_BATCH / 5);
   });
 });

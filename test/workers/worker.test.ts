@@ -66,7 +66,14 @@ async function createOrg(envOverride?: Env): Promise<{ orgId: string; writeKey: 
 async function writeAndReadCall(envOverride?: Env) {
   const opts = envOverride ? { env: envOverride } : {};
   const { writeKey } = await createOrg(envOverride);
-  const input = { phoneNumber: "+14155550123", contactName: "Ada", direction: "inbound", status: "completed", startedAt: "2026-03-01T09:30:00Z", durationSec: 300 };
+  const input = {
+    phoneNumber: "+14155550123",
+    contactName: "Ada",
+    direction: "inbound",
+    status: "completed",
+    startedAt: "2026-03-01T09:30:00Z",
+    durationSec: 300,
+  };
   const created = await send("POST", "/api/calls", { key: writeKey, body: input, ...opts });
   expect(created.status, JSON.stringify(created.json)).toBe(201);
   const read = await send("GET", `/api/calls/${created.json.data.id}`, { key: writeKey, ...opts });
@@ -118,7 +125,13 @@ describe("the Worker over Hyperdrive and Upstash (its configured bindings)", () 
     const settings = await send("PATCH", "/api/settings", { key: writeKey, body: { webhookSecret: secret } });
     expect(settings.status, JSON.stringify(settings.json)).toBe(200);
 
-    const raw = JSON.stringify({ externalId: "evt-workers-1", phoneNumber: "+14155550142", direction: "inbound", status: "in_progress", startedAt: "2026-03-10T11:58:00Z" });
+    const raw = JSON.stringify({
+      externalId: "evt-workers-1",
+      phoneNumber: "+14155550142",
+      direction: "inbound",
+      status: "in_progress",
+      startedAt: "2026-03-10T11:58:00Z",
+    });
     const now = Math.floor(Date.now() / 1000);
     const wrong = await send("POST", `/api/webhooks/voice/${orgId}`, { rawBody: raw, headers: { "tally-signature": await sign("not-the-secret", raw, now) } });
     expect(wrong.status, JSON.stringify(wrong.json)).toBe(401);
@@ -160,9 +173,12 @@ describe("the scheduled handler", () => {
   });
 
   it("runs nothing, and succeeds, on a cron no job has", async () => {
+    const before = await pg`SELECT name, runs, failures FROM job_runs ORDER BY name`;
     const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "17 4 * * 2", scheduledTime: Date.now() }), bindings, ctx);
+    await expect(worker.scheduled(createScheduledController({ cron: "17 4 * * 2", scheduledTime: Date.now() }), bindings, ctx)).resolves.toBeUndefined();
     await waitOnExecutionContext(ctx);
+    const after = await pg`SELECT name, runs, failures FROM job_runs ORDER BY name`;
+    expect([...after], "no job ran or failed").toEqual([...before]);
   });
 });
 

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { API_KEY_SCOPES } from "../../../drizzle/schema/enums";
 import { createApiKey, findOrganization } from "../../services/organizations";
 import { bearer, errorResponses, idParam, jsonBody, jsonResponse, shortText } from "../../lib/schemas";
 import { notFound } from "../../lib/errors";
+import type { App } from "../../hono/env";
 
 export const createApiKeyBody = z
   .object({ scope: z.enum(API_KEY_SCOPES).exclude(["admin"]), name: shortText(200).default("api key") })

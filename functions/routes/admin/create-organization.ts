@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { createOrganization, toOrganizationResource } from "../../services/organizations";
 import { bearer, errorResponses, jsonBody, jsonResponse, shortText, timeZone } from "../../lib/schemas";
+import type { App } from "../../hono/env";
 
 export const createOrganizationBody = z
   .object({ name: shortText(200), timezone: timeZone.default("UTC"), creditsBalance: z.number().int().min(0).max(2_000_000_000).optional() })

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { listOrganizationKpis, ORGANIZATION_KPI_SORTS, type OrganizationKpiSort } from "../../rollups/admin-view";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
+import type { App } from "../../hono/env";
 
 const SORTS = Object.keys(ORGANIZATION_KPI_SORTS) as [OrganizationKpiSort, ...OrganizationKpiSort[]];
 
@@ -46,7 +46,10 @@ export const route = createRoute({
   tags: ["admin"],
   security: bearer,
   request: { query: listOrganizationsQuery },
-  responses: { 200: jsonResponse("Organizations and their 30-day figures; meta.asOf is the view's refresh time", listOrganizationsResponse), ...errorResponses },
+  responses: {
+    200: jsonResponse("Organizations and their 30-day figures; meta.asOf is the view's refresh time", listOrganizationsResponse),
+    ...errorResponses,
+  },
 });
 
 export function register(app: App) {

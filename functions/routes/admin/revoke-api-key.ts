@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { API_KEY_SCOPES } from "../../../drizzle/schema/enums";
-import type { App } from "../../app";
 import { notFound } from "../../lib/errors";
 import { requestCache } from "../../middleware/server-timing";
 import { bearer, errorResponses, jsonResponse, uuid } from "../../lib/schemas";
 import { revokeApiKey } from "../../services/api-key-lookup";
+import type { App } from "../../hono/env";
 
 export const revokeApiKeyParams = z.object({
   id: uuid.openapi({ param: { name: "id", in: "path" } }),

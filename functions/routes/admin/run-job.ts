@@ -1,13 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { jobContext } from "../../jobs/context";
 import { isJobName, jobNames } from "../../jobs/registry";
 import { runJob } from "../../jobs/run";
 import { ApiError } from "../../lib/errors";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
+import type { App } from "../../hono/env";
 
 export const runJobParams = z.object({
-  name: z.string().max(64).openapi({ param: { name: "name", in: "path" }, example: "refresh-rollups" }),
+  name: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "name", in: "path" }, example: "refresh-rollups" }),
 });
 
 export const jobReportSchema = z

@@ -1,6 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import type { App } from "../../app";
 import { organizations } from "../../../drizzle/schema";
 import { invalidateOrganizationGrants } from "../../services/api-key-lookup";
 import { requestCache } from "../../middleware/server-timing";
@@ -8,6 +7,7 @@ import { toOrganizationResource } from "../../services/organizations";
 import { bearer, errorResponses, idParam, jsonBody, jsonResponse, shortText, timeZone } from "../../lib/schemas";
 import { notFound } from "../../lib/errors";
 import { organizationSchema } from "./create-organization";
+import type { App } from "../../hono/env";
 
 export const updateOrganizationBody = z
   .object({

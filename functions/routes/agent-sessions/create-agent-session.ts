@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
-import { serviceContext } from "../../lib/context";
 import { bearer, errorResponses, instant, jsonBody, jsonResponse, uuid } from "../../lib/schemas";
 import { createAgentSession, toAgentSessionResource } from "../../services/agent-sessions";
 import { agentSessionSchema } from "./agent-session-schemas";
+import type { App } from "../../hono/env";
+import { serviceContext } from "../../middleware/request-context";
 
 export const createAgentSessionBody = z
   .object({ agentId: uuid, startedAt: instant.optional(), endedAt: instant.nullable().optional() })

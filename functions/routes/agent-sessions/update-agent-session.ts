@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
-import { serviceContext } from "../../lib/context";
 import { bearer, errorResponses, idParam, instant, jsonBody, jsonResponse } from "../../lib/schemas";
 import { toAgentSessionResource, updateAgentSession } from "../../services/agent-sessions";
 import { agentSessionSchema } from "./agent-session-schemas";
+import type { App } from "../../hono/env";
+import { serviceContext } from "../../middleware/request-context";
 
 export const updateAgentSessionBody = z
   .object({ endedAt: instant.optional() })

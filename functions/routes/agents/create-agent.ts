@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
-import { serviceContext } from "../../lib/context";
 import { bearer, conflictResponse, errorResponses, jsonBody, jsonResponse } from "../../lib/schemas";
 import { createAgent, toAgentResource } from "../../services/agents";
 import { agentFields, agentSchema } from "./agent-schemas";
+import type { App } from "../../hono/env";
+import { serviceContext } from "../../middleware/request-context";
 
 export const createAgentBody = z
   .object({ ...agentFields, kind: agentFields.kind.default("ai"), status: agentFields.status.default("draft") })

@@ -2,18 +2,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { endTime, startTime } from "hono/timing";
 import { AGENT_KINDS, AGENT_STATUSES } from "../../../drizzle/schema/enums";
-import type { App } from "../../app";
-import type { CacheResult } from "../../cache/cache";
-import { orgKey } from "../../cache/namespaces";
-import type { AppEnv } from "../../deps";
-import { readContext, type ReadContext } from "../../lib/read-context";
 import { aggregateMeta } from "../../lib/respond";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
-import { resolveWindow } from "../../lib/windows";
-import { agentList, agentListCache, attachVoice, voiceConfigLookupOver, type AgentList, type VoiceConfigLookup } from "../../read-models/agents";
-
-/** SPEC §5: performance over the last 30 local days. */
-export const AGENT_PERFORMANCE_DAYS = 30;
+import { attachVoice, fetchAgentList, voiceConfigLookupOver, type VoiceConfigLookup } from "../../read-models/agents";
+import type { App, AppEnv } from "../../hono/env";
+import { readContext } from "../../middleware/request-context";
 
 const rate = z.number().min(0).max(1).nullable();
 
@@ -105,15 +98,6 @@ function executionWaitUntil(c: Context<AppEnv>): ((promise: Promise<unknown>) =>
   } catch {
     return undefined;
   }
-}
-
-/** The agents and their performance, from the cache or loaded: the route and the warm-cache job share this key and loader. */
-export function fetchAgentList(ctx: ReadContext): Promise<CacheResult<AgentList>> {
-  const { org, now } = ctx;
-  const window = resolveWindow({ days: AGENT_PERFORMANCE_DAYS }, org.timezone, now, AGENT_PERFORMANCE_DAYS);
-  return agentListCache.fetch(ctx.cache, orgKey(org.id, `${AGENT_PERFORMANCE_DAYS}d`, window.dates[0]), () => agentList({ db: ctx.db, org }, window), {
-    asOf: now,
-  });
 }
 
 export function register(app: App) {

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
-import { serviceContext } from "../../lib/context";
 import { bearer, errorResponses, jsonBody, jsonResponse } from "../../lib/schemas";
 import { createAppointment, toAppointmentResource } from "../../services/appointments";
 import { appointmentFields, appointmentSchema, contactChoice, evenWithFieldErrors } from "./appointment-schemas";
+import type { App } from "../../hono/env";
+import { serviceContext } from "../../middleware/request-context";
 
 export const createAppointmentBody = z
   .object({ ...appointmentFields, status: appointmentFields.status.default("scheduled") })

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
-import { serviceContext } from "../../lib/context";
 import { bearer, errorResponses, idParam, jsonBody, jsonResponse } from "../../lib/schemas";
 import { toAppointmentResource, updateAppointment } from "../../services/appointments";
 import { appointmentFields, appointmentSchema, contactChoice, evenWithFieldErrors } from "./appointment-schemas";
+import type { App } from "../../hono/env";
+import { serviceContext } from "../../middleware/request-context";
 
 export const updateAppointmentBody = z
   .object(appointmentFields)

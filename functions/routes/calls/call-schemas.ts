@@ -11,7 +11,12 @@ export const callFields = {
   status: z.enum(CALL_STATUSES),
   startedAt: instant,
   endedAt: instant.nullable(),
-  durationSec: z.number().int().min(0).max(7 * 24 * 3600).nullable(),
+  durationSec: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .nullable(),
   creditsUsed: z.number().int().min(0).max(1_000_000_000),
   outcome: z.enum(CALL_OUTCOMES).nullable(),
   leadScore: z.number().int().min(0).max(100).nullable(),

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { requireOrg } from "../../middleware/auth";
 import { toCallResource, upsertCall } from "../../services/calls";
 import { bearer, errorResponses, jsonBody, jsonResponse } from "../../lib/schemas";
 import { callFields, callSchema, externalIdField } from "./call-schemas";
+import type { App } from "../../hono/env";
 
 export const createCallBody = z
   .object({ externalId: externalIdField, ...callFields })

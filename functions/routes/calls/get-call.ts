@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { requireOrg } from "../../middleware/auth";
 import { getCall } from "../../services/calls";
 import { bearer, errorResponses, idParam, jsonResponse } from "../../lib/schemas";
 import { notFound } from "../../lib/errors";
 import { callSchema } from "./call-schemas";
+import type { App } from "../../hono/env";
 
 export const callDetailSchema = callSchema
   .extend({

@@ -1,11 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { CALL_DIRECTIONS, CALL_STATUSES } from "../../../drizzle/schema/enums";
-import type { App } from "../../app";
-import type { AppEnv } from "../../deps";
 import { requireOrg } from "../../middleware/auth";
 import { bearer, errorResponses, instant, jsonResponse, uuid } from "../../lib/schemas";
 import { decodeCursor, DEFAULT_PAGE_SIZE, listCalls, MAX_PAGE_SIZE, type CallListFilters } from "../../read-models/calls-list";
 import { callSchema } from "./call-schemas";
+import type { App, AppEnv } from "../../hono/env";
 
 /** The query of a calls list: filters, page size and keyset cursor. Unknown parameters are rejected. */
 export const callListQuery = z

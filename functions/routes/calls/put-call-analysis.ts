@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { requireOrg } from "../../middleware/auth";
 import { putCallAnalysis, toCallResource } from "../../services/calls";
 import { bearer, errorResponses, idParam, jsonBody, jsonResponse } from "../../lib/schemas";
 import { callSchema } from "./call-schemas";
+import type { App } from "../../hono/env";
 
 const label = z.string().trim().min(1).max(100);
 
@@ -15,7 +15,10 @@ export const callAnalysisBody = z
       .max(100)
       .default([])
       .refine((ms) => new Set(ms.map((m) => m.key)).size === ms.length, { message: "milestone keys must be unique" }),
-    objections: z.array(z.object({ kind: label, handled: z.boolean() }).strict()).max(100).default([]),
+    objections: z
+      .array(z.object({ kind: label, handled: z.boolean() }).strict())
+      .max(100)
+      .default([]),
   })
   .strict()
   .openapi("CallAnalysis");

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { requireOrg } from "../../middleware/auth";
 import { notFound } from "../../lib/errors";
 import { bearer, errorResponses, jsonBody, jsonResponse } from "../../lib/schemas";
 import { reconnectableCall } from "../../read-models/calls-list";
 import { callListItemSchema } from "./list-calls";
+import type { App } from "../../hono/env";
 
 export const reconnectBody = z
   .object({ token: z.string().min(1).max(200).openapi({ description: "the call's reconnect token" }) })

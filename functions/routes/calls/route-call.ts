@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
-import { serviceContext } from "../../lib/context";
 import { bearer, e164, errorResponses, instant, jsonBody, jsonResponse } from "../../lib/schemas";
 import { routeIncomingCall } from "../../read-models/routing";
 import { getInboundConfig } from "../../services/inbound-config";
+import type { App } from "../../hono/env";
+import { serviceContext } from "../../middleware/request-context";
 
 export const routeCallBody = z
   .object({

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { requireOrg } from "../../middleware/auth";
 import { patchCall, toCallResource } from "../../services/calls";
 import { bearer, errorResponses, idParam, jsonBody, jsonResponse } from "../../lib/schemas";
 import { callFields, callSchema } from "./call-schemas";
+import type { App } from "../../hono/env";
 
 export const updateCallBody = z.object(callFields).partial().strict().openapi("UpdateCall");
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { bearer, e164, errorResponses, jsonResponse } from "../../lib/schemas";
 import { callListPage, callListQuery, callListResponse } from "../calls/list-calls";
+import type { App } from "../../hono/env";
 
 export const phoneParam = z.object({
   phone: e164.openapi({ param: { name: "phone", in: "path" }, description: "E.164; URL-encode the plus sign as %2B" }),

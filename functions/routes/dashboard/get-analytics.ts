@@ -1,14 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { CALL_OUTCOMES } from "../../../drizzle/schema/enums";
-import type { App } from "../../app";
-import type { ReadContext } from "../../lib/read-context";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
-import { MAX_WINDOW_DAYS, windowQuery } from "../../lib/windows";
-import { readAnalytics, type Analytics } from "../../read-models/analytics";
-import { fetchWindowedAggregate, windowedAggregate, windowedMetaSchema, type WindowedAggregate } from "./windowed-aggregate";
-
-/** `days` defaults to the last 7 local days. */
-export const ANALYTICS_DEFAULT_DAYS = 7;
+import { windowQuery } from "../../lib/windows";
+import { ANALYTICS_DEFAULT_DAYS, analyticsAggregate } from "../../read-models/analytics";
+import { windowedAggregate, windowedMetaSchema } from "./windowed-aggregate";
+import type { App } from "../../hono/env";
 
 const count = z.number().int().min(0);
 
@@ -17,9 +13,7 @@ export const analyticsSchema = z
     series: z
       .array(z.object({ date: z.string(), calls: count, completed: count, leads: count, qualified: count, booked: count }))
       .openapi({ description: "one point per local date of the window, ascending, zero-filled" }),
-    leadQuality: z
-      .object({ hot: count, warm: count, cold: count })
-      .openapi({ description: "scored calls: hot ≥ 70, warm 40–69, cold < 40" }),
+    leadQuality: z.object({ hot: count, warm: count, cold: count }).openapi({ description: "scored calls: hot ≥ 70, warm 40–69, cold < 40" }),
     outcomes: z.object(Object.fromEntries(CALL_OUTCOMES.map((o) => [o, count])) as Record<(typeof CALL_OUTCOMES)[number], typeof count>),
     byHourOfDay: z
       .array(count)
@@ -42,16 +36,6 @@ export const route = createRoute({
 
 export type AnalyticsQuery = z.infer<ReturnType<typeof windowQuery>>;
 export type AnalyticsResponse = z.infer<typeof analyticsResponseSchema>;
-
-/** The route's cached read; the warm-cache job reads through `fetchAnalytics` too, so both meet one cache key. */
-export const analyticsAggregate: WindowedAggregate<Analytics> = {
-  namespace: "dashboard-analytics",
-  defaultDays: ANALYTICS_DEFAULT_DAYS,
-  maxDates: MAX_WINDOW_DAYS,
-  read: readAnalytics,
-};
-
-export const fetchAnalytics = (ctx: ReadContext, query: AnalyticsQuery) => fetchWindowedAggregate(ctx, analyticsAggregate, query);
 
 export function register(app: App) {
   app.openapi(route, async (c) => {

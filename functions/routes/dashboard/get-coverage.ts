@@ -1,13 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
-import type { ReadContext } from "../../lib/read-context";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
-import { MAX_WINDOW_DAYS, windowQuery } from "../../lib/windows";
-import { readCoverage, type CoverageHour } from "../../read-models/coverage";
-import { fetchWindowedAggregate, windowedAggregate, windowedMetaSchema, type WindowedAggregate } from "./windowed-aggregate";
-
-/** `days` defaults to the last 7 local days. */
-export const COVERAGE_DEFAULT_DAYS = 7;
+import { windowQuery } from "../../lib/windows";
+import { COVERAGE_DEFAULT_DAYS, coverageAggregate } from "../../read-models/coverage";
+import { windowedAggregate, windowedMetaSchema } from "./windowed-aggregate";
+import type { App } from "../../hono/env";
 
 export const coverageHourSchema = z
   .object({
@@ -32,16 +28,6 @@ export const route = createRoute({
 
 export type CoverageQuery = z.infer<ReturnType<typeof windowQuery>>;
 export type CoverageResponse = z.infer<typeof coverageResponseSchema>;
-
-/** The route's cached read; the warm-cache job reads through `fetchCoverage` too, so both meet one cache key. */
-export const coverageAggregate: WindowedAggregate<CoverageHour[]> = {
-  namespace: "coverage",
-  defaultDays: COVERAGE_DEFAULT_DAYS,
-  maxDates: MAX_WINDOW_DAYS,
-  read: readCoverage,
-};
-
-export const fetchCoverage = (ctx: ReadContext, query: CoverageQuery) => fetchWindowedAggregate(ctx, coverageAggregate, query);
 
 export function register(app: App) {
   app.openapi(route, async (c) => {

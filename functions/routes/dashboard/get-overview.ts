@@ -1,14 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { CALL_DIRECTIONS, CALL_OUTCOMES, CALL_STATUSES } from "../../../drizzle/schema/enums";
-import type { App } from "../../app";
-import type { ReadContext } from "../../lib/read-context";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
 import { windowQuery } from "../../lib/windows";
-import { readOverview, type Overview } from "../../read-models/overview";
-import { fetchWindowedAggregate, windowedAggregate, windowedMetaSchema, type WindowedAggregate } from "./windowed-aggregate";
-
-/** `days` defaults to the last 30 local days. */
-export const OVERVIEW_DEFAULT_DAYS = 30;
+import { OVERVIEW_DEFAULT_DAYS, overviewAggregate } from "../../read-models/overview";
+import { windowedAggregate, windowedMetaSchema } from "./windowed-aggregate";
+import type { App } from "../../hono/env";
 
 const rate = z.number().min(0).max(1).nullable();
 
@@ -69,15 +65,6 @@ export const route = createRoute({
 
 export type OverviewQuery = z.infer<ReturnType<typeof windowQuery>>;
 export type OverviewResponse = z.infer<typeof overviewResponseSchema>;
-
-/** The route's cached read; the warm-cache job reads through `fetchOverview` too, so both meet one cache key. */
-export const overviewAggregate: WindowedAggregate<Overview> = {
-  namespace: "dashboard-overview",
-  defaultDays: OVERVIEW_DEFAULT_DAYS,
-  read: readOverview,
-};
-
-export const fetchOverview = (ctx: ReadContext, query: OverviewQuery) => fetchWindowedAggregate(ctx, overviewAggregate, query);
 
 export function register(app: App) {
   app.openapi(route, async (c) => {

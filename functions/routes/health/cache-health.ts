@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
+import type { App } from "../../hono/env";
 
 const namespaceStats = z.object({
   hits: z.number().int(),
@@ -14,7 +14,14 @@ export const cacheHealthSchema = namespaceStats
   .extend({
     namespaces: z.record(z.string(), namespaceStats),
     store: z
-      .object({ kind: z.string(), available: z.boolean(), errors: z.number(), writeErrors: z.number(), skippedWrites: z.number(), pendingInvalidations: z.number() })
+      .object({
+        kind: z.string(),
+        available: z.boolean(),
+        errors: z.number(),
+        writeErrors: z.number(),
+        skippedWrites: z.number(),
+        pendingInvalidations: z.number(),
+      })
       .partial()
       .optional(),
   })
@@ -26,7 +33,10 @@ export const route = createRoute({
   summary: "This instance's cache counters: hits, misses, stale serves, load errors, hit ratio, per namespace",
   tags: ["operations"],
   security: bearer,
-  responses: { 200: jsonResponse("Cache counters since this instance started", z.object({ data: cacheHealthSchema, meta: z.object({ asOf: z.string() }) })), ...errorResponses },
+  responses: {
+    200: jsonResponse("Cache counters since this instance started", z.object({ data: cacheHealthSchema, meta: z.object({ asOf: z.string() }) })),
+    ...errorResponses,
+  },
 });
 
 export function register(app: App) {

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
-import { serviceContext } from "../../lib/context";
 import { bearer, cacheMetaSchema, errorResponses, jsonResponse } from "../../lib/schemas";
 import { configMeta } from "../../services/config-cache";
 import { getInboundConfig } from "../../services/inbound-config";
 import { inboundConfigSchema } from "./inbound-config-schemas";
+import type { App } from "../../hono/env";
+import { serviceContext } from "../../middleware/request-context";
 
 export const route = createRoute({
   method: "get",

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
-import { serviceContext } from "../../lib/context";
 import { bearer, errorResponses, jsonBody, jsonResponse, uuid } from "../../lib/schemas";
 import { putInboundConfig } from "../../services/inbound-config";
 import { businessHoursSchema, inboundConfigSchema, routingRulesSchema } from "./inbound-config-schemas";
+import type { App } from "../../hono/env";
+import { serviceContext } from "../../middleware/request-context";
 
 export const putInboundConfigBody = z
   .object({

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { checkHealth } from "../../ops/health";
+import type { App } from "../../hono/env";
 
 const checkSchema = z.object({ ok: z.boolean(), latencyMs: z.number() });
 

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import type { AppDeps } from "../../deps";
 import { pingDatabase } from "../../ops/health";
 import { rollupLagSeconds } from "../../ops/job-runs";
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics, requestMetricsOf } from "../../ops/metrics";
 import type { VoiceClient } from "../../voice/client";
+import type { App } from "../../hono/env";
 
 export const route = createRoute({
   method: "get",
@@ -17,8 +17,7 @@ export const route = createRoute({
 });
 
 /** The voice-provider client, when the runtime wired one into the dependencies (its breaker state is reported). */
-const voiceClientOf = (deps: AppDeps): Pick<VoiceClient, "breakerState"> | undefined =>
-  (deps as AppDeps & { voice?: Pick<VoiceClient, "breakerState"> }).voice;
+const voiceClientOf = (deps: AppDeps): Pick<VoiceClient, "breakerState"> | undefined => (deps as AppDeps & { voice?: Pick<VoiceClient, "breakerState"> }).voice;
 
 export function register(app: App) {
   app.openapi(route, async (c) => {

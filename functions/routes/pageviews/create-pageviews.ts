@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
-import { serviceContext } from "../../lib/context";
 import { bearer, countryCode, errorResponses, instant, jsonBody, jsonResponse, uuid } from "../../lib/schemas";
 import { MAX_PAGEVIEWS_PER_REQUEST, recordPageviews } from "../../services/pageviews";
+import type { App } from "../../hono/env";
+import { serviceContext } from "../../middleware/request-context";
 
 export const pageviewEventSchema = z
   .object({ poolId: uuid.nullable(), siteId: uuid.nullable(), countryCode: countryCode.nullable(), createdAt: instant })

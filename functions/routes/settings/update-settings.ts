@@ -1,14 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
-import { serviceContext } from "../../lib/context";
 import { bearer, errorResponses, jsonBody, jsonResponse, shortText, timeZone } from "../../lib/schemas";
 import { updateSettings } from "../../services/settings";
 import { settingsSchema } from "./settings-schemas";
+import type { App } from "../../hono/env";
+import { serviceContext } from "../../middleware/request-context";
 
 /** Printable ASCII without spaces, long enough to resist guessing. */
-export const webhookSecret = z
-  .string()
-  .regex(/^[\x21-\x7E]{16,256}$/, { message: "must be 16 to 256 printable ASCII characters without spaces" });
+export const webhookSecret = z.string().regex(/^[\x21-\x7E]{16,256}$/, { message: "must be 16 to 256 printable ASCII characters without spaces" });
 
 export const updateSettingsBody = z
   .object({

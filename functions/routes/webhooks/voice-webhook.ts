@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { ApiError, validationError } from "../../lib/errors";
 import { errorResponses, jsonResponse, uuid } from "../../lib/schemas";
 import { toCallResource, upsertCall } from "../../services/calls";
 import { SIGNATURE_HEADER, SIGNATURE_TOLERANCE_SEC, findWebhookSecret, verifyVoiceSignature } from "../../services/webhooks";
 import { createCallBody } from "../calls/create-call";
 import { callSchema } from "../calls/call-schemas";
+import type { App } from "../../hono/env";
 
 /** The body of POST /api/calls with `externalId` required, so a redelivered event updates the call it created. */
 export const voiceCallEventSchema = createCallBody.required({ externalId: true }).openapi("VoiceCallEvent", {
@@ -32,8 +32,7 @@ export const route = createRoute({
   },
 });
 
-const rejected = () =>
-  new ApiError("unauthorized", `The ${SIGNATURE_HEADER} header is missing, malformed, outside the tolerance, or does not match`);
+const rejected = () => new ApiError("unauthorized", `The ${SIGNATURE_HEADER} header is missing, malformed, outside the tolerance, or does not match`);
 
 export function register(app: App) {
   app.openAPIRegistry.register("VoiceCallEvent", voiceCallEventSchema);

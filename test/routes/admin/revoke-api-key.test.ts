@@ -10,17 +10,13 @@ import type { Clock } from "../../../functions/lib/clock";
 import { silentLogger } from "../../../functions/lib/logger";
 import { API_KEY_SHAPE } from "../../../functions/middleware/auth";
 import { deleteByPrefix, REDIS_URL, runPrefix } from "../../cache/support";
+import { testTarget } from "../../support/worker-target";
 import { body, createTestApp, type TestApp } from "../../support/app";
 import { testDbKind } from "../../support/database";
 import { databaseUrl } from "../../support/templates";
+import { useTestApp } from "../../support/use-test-app";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 /** A new key of the organization, with its id (the admin route answers both). */
 async function newKey(app: TestApp, orgId: string, scope: "read" | "write" = "read") {
@@ -78,7 +74,9 @@ describe("DELETE /api/admin/organizations/{id}/keys/{keyId}", () => {
     const bad = await t.request("DELETE", `/api/admin/organizations/not-a-uuid/keys/also-not`);
     const badJson = await body(bad);
     expect(bad.status, JSON.stringify(badJson)).toBe(400);
-    expect(badJson.errors.map((e: { path: string }) => e.path).sort()).toEqual(expect.arrayContaining([expect.stringContaining("id"), expect.stringContaining("keyId")]));
+    expect(badJson.errors.map((e: { path: string }) => e.path).sort()).toEqual(
+      expect.arrayContaining([expect.stringContaining("id"), expect.stringContaining("keyId")]),
+    );
 
     expect((await t.request("DELETE", `/api/admin/organizations/${b.orgId}/keys/${bKey.keyId}`, { key: b.writeKey })).status).toBe(403);
     expect((await t.request("DELETE", `/api/admin/organizations/${b.orgId}/keys/${bKey.keyId}`, { key: null })).status).toBe(401);
@@ -138,8 +136,10 @@ describe("two app instances sharing one Redis", () => {
   beforeAll(async () => {
     prefix = runPrefix("auth");
     const redisCache = (clock: Clock) => createCache({ store: redisStore({ url: REDIS_URL, timeoutMs: 500 }), clock, logger: silentLogger, keyPrefix: prefix });
-    a = await createTestApp({ cache: redisCache });
-    b = await createTestApp({ cache: redisCache, database: a.database });
+    // on the worker target both instances are Workers in their own workerd, sharing the Upstash store over that Redis
+    const shared = testTarget() === "worker" ? {} : { cache: redisCache };
+    a = await createTestApp(shared);
+    b = await createTestApp({ ...shared, database: a.database });
   });
   afterAll(async () => {
     await b?.close();
@@ -175,7 +175,8 @@ describe("npm run tally -- key revoke", () => {
   // the CLI opens the database by URL: only the Postgres project's test database is reachable from another process
   it.skipIf(testDbKind() !== "postgres")("revokes a key by id and drops its grant from the shared cache the servers read", async () => {
     const redisCache = (clock: Clock) => createCache({ store: redisStore({ url: REDIS_URL, timeoutMs: 500 }), clock, logger: silentLogger }); // the CLI's default prefix
-    const app = await createTestApp({ cache: redisCache, database: t.database });
+    // the Worker target's cache is Upstash over the same Redis, under the same default prefix
+    const app = await createTestApp({ ...(testTarget() === "worker" ? {} : { cache: redisCache }), database: t.database });
     const { orgId } = await app.createOrg();
     const { keyId, apiKey } = await newKey(app, orgId);
     const hash = await sha256Hex(apiKey);

@@ -1,21 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows } from "../../../functions/db/database";
 import { insertAgents } from "../../support/fixtures";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = "2026-03-10T12:00:00.000Z";
 const clock = new ManualClock(NOW);
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 const sessionsOf = async (orgId: string) =>
-  rows<{ started_at: Date; ended_at: Date | null }>(t.database.db, sql`SELECT started_at, ended_at FROM agent_sessions WHERE org_id = ${orgId} ORDER BY started_at`);
+  rows<{ started_at: Date; ended_at: Date | null }>(
+    t.database.db,
+    sql`SELECT started_at, ended_at FROM agent_sessions WHERE org_id = ${orgId} ORDER BY started_at`,
+  );
 
 async function orgWithAgent() {
   const org = await t.createOrg();
@@ -36,7 +34,10 @@ describe("POST /api/agent-sessions", () => {
 
   it("records a whole past session", async () => {
     const { writeKey, agentId } = await orgWithAgent();
-    const res = await t.request("POST", "/api/agent-sessions", { key: writeKey, body: { agentId, startedAt: "2026-03-09T08:00:00Z", endedAt: "2026-03-09T16:30:00Z" } });
+    const res = await t.request("POST", "/api/agent-sessions", {
+      key: writeKey,
+      body: { agentId, startedAt: "2026-03-09T08:00:00Z", endedAt: "2026-03-09T16:30:00Z" },
+    });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(201);
     expect(json.data).toMatchObject({ startedAt: "2026-03-09T08:00:00.000Z", endedAt: "2026-03-09T16:30:00.000Z" });
@@ -55,7 +56,10 @@ describe("POST /api/agent-sessions", () => {
     const res = await t.request("POST", "/api/agent-sessions", { key: writeKey, body: { agentId, ...payload } });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(400);
-    expect(json.errors.some((e: { path: string }) => e.path === path), JSON.stringify(json)).toBe(true);
+    expect(
+      json.errors.some((e: { path: string }) => e.path === path),
+      JSON.stringify(json),
+    ).toBe(true);
     expect(await sessionsOf(orgId)).toHaveLength(0);
   });
 

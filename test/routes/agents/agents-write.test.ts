@@ -1,19 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { users } from "../../../drizzle/schema";
 import { rows } from "../../../functions/db/database";
-import { body, createTestApp, type TestApp } from "../../support/app";
+import { body } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 const agentsOf = async (orgId: string) =>
-  rows<{ name: string; status: string; updated_at: Date }>(t.database.db, sql`SELECT name, status, updated_at FROM agents WHERE org_id = ${orgId} ORDER BY name`);
+  rows<{ name: string; status: string; updated_at: Date }>(
+    t.database.db,
+    sql`SELECT name, status, updated_at FROM agents WHERE org_id = ${orgId} ORDER BY name`,
+  );
 
 const insertUser = async (orgId: string, name: string) => {
   const [row] = await t.database.db
@@ -68,7 +66,10 @@ describe("POST /api/agents", () => {
     const res = await t.request("POST", "/api/agents", { key: writeKey, body: payload });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(400);
-    expect(json.errors.some((e: { path: string }) => e.path === path), JSON.stringify(json)).toBe(true);
+    expect(
+      json.errors.some((e: { path: string }) => e.path === path),
+      JSON.stringify(json),
+    ).toBe(true);
     expect(await agentsOf(orgId)).toHaveLength(0);
   });
 

@@ -1,27 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { users } from "../../../drizzle/schema";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
 import { arbitraryCall, bindAgents, insertAgents, insertCalls } from "../../support/fixtures";
-import { expectedAgentList, nearlyEqual, readRawOrg } from "../../oracle/agents";
+import { expectedAgentList, nearlyEqual, readRawOrg } from "../../support/oracle/agents";
 import { attachVoice } from "../../../functions/read-models/agents";
 import { refreshRollups } from "../../../functions/rollups/refresh";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = new Date("2026-03-15T15:30:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock: new ManualClock(NOW) });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock: new ManualClock(NOW) });
 
 const day = 86_400_000;
 
 describe("GET /api/agents", () => {
   it("lists every non-archived agent by name with its user, last-30-days performance and no voice config", async () => {
     const { orgId, readKey } = await t.createOrg({ name: "Agents" });
-    const [user] = await t.database.db.insert(users).values({ orgId, email: `ada-${orgId}@example.com`, name: "Ada" }).returning();
+    const [user] = await t.database.db
+      .insert(users)
+      .values({ orgId, email: `ada-${orgId}@example.com`, name: "Ada" })
+      .returning();
     const [zed, amy, gone] = await insertAgents(t.database.db, orgId, [
       { name: "Zed", status: "paused", voiceAgentId: "va_1" },
       { name: "Amy", kind: "human", userId: user!.id },
@@ -101,14 +99,28 @@ describe("GET /api/agents", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom("UTC", "America/New_York", "Asia/Kathmandu"),
-        fc.array(fc.constantFrom("active", "draft", "paused", "archived") as fc.Arbitrary<"active" | "draft" | "paused" | "archived">, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.constantFrom("active", "draft", "paused", "archived") as fc.Arbitrary<"active" | "draft" | "paused" | "archived">, {
+          minLength: 1,
+          maxLength: 5,
+        }),
         fc.array(arbitraryCall(NOW, 45, 5), { maxLength: 40 }),
         // read raw, or from refreshed rollups
         fc.boolean(),
         async (timezone, statuses, seeds, refreshed) => {
           const { orgId, readKey } = await t.createOrg({ timezone });
-          const agents = await insertAgents(t.database.db, orgId, statuses.map((status, i) => ({ name: `Agent ${i}`, status })));
-          await insertCalls(t.database.db, orgId, bindAgents(seeds, agents.map((a) => a.id)));
+          const agents = await insertAgents(
+            t.database.db,
+            orgId,
+            statuses.map((status, i) => ({ name: `Agent ${i}`, status })),
+          );
+          await insertCalls(
+            t.database.db,
+            orgId,
+            bindAgents(
+              seeds,
+              agents.map((a) => a.id),
+            ),
+          );
           if (refreshed) await refreshRollups(t.database.db, NOW);
           const res = await t.request("GET", "/api/agents", { key: readKey });
           const json = await body(res);

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../support/app";
 import { insertAgents, insertCalls, type CallSeed } from "../../support/fixtures";
+import { useTestApp } from "../../support/use-test-app";
 
 /**
  * Query budgets of the agent and calls read models: a route's statement count must not grow with the number of
@@ -8,13 +9,7 @@ import { insertAgents, insertCalls, type CallSeed } from "../../support/fixtures
  * is seen, none while its grant is cached (the clock stands still here, so it stays cached).
  */
 const NOW = new Date("2026-03-16T15:30:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock: new ManualClock(NOW) });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock: new ManualClock(NOW) });
 
 /** auth of a key's first request (its grant is loaded), and of every later one (served from the grant cache) */
 const AUTH_FIRST = 1;
@@ -41,8 +36,23 @@ describe.each([1, 50, 500])("statement budget with %i agents", (agentCount) => {
       Array.from({ length: agentCount }, (_, i) => ({ name: `Agent ${i}`, status: i % 10 === 9 ? ("archived" as const) : ("active" as const) })),
     );
     const seeds: CallSeed[] = agents.flatMap((a, i) => [
-      { agentId: a.id, startedAt: new Date(NOW.getTime() - (i + 1) * 60_000), leadScore: i % 100, outcome: "appointment_booked" as const, durationSec: 60, milestones: [{ key: "greeting", achieved: i % 2 === 0 }], objections: [{ kind: "price", handled: true }] },
-      { agentId: a.id, startedAt: new Date(NOW.getTime() - (i + 1) * 3_600_000), status: "missed" as const, contactIndex: 1, reconnectToken: i === 0 ? "tok-budget-0001" : null, reconnectEligible: i === 0 },
+      {
+        agentId: a.id,
+        startedAt: new Date(NOW.getTime() - (i + 1) * 60_000),
+        leadScore: i % 100,
+        outcome: "appointment_booked" as const,
+        durationSec: 60,
+        milestones: [{ key: "greeting", achieved: i % 2 === 0 }],
+        objections: [{ kind: "price", handled: true }],
+      },
+      {
+        agentId: a.id,
+        startedAt: new Date(NOW.getTime() - (i + 1) * 3_600_000),
+        status: "missed" as const,
+        contactIndex: 1,
+        reconnectToken: i === 0 ? "tok-budget-0001" : null,
+        reconnectEligible: i === 0,
+      },
     ]);
     seeds[1] = { ...seeds[1]!, status: "in_progress" };
     await insertCalls(t.database.db, org.orgId, seeds);
@@ -70,7 +80,12 @@ describe.each([1, 50, 500])("statement budget with %i agents", (agentCount) => {
 
     const put = await t.request("PUT", "/api/inbound-config", {
       key: org.writeKey,
-      body: { defaultAgentId: agents[0]!.id, afterHoursAgentId: agents[1 % agentCount]!.id, businessHours: {}, rules: agents.slice(0, 20).map((a, i) => ({ prefix: `+1${i}`, agentId: a.id })) },
+      body: {
+        defaultAgentId: agents[0]!.id,
+        afterHoursAgentId: agents[1 % agentCount]!.id,
+        businessHours: {},
+        rules: agents.slice(0, 20).map((a, i) => ({ prefix: `+1${i}`, agentId: a.id })),
+      },
     });
     expect(put.status, await put.clone().text()).toBe(200);
     const routeMiss = await statements("POST", "/api/calls/route", org.readKey, { phoneNumber: "+14155550123" });

@@ -1,20 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { L1_TTL_MS } from "../../../functions/cache/tiers";
 import { resolveWindow } from "../../../functions/lib/windows";
 import { refreshRollups } from "../../../functions/rollups/refresh";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
 import { arbitraryCall, bindAgents, insertAgents, insertCalls, type CallSeed } from "../../support/fixtures";
-import { expectedVariance, nearlyEqual, readRawOrg } from "../../oracle/agents";
-import { agentVarianceNPlusOne } from "../../oracle/agent-variance-n-plus-1";
+import { expectedVariance, nearlyEqual, readRawOrg } from "../../support/oracle/agents";
+import { agentVarianceNPlusOne } from "../../support/oracle/agent-variance-n-plus-1";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = new Date("2026-03-15T15:30:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock: new ManualClock(NOW) });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const clock = new ManualClock(NOW);
+const t = useTestApp({ clock });
 
 const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3600_000);
 const METRICS = ["calls", "completionRate", "avgDurationSec", "avgLeadScore", "bookingRate", "milestoneRate", "objectionHandledRate"];
@@ -31,7 +28,19 @@ describe("GET /api/analytics/agent-variance", () => {
     ]);
     await insertCalls(t.database.db, orgId, [
       // Ann: 2 calls, both completed (60 s, 120 s), one booked, scores 80; milestones 1/2, objections 1/1
-      { agentId: ann!.id, status: "completed", durationSec: 60, leadScore: 80, outcome: "appointment_booked", startedAt: hoursAgo(1), milestones: [{ key: "greeting", achieved: true }, { key: "booking", achieved: false }], objections: [{ kind: "price", handled: true }] },
+      {
+        agentId: ann!.id,
+        status: "completed",
+        durationSec: 60,
+        leadScore: 80,
+        outcome: "appointment_booked",
+        startedAt: hoursAgo(1),
+        milestones: [
+          { key: "greeting", achieved: true },
+          { key: "booking", achieved: false },
+        ],
+        objections: [{ kind: "price", handled: true }],
+      },
       { agentId: ann!.id, status: "completed", durationSec: 120, startedAt: hoursAgo(2) },
       // Bob: 4 calls, 1 completed (30 s), none booked, no analysis
       { agentId: bob!.id, status: "completed", durationSec: 30, leadScore: 20, startedAt: hoursAgo(3) },
@@ -49,9 +58,35 @@ describe("GET /api/analytics/agent-variance", () => {
     expect(res.status, JSON.stringify(json)).toBe(200);
     const byName = Object.fromEntries(json.data.agents.map((a: { name: string }) => [a.name, a]));
     expect(Object.keys(byName)).toEqual(["Ann", "Bob", "Cat", "Old"]);
-    expect(byName.Ann).toMatchObject({ agentId: ann!.id, calls: 2, completionRate: 1, avgDurationSec: 90, avgLeadScore: 80, bookingRate: 0.5, milestoneRate: 0.5, objectionHandledRate: 1 });
-    expect(byName.Bob).toMatchObject({ calls: 4, completionRate: 0.25, avgDurationSec: 30, avgLeadScore: 20, bookingRate: 0, milestoneRate: null, objectionHandledRate: null });
-    expect(byName.Cat).toMatchObject({ agentId: cat!.id, calls: 0, completionRate: null, avgDurationSec: null, avgLeadScore: null, bookingRate: null, milestoneRate: null, objectionHandledRate: null });
+    expect(byName.Ann).toMatchObject({
+      agentId: ann!.id,
+      calls: 2,
+      completionRate: 1,
+      avgDurationSec: 90,
+      avgLeadScore: 80,
+      bookingRate: 0.5,
+      milestoneRate: 0.5,
+      objectionHandledRate: 1,
+    });
+    expect(byName.Bob).toMatchObject({
+      calls: 4,
+      completionRate: 0.25,
+      avgDurationSec: 30,
+      avgLeadScore: 20,
+      bookingRate: 0,
+      milestoneRate: null,
+      objectionHandledRate: null,
+    });
+    expect(byName.Cat).toMatchObject({
+      agentId: cat!.id,
+      calls: 0,
+      completionRate: null,
+      avgDurationSec: null,
+      avgLeadScore: null,
+      bookingRate: null,
+      milestoneRate: null,
+      objectionHandledRate: null,
+    });
     expect(byName.Old).toMatchObject({ calls: 1, completionRate: 0, avgDurationSec: null, avgLeadScore: null, bookingRate: 0 });
     expect(json.data.agents.some((a: { agentId: string }) => a.agentId === idle!.id)).toBe(false);
     // team over the three agents with calls: calls 2, 4, 1
@@ -98,17 +133,35 @@ describe("GET /api/analytics/agent-variance", () => {
     const agents = await insertAgents(
       t.database.db,
       orgId,
-      Array.from({ length: 12 }, (_, i) => ({ name: `Agent ${String(i).padStart(2, "0")}`, status: (["active", "paused", "archived", "draft"] as const)[i % 4] })),
+      Array.from({ length: 12 }, (_, i) => ({
+        name: `Agent ${String(i).padStart(2, "0")}`,
+        status: (["active", "paused", "archived", "draft"] as const)[i % 4],
+      })),
     );
     const seeds = fc.sample(arbitraryCall(NOW, 40, 12), { numRuns: 300, seed: 7 });
-    await insertCalls(t.database.db, orgId, bindAgents(seeds, agents.map((a) => a.id)));
+    await insertCalls(
+      t.database.db,
+      orgId,
+      bindAgents(
+        seeds,
+        agents.map((a) => a.id),
+      ),
+    );
     // read raw first, then (on a cache miss) from refreshed rollups
     for (const refreshed of [false, true]) {
       if (refreshed) {
         await refreshRollups(t.database.db, NOW);
         await t.deps.cache.invalidateOrg(orgId);
+        // another instance (the Worker target's isolate) sees an invalidation within its L1's lifetime (cache/index.ts)
+        clock.advance(L1_TTL_MS);
       }
-      for (const query of ["days=30", "days=1", "days=90", "from=2026-02-20T05:00:00Z&to=2026-03-10T05:00:00Z", "from=2026-02-20T05:10:00Z&to=2026-03-10T05:50:00Z"]) {
+      for (const query of [
+        "days=30",
+        "days=1",
+        "days=90",
+        "from=2026-02-20T05:00:00Z&to=2026-03-10T05:00:00Z",
+        "from=2026-02-20T05:10:00Z&to=2026-03-10T05:50:00Z",
+      ]) {
         const res = await t.request("GET", `/api/analytics/agent-variance?${query}`, { key: readKey });
         const json = await body(res);
         expect(res.status, JSON.stringify(json)).toBe(200);
@@ -117,6 +170,7 @@ describe("GET /api/analytics/agent-variance", () => {
         expect(json.data, `${query} (refreshed: ${refreshed})`).toEqual(await agentVarianceNPlusOne(t.database.db, orgId, window));
       }
     }
+    clock.set(NOW);
   });
 
   it("answers what an oracle computes from the raw rows, for arbitrary calls", async () => {
@@ -124,14 +178,28 @@ describe("GET /api/analytics/agent-variance", () => {
       fc.asyncProperty(
         fc.constantFrom("UTC", "America/New_York", "Asia/Kolkata"),
         fc.integer({ min: 1, max: 45 }),
-        fc.array(fc.constantFrom("active", "draft", "paused", "archived") as fc.Arbitrary<"active" | "draft" | "paused" | "archived">, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.constantFrom("active", "draft", "paused", "archived") as fc.Arbitrary<"active" | "draft" | "paused" | "archived">, {
+          minLength: 1,
+          maxLength: 5,
+        }),
         fc.array(arbitraryCall(NOW, 45, 5), { maxLength: 40 }),
         // read raw, or from refreshed rollups
         fc.boolean(),
         async (timezone, days, statuses, seeds: CallSeed[], refreshed) => {
           const { orgId, readKey } = await t.createOrg({ timezone });
-          const agents = await insertAgents(t.database.db, orgId, statuses.map((status, i) => ({ name: `Agent ${i}`, status })));
-          await insertCalls(t.database.db, orgId, bindAgents(seeds, agents.map((a) => a.id)));
+          const agents = await insertAgents(
+            t.database.db,
+            orgId,
+            statuses.map((status, i) => ({ name: `Agent ${i}`, status })),
+          );
+          await insertCalls(
+            t.database.db,
+            orgId,
+            bindAgents(
+              seeds,
+              agents.map((a) => a.id),
+            ),
+          );
           if (refreshed) await refreshRollups(t.database.db, NOW);
           const res = await t.request("GET", `/api/analytics/agent-variance?days=${days}`, { key: readKey });
           const json = await body(res);

@@ -1,15 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows } from "../../../functions/db/database";
-import { body, createTestApp, type TestApp } from "../../support/app";
+import { body } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 const appointmentsOf = async (orgId: string) =>
   rows<{ contact_id: string; service_id: string | null; call_id: string | null; status: string }>(
@@ -22,7 +17,9 @@ const contactsOf = async (orgId: string) =>
 /** An organization with one call (and so one contact) and one service. */
 async function orgWithCallAndService(phone = "+14155550100") {
   const org = await t.createOrg();
-  const call = await body(await t.request("POST", "/api/calls", { key: org.writeKey, body: { phoneNumber: phone, direction: "inbound", status: "completed" } }));
+  const call = await body(
+    await t.request("POST", "/api/calls", { key: org.writeKey, body: { phoneNumber: phone, direction: "inbound", status: "completed" } }),
+  );
   const service = await body(await t.request("POST", "/api/services", { key: org.writeKey, body: { name: "Consult", priceCents: 12_000 } }));
   return { ...org, callId: call.data.id as string, contactId: call.data.contactId as string, serviceId: service.data.id as string };
 }
@@ -36,14 +33,22 @@ describe("POST /api/appointments", () => {
     });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(201);
-    expect(json.data).toMatchObject({ contactId: o.contactId, callId: o.callId, serviceId: o.serviceId, scheduledAt: "2026-04-01T13:00:00.000Z", status: "scheduled" });
+    expect(json.data).toMatchObject({
+      contactId: o.contactId,
+      callId: o.callId,
+      serviceId: o.serviceId,
+      scheduledAt: "2026-04-01T13:00:00.000Z",
+      status: "scheduled",
+    });
     expect(json.data.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(await appointmentsOf(o.orgId)).toHaveLength(1);
   });
 
   it("finds or creates the contact by phone number, as calls do", async () => {
     const o = await orgWithCallAndService("+14155550101");
-    const known = await body(await t.request("POST", "/api/appointments", { key: o.writeKey, body: { phoneNumber: "+14155550101", scheduledAt: "2026-04-01T10:00:00Z" } }));
+    const known = await body(
+      await t.request("POST", "/api/appointments", { key: o.writeKey, body: { phoneNumber: "+14155550101", scheduledAt: "2026-04-01T10:00:00Z" } }),
+    );
     expect(known.data.contactId).toBe(o.contactId);
     const res = await t.request("POST", "/api/appointments", {
       key: o.writeKey,
@@ -75,7 +80,10 @@ describe("POST /api/appointments", () => {
     const res = await t.request("POST", "/api/appointments", { key: o.writeKey, body: sent });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(400);
-    expect(json.errors.some((e: { path: string }) => e.path === path), JSON.stringify(json)).toBe(true);
+    expect(
+      json.errors.some((e: { path: string }) => e.path === path),
+      JSON.stringify(json),
+    ).toBe(true);
     expect(await appointmentsOf(o.orgId)).toHaveLength(0);
     expect(await contactsOf(o.orgId)).toHaveLength(1);
   });
@@ -110,13 +118,27 @@ describe("POST /api/appointments", () => {
 describe("PATCH /api/appointments/{id}", () => {
   it("changes only the fields sent, including clearing the service and moving to a new contact by phone", async () => {
     const o = await orgWithCallAndService();
-    const created = await body(await t.request("POST", "/api/appointments", { key: o.writeKey, body: { contactId: o.contactId, serviceId: o.serviceId, callId: o.callId, scheduledAt: "2026-04-01T10:00:00Z" } }));
+    const created = await body(
+      await t.request("POST", "/api/appointments", {
+        key: o.writeKey,
+        body: { contactId: o.contactId, serviceId: o.serviceId, callId: o.callId, scheduledAt: "2026-04-01T10:00:00Z" },
+      }),
+    );
     const id = created.data.id;
     const res = await t.request("PATCH", `/api/appointments/${id}`, { key: o.writeKey, body: { status: "cancelled", serviceId: null } });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(200);
-    expect(json.data).toMatchObject({ id, status: "cancelled", serviceId: null, callId: o.callId, contactId: o.contactId, scheduledAt: "2026-04-01T10:00:00.000Z" });
-    const moved = await body(await t.request("PATCH", `/api/appointments/${id}`, { key: o.writeKey, body: { phoneNumber: "+14155550177", contactName: "Moe" } }));
+    expect(json.data).toMatchObject({
+      id,
+      status: "cancelled",
+      serviceId: null,
+      callId: o.callId,
+      contactId: o.contactId,
+      scheduledAt: "2026-04-01T10:00:00.000Z",
+    });
+    const moved = await body(
+      await t.request("PATCH", `/api/appointments/${id}`, { key: o.writeKey, body: { phoneNumber: "+14155550177", contactName: "Moe" } }),
+    );
     expect(moved.data.contactId).not.toBe(o.contactId);
     expect(moved.data.status).toBe("cancelled");
     const empty = await body(await t.request("PATCH", `/api/appointments/${id}`, { key: o.writeKey, body: {} }));
@@ -126,7 +148,12 @@ describe("PATCH /api/appointments/{id}", () => {
   it("answers 404 for another organization's appointment, contact, service or call and changes nothing", async () => {
     const a = await orgWithCallAndService("+14155550131");
     const b = await orgWithCallAndService("+14155550132");
-    const appt = await body(await t.request("POST", "/api/appointments", { key: a.writeKey, body: { contactId: a.contactId, serviceId: a.serviceId, scheduledAt: "2026-04-01T10:00:00Z" } }));
+    const appt = await body(
+      await t.request("POST", "/api/appointments", {
+        key: a.writeKey,
+        body: { contactId: a.contactId, serviceId: a.serviceId, scheduledAt: "2026-04-01T10:00:00Z" },
+      }),
+    );
     expect((await t.request("PATCH", `/api/appointments/${appt.data.id}`, { key: b.writeKey, body: { status: "no_show" } })).status).toBe(404);
     expect((await t.request("PATCH", `/api/appointments/${appt.data.id}`, { key: b.writeKey, body: { phoneNumber: "+14155550999" } })).status).toBe(404);
     for (const foreign of [{ contactId: b.contactId }, { serviceId: b.serviceId }, { callId: b.callId }])
@@ -137,9 +164,17 @@ describe("PATCH /api/appointments/{id}", () => {
 
   it("answers 400 for bad input and 403 for a read key, changing nothing", async () => {
     const o = await orgWithCallAndService();
-    const appt = await body(await t.request("POST", "/api/appointments", { key: o.writeKey, body: { contactId: o.contactId, scheduledAt: "2026-04-01T10:00:00Z" } }));
+    const appt = await body(
+      await t.request("POST", "/api/appointments", { key: o.writeKey, body: { contactId: o.contactId, scheduledAt: "2026-04-01T10:00:00Z" } }),
+    );
     const path = `/api/appointments/${appt.data.id}`;
-    for (const bad of [{ status: "late" }, { scheduledAt: "tomorrow" }, { callId: "c-1" }, { contactId: o.contactId, phoneNumber: "+14155550100" }, { contactId: null }])
+    for (const bad of [
+      { status: "late" },
+      { scheduledAt: "tomorrow" },
+      { callId: "c-1" },
+      { contactId: o.contactId, phoneNumber: "+14155550100" },
+      { contactId: null },
+    ])
       expect((await t.request("PATCH", path, { key: o.writeKey, body: bad })).status, JSON.stringify(bad)).toBe(400);
     expect((await t.request("PATCH", path, { key: o.writeKey, rawBody: "{]" })).status).toBe(400);
     expect((await t.request("PATCH", "/api/appointments/xyz", { key: o.writeKey, body: { status: "completed" } })).status).toBe(400);

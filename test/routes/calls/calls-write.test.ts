@@ -1,25 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows } from "../../../functions/db/database";
-import { body, createTestApp, type TestApp } from "../../support/app";
+import { body } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
-const countCalls = async (orgId: string) =>
-  (await rows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM calls WHERE org_id = ${orgId}`))[0]!.n;
+const countCalls = async (orgId: string) => (await rows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM calls WHERE org_id = ${orgId}`))[0]!.n;
 
 describe("POST /api/calls", () => {
   it("creates a call and its contact, and reads it back", async () => {
     const { writeKey, orgId } = await t.createOrg();
     const res = await t.request("POST", "/api/calls", {
       key: writeKey,
-      body: { phoneNumber: "+14155550123", contactName: "Ada", direction: "inbound", status: "completed", startedAt: "2026-03-01T09:30:00Z", endedAt: "2026-03-01T09:35:00Z", durationSec: 300, creditsUsed: 12 },
+      body: {
+        phoneNumber: "+14155550123",
+        contactName: "Ada",
+        direction: "inbound",
+        status: "completed",
+        startedAt: "2026-03-01T09:30:00Z",
+        endedAt: "2026-03-01T09:35:00Z",
+        durationSec: 300,
+        creditsUsed: 12,
+      },
     });
     const created = await body(res);
     expect(res.status, JSON.stringify(created)).toBe(201);
@@ -70,7 +73,10 @@ describe("POST /api/calls", () => {
     const res = await t.request("POST", "/api/calls", { key: writeKey, body: payload });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(400);
-    expect(json.errors.some((e: { path: string }) => e.path === path), JSON.stringify(json)).toBe(true);
+    expect(
+      json.errors.some((e: { path: string }) => e.path === path),
+      JSON.stringify(json),
+    ).toBe(true);
     expect(await countCalls(orgId)).toBe(0);
   });
 
@@ -87,7 +93,9 @@ describe("POST /api/calls", () => {
   it("answers 404 for another organization's agent and call", async () => {
     const a = await t.createOrg({ name: "A" });
     const b = await t.createOrg({ name: "B" });
-    const call = await body(await t.request("POST", "/api/calls", { key: a.writeKey, body: { phoneNumber: "+14155550999", direction: "inbound", status: "completed" } }));
+    const call = await body(
+      await t.request("POST", "/api/calls", { key: a.writeKey, body: { phoneNumber: "+14155550999", direction: "inbound", status: "completed" } }),
+    );
     expect((await t.request("GET", `/api/calls/${call.data.id}`, { key: b.writeKey })).status).toBe(404);
     expect((await t.request("PATCH", `/api/calls/${call.data.id}`, { key: b.writeKey, body: { status: "failed" } })).status).toBe(404);
     const still = await body(await t.request("GET", `/api/calls/${call.data.id}`, { key: a.readKey }));
@@ -98,15 +106,37 @@ describe("POST /api/calls", () => {
 describe("PATCH /api/calls/{id} and PUT /api/calls/{id}/analysis", () => {
   it("changes only the fields sent, and replaces the analysis", async () => {
     const { writeKey } = await t.createOrg();
-    const call = await body(await t.request("POST", "/api/calls", { key: writeKey, body: { phoneNumber: "+14155550125", direction: "inbound", status: "in_progress", startedAt: "2026-03-02T10:00:00Z" } }));
-    const patched = await body(await t.request("PATCH", `/api/calls/${call.data.id}`, { key: writeKey, body: { status: "completed", endedAt: "2026-03-02T10:05:00Z" } }));
-    expect(patched.data).toMatchObject({ status: "completed", endedAt: "2026-03-02T10:05:00.000Z", direction: "inbound", startedAt: "2026-03-02T10:00:00.000Z" });
+    const call = await body(
+      await t.request("POST", "/api/calls", {
+        key: writeKey,
+        body: { phoneNumber: "+14155550125", direction: "inbound", status: "in_progress", startedAt: "2026-03-02T10:00:00Z" },
+      }),
+    );
+    const patched = await body(
+      await t.request("PATCH", `/api/calls/${call.data.id}`, { key: writeKey, body: { status: "completed", endedAt: "2026-03-02T10:05:00Z" } }),
+    );
+    expect(patched.data).toMatchObject({
+      status: "completed",
+      endedAt: "2026-03-02T10:05:00.000Z",
+      direction: "inbound",
+      startedAt: "2026-03-02T10:00:00.000Z",
+    });
     const bad = await t.request("PATCH", `/api/calls/${call.data.id}`, { key: writeKey, body: { endedAt: "2026-03-02T09:00:00Z" } });
     expect(bad.status, await bad.clone().text()).toBe(400);
-    const analysis = { leadScore: 81, milestones: [{ key: "greeting", achieved: true }, { key: "booking", achieved: false }], objections: [{ kind: "price", handled: true }] };
+    const analysis = {
+      leadScore: 81,
+      milestones: [
+        { key: "greeting", achieved: true },
+        { key: "booking", achieved: false },
+      ],
+      objections: [{ kind: "price", handled: true }],
+    };
     const put = await t.request("PUT", `/api/calls/${call.data.id}/analysis`, { key: writeKey, body: analysis });
     expect(put.status, await put.clone().text()).toBe(200);
-    const again = await t.request("PUT", `/api/calls/${call.data.id}/analysis`, { key: writeKey, body: { ...analysis, milestones: [{ key: "greeting", achieved: true }] } });
+    const again = await t.request("PUT", `/api/calls/${call.data.id}/analysis`, {
+      key: writeKey,
+      body: { ...analysis, milestones: [{ key: "greeting", achieved: true }] },
+    });
     expect(again.status).toBe(200);
     const got = await body(await t.request("GET", `/api/calls/${call.data.id}`, { key: writeKey }));
     expect(got.data.leadScore).toBe(81);

@@ -1,15 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { describe, expect, it } from "vitest";
+import { body, ManualClock } from "../../support/app";
 import { insertCalls } from "../../support/fixtures";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = new Date("2026-03-15T15:30:00Z");
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock: new ManualClock(NOW) });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock: new ManualClock(NOW) });
 
 const minutesAgo = (m: number) => new Date(NOW.getTime() - m * 60_000);
 // insertCalls numbers contacts +1415555000<i>
@@ -45,7 +40,10 @@ describe("GET /api/contacts/by-phone/{phone}/calls", () => {
     const a = await t.createOrg();
     const b = await t.createOrg();
     await insertCalls(t.database.db, a.orgId, [{ contactIndex: 1, startedAt: minutesAgo(1) }]);
-    for (const [key, phone] of [[a.readKey, "+14155559999"], [b.readKey, PHONE]] as const) {
+    for (const [key, phone] of [
+      [a.readKey, "+14155559999"],
+      [b.readKey, PHONE],
+    ] as const) {
       const res = await t.request("GET", `/api/contacts/by-phone/${encodeURIComponent(phone)}/calls`, { key });
       const json = await body(res);
       expect(res.status, JSON.stringify(json)).toBe(200);

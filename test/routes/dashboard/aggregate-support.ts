@@ -17,7 +17,10 @@ export async function expectBadWindow(t: TestApp, key: string, path: string, que
   expect(res.status, JSON.stringify(json)).toBe(400);
   expect(res.headers.get("content-type")).toContain("application/problem+json");
   // zod names query fields `query.<field>`, resolveWindow's own checks name the bare field
-  expect(json.errors?.some((e: { path: string }) => e.path === field || e.path === `query.${field}`), JSON.stringify(json)).toBe(true);
+  expect(
+    json.errors?.some((e: { path: string }) => e.path === field || e.path === `query.${field}`),
+    JSON.stringify(json),
+  ).toBe(true);
 }
 
 /** The statements the last request to `path` sent, from its request log line (auth lookup included). */

@@ -1,25 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CALL_OUTCOMES } from "../../../drizzle/schema/enums";
 import { StatementCounter } from "../../../functions/db/database";
 import { resolveWindow } from "../../../functions/lib/windows";
 import { readAnalytics } from "../../../functions/read-models/analytics";
 import { refreshRollups } from "../../../functions/rollups/refresh";
-import { createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { ManualClock } from "../../support/app";
 import { insertCalls } from "../../support/fixtures";
 import { BAD_WINDOWS, expectBadWindow, getOk, statementsOfLastRequest } from "./aggregate-support";
+import { useTestApp } from "../../support/use-test-app";
 
 const PATH = "/api/dashboard/analytics";
 /** SPEC budget: at most 2 statements besides the auth lookup. */
 const BUDGET = 2;
 
-let t: TestApp;
 const clock = new ManualClock("2026-06-10T12:00:00Z");
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 const hours = (counts: Record<number, number>) => Array.from({ length: 24 }, (_, h) => counts[h] ?? 0);
 const zeroOutcomes = Object.fromEntries(CALL_OUTCOMES.map((o) => [o, 0]));
@@ -38,12 +33,26 @@ describe("GET /api/dashboard/analytics", () => {
     clock.set("2026-06-10T12:00:00Z");
     const { readKey } = await t.createOrg({ timezone: "Asia/Kolkata" });
     const json = await getOk(t, PATH, readKey);
-    expect(json.data.series.map((p: { date: string }) => p.date)).toEqual(["2026-06-04", "2026-06-05", "2026-06-06", "2026-06-07", "2026-06-08", "2026-06-09", "2026-06-10"]);
+    expect(json.data.series.map((p: { date: string }) => p.date)).toEqual([
+      "2026-06-04",
+      "2026-06-05",
+      "2026-06-06",
+      "2026-06-07",
+      "2026-06-08",
+      "2026-06-09",
+      "2026-06-10",
+    ]);
     expect(json.data.series[0]).toEqual({ date: "2026-06-04", calls: 0, completed: 0, leads: 0, qualified: 0, booked: 0 });
     expect(json.data.leadQuality).toEqual({ hot: 0, warm: 0, cold: 0 });
     expect(json.data.outcomes).toEqual(zeroOutcomes);
     expect(json.data.byHourOfDay).toEqual(hours({}));
-    expect(json.meta).toMatchObject({ asOf: "2026-06-10T12:00:00.000Z", cache: "miss", ttlSec: 30, from: "2026-06-03T18:30:00.000Z", timezone: "Asia/Kolkata" });
+    expect(json.meta).toMatchObject({
+      asOf: "2026-06-10T12:00:00.000Z",
+      cache: "miss",
+      ttlSec: 30,
+      from: "2026-06-03T18:30:00.000Z",
+      timezone: "Asia/Kolkata",
+    });
   });
 
   it("splits lead quality at 40 and 70, counts scored calls only, and names every outcome", async () => {
@@ -141,7 +150,15 @@ describe("GET /api/dashboard/analytics", () => {
   it(`holds its statement budget (≤ ${BUDGET} besides auth) on a miss`, async () => {
     clock.set("2026-06-10T12:00:00Z");
     const { orgId, readKey } = await t.createOrg();
-    await insertCalls(t.database.db, orgId, Array.from({ length: 40 }, (_, i) => ({ startedAt: new Date(Date.parse("2026-06-04T00:00:00Z") + i * 3 * 3_600_000), leadScore: i * 2, outcome: CALL_OUTCOMES[i % 6]! })));
+    await insertCalls(
+      t.database.db,
+      orgId,
+      Array.from({ length: 40 }, (_, i) => ({
+        startedAt: new Date(Date.parse("2026-06-04T00:00:00Z") + i * 3 * 3_600_000),
+        leadScore: i * 2,
+        outcome: CALL_OUTCOMES[i % 6]!,
+      })),
+    );
     const json = await getOk(t, `${PATH}?days=30`, readKey);
     expect(json.meta.cache).toBe("miss");
     const statements = statementsOfLastRequest(t, PATH);

@@ -1,23 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StatementCounter } from "../../../functions/db/database";
 import { resolveWindow } from "../../../functions/lib/windows";
 import { readCoverage } from "../../../functions/read-models/coverage";
-import { createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { ManualClock } from "../../support/app";
 import { insertAgents, insertSessions } from "../../support/fixtures";
 import { BAD_WINDOWS, expectBadWindow, getOk, statementsOfLastRequest } from "./aggregate-support";
+import { useTestApp } from "../../support/use-test-app";
 
 const PATH = "/api/coverage";
 /** SPEC budget: at most 1 statement besides the auth lookup. */
 const BUDGET = 1;
 
-let t: TestApp;
 const clock = new ManualClock("2026-06-10T12:30:00Z");
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 type Hour = { date: string; hour: number; agentSeconds: number; coveredSeconds: number };
 const byHour = (data: Hour[], date: string) => data.filter((h) => h.date === date).map((h) => [h.agentSeconds, h.coveredSeconds]);
@@ -51,7 +46,13 @@ describe("GET /api/coverage", () => {
     const json = await getOk(t, `${PATH}?days=1`, readKey);
     expect(json.meta.asOf).toBe("2026-06-10T12:30:00.000Z");
     const today = byHour(json.data, "2026-06-10");
-    expect(today.slice(9, 14)).toEqual([[0, 0], [2700, 2700], [3600, 3600], [1800, 1800], [0, 0]]);
+    expect(today.slice(9, 14)).toEqual([
+      [0, 0],
+      [2700, 2700],
+      [3600, 3600],
+      [1800, 1800],
+      [0, 0],
+    ]);
   });
 
   it("sums agents' online seconds (an agent's overlapping sessions once) and counts covered seconds as their union", async () => {
@@ -119,7 +120,11 @@ describe("GET /api/coverage", () => {
     await insertSessions(
       t.database.db,
       orgId,
-      Array.from({ length: 30 }, (_, i) => ({ agentId: agentIds[i % 3]!, startedAt: new Date(Date.parse("2026-06-04T00:00:00Z") + i * 4 * 3_600_000), endedAt: new Date(Date.parse("2026-06-04T00:00:00Z") + i * 4 * 3_600_000 + 5 * 3_600_000) })),
+      Array.from({ length: 30 }, (_, i) => ({
+        agentId: agentIds[i % 3]!,
+        startedAt: new Date(Date.parse("2026-06-04T00:00:00Z") + i * 4 * 3_600_000),
+        endedAt: new Date(Date.parse("2026-06-04T00:00:00Z") + i * 4 * 3_600_000 + 5 * 3_600_000),
+      })),
     );
     const json = await getOk(t, `${PATH}?days=30`, readKey);
     expect(json.meta.cache).toBe("miss");

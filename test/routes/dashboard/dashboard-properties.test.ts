@@ -1,13 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { eq } from "drizzle-orm";
 import { appointments, organizations } from "../../../drizzle/schema";
 import { AGENT_STATUSES, APPOINTMENT_STATUSES } from "../../../drizzle/schema/enums";
 import { resolveWindow } from "../../../functions/lib/windows";
 import { refreshRollups } from "../../../functions/rollups/refresh";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
 import { arbitraryCall, bindAgents, insertAgents, insertCalls, insertContacts, insertServiceWithAppointments, insertSessions } from "../../support/fixtures";
-import { analyticsOracle, coverageOracle, loadRawOrg, overviewOracle } from "../../oracle/dashboard";
+import { analyticsOracle, coverageOracle, loadRawOrg, overviewOracle } from "../../support/oracle/dashboard";
+import { useTestApp } from "../../support/use-test-app";
 
 const ZONES = ["UTC", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Adelaide"] as const;
 /** Fixed instants near the edges that matter: New York's DST changes (incl. inside the repeated hour), Adelaide's, a month turn. */
@@ -25,14 +26,8 @@ const NOWS = [
 const DAY_MS = 86_400_000;
 const RUNS = Number(process.env.DASHBOARD_PROPERTY_RUNS ?? 20);
 
-let t: TestApp;
 const clock = new ManualClock(NOWS[0]);
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 const windowArbitrary = (now: number) =>
   fc.oneof(
@@ -85,7 +80,11 @@ async function seed(s: Scenario) {
   const { orgId, readKey } = await t.createOrg({ name: "Property Org", timezone: s.timezone });
   const db = t.database.db;
   await db.update(organizations).set({ creditsBalance: s.creditsBalance }).where(eq(organizations.id, orgId));
-  const agentRows = await insertAgents(db, orgId, s.agentStatuses.map((status, i) => ({ name: `Agent ${i}`, status })));
+  const agentRows = await insertAgents(
+    db,
+    orgId,
+    s.agentStatuses.map((status, i) => ({ name: `Agent ${i}`, status })),
+  );
   const agentIds = agentRows.map((a) => a.id);
   await insertCalls(db, orgId, bindAgents([...s.calls, ...s.futureCalls], agentIds));
   await insertSessions(

@@ -1,26 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { organizations } from "../../../drizzle/schema";
 import { StatementCounter } from "../../../functions/db/database";
 import { resolveWindow } from "../../../functions/lib/windows";
 import { readOverview } from "../../../functions/read-models/overview";
 import { refreshRollups } from "../../../functions/rollups/refresh";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
 import { insertAgents, insertCalls, insertServiceWithAppointments } from "../../support/fixtures";
 import { BAD_WINDOWS, expectBadWindow, getOk, statementsOfLastRequest } from "./aggregate-support";
+import { useTestApp } from "../../support/use-test-app";
 
 const PATH = "/api/dashboard/overview";
 /** SPEC budget: at most 3 statements besides the auth lookup. */
 const BUDGET = 3;
 
-let t: TestApp;
 const clock = new ManualClock("2026-06-10T12:00:00Z");
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 describe("GET /api/dashboard/overview", () => {
   it("answers zeros, nulls for rates and averages, and no activity for an empty organization", async () => {
@@ -57,7 +52,15 @@ describe("GET /api/dashboard/overview", () => {
       { name: "Ed", status: "archived" },
     ]);
     await insertCalls(t.database.db, orgId, [
-      { agentId: agent!.id, status: "completed", startedAt: new Date("2026-06-10T09:00:00Z"), durationSec: 100, leadScore: 70, outcome: "appointment_booked", creditsUsed: 3 },
+      {
+        agentId: agent!.id,
+        status: "completed",
+        startedAt: new Date("2026-06-10T09:00:00Z"),
+        durationSec: 100,
+        leadScore: 70,
+        outcome: "appointment_booked",
+        creditsUsed: 3,
+      },
       { status: "completed", startedAt: new Date("2026-06-09T09:00:00Z"), durationSec: 50, leadScore: 39, creditsUsed: 4 },
       { status: "completed", startedAt: new Date("2026-06-08T09:00:00Z"), durationSec: null, creditsUsed: 5 },
       { status: "failed", startedAt: new Date("2026-06-08T10:00:00Z"), durationSec: 999, leadScore: 69, outcome: "appointment_booked" },
@@ -147,7 +150,15 @@ describe("GET /api/dashboard/overview", () => {
     expect(statementsOfLastRequest(t, PATH)).toBeLessThanOrEqual(1);
     const res = await t.request("POST", "/api/calls", {
       key: writeKey,
-      body: { phoneNumber: "+14155550188", direction: "outbound", status: "completed", startedAt: "2026-06-10T11:00:00Z", durationSec: 60, leadScore: 80, creditsUsed: 2 },
+      body: {
+        phoneNumber: "+14155550188",
+        direction: "outbound",
+        status: "completed",
+        startedAt: "2026-06-10T11:00:00Z",
+        durationSec: 60,
+        leadScore: 80,
+        creditsUsed: 2,
+      },
     });
     expect(res.status, await res.clone().text()).toBe(201);
     const after = await getOk(t, PATH, readKey);
@@ -162,7 +173,15 @@ describe("GET /api/dashboard/overview", () => {
     clock.set("2026-06-10T12:00:00Z");
     const { orgId, readKey } = await t.createOrg();
     const agents = await insertAgents(t.database.db, orgId, [{ name: "A" }, { name: "B" }]);
-    await insertCalls(t.database.db, orgId, Array.from({ length: 30 }, (_, i) => ({ agentId: agents[i % 2]!.id, startedAt: new Date(Date.parse("2026-06-10T00:00:00Z") + i * 60_000), contactIndex: i % 4 })));
+    await insertCalls(
+      t.database.db,
+      orgId,
+      Array.from({ length: 30 }, (_, i) => ({
+        agentId: agents[i % 2]!.id,
+        startedAt: new Date(Date.parse("2026-06-10T00:00:00Z") + i * 60_000),
+        contactIndex: i % 4,
+      })),
+    );
     const json = await getOk(t, PATH, readKey);
     expect(json.meta.cache).toBe("miss");
     const statements = statementsOfLastRequest(t, PATH);

@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { memoryCache } from "../../../functions/cache/memory";
 import { PROMETHEUS_CONTENT_TYPE, RequestMetrics, renderMetrics, REQUEST_DURATION_BUCKETS_SEC } from "../../../functions/ops/metrics";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { testTarget } from "../../support/worker-target";
+import { body, ManualClock } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = new Date("2026-03-10T12:00:00Z");
 
-let t: TestApp;
 const clock = new ManualClock(NOW);
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 async function scrape(): Promise<string> {
   const res = await t.request("GET", "/metrics", { key: null });
@@ -84,17 +80,18 @@ describe("GET /metrics", () => {
   });
 
   it("reports the cache's counters per namespace and its store", async () => {
-    const { orgId } = await t.createOrg();
-    const load = async () => ({ calls: 1 });
-    await t.deps.cache.fetch("metrics-test", `${orgId}:a`, load, { freshSec: 30 });
-    await t.deps.cache.fetch("metrics-test", `${orgId}:a`, load, { freshSec: 30 });
-    const stats = t.deps.cache.stats().namespaces["metrics-test"]!;
-    const s = samples(await scrape());
-    expect(s.get('tally_cache_hits_total{namespace="metrics-test"}')).toBe(stats.hits);
-    expect(s.get('tally_cache_misses_total{namespace="metrics-test"}')).toBe(stats.misses);
-    expect(stats).toMatchObject({ hits: 1, misses: 1 });
-    expect(s.get('tally_cache_stale_total{namespace="metrics-test"}')).toBe(0);
-    expect(s.get('tally_cache_store_up{store="memory"}')).toBe(1);
+    const { readKey } = await t.createOrg();
+    const counter = (s: Map<string, number>, name: string) => s.get(`${name}{namespace="dashboard-overview"}`) ?? 0;
+    const before = samples(await scrape());
+    const first = await body(await t.request("GET", "/api/dashboard/overview?days=7", { key: readKey }));
+    const second = await body(await t.request("GET", "/api/dashboard/overview?days=7", { key: readKey }));
+    expect([first.meta.cache, second.meta.cache]).toEqual(["miss", "hit"]);
+    const after = samples(await scrape());
+    expect(counter(after, "tally_cache_misses_total") - counter(before, "tally_cache_misses_total")).toBe(1);
+    expect(counter(after, "tally_cache_hits_total") - counter(before, "tally_cache_hits_total")).toBe(1);
+    expect(counter(after, "tally_cache_stale_total") - counter(before, "tally_cache_stale_total")).toBe(0);
+    // the in-process app's cache is in memory; the Worker's is Upstash (over the local Redis)
+    expect(after.get(`tally_cache_store_up{store="${testTarget() === "worker" ? "upstash" : "memory"}"}`)).toBe(1);
   });
 
   it("reports each job's last duration, runs and failures from job_runs, and the rollup lag", async () => {

@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows } from "../../../functions/db/database";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = "2026-03-10T12:00:00.000Z";
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock: new ManualClock(NOW) });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock: new ManualClock(NOW) });
 
 const countPageviews = async (orgId: string) =>
   (await rows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM widget_pageviews WHERE org_id = ${orgId}`))[0]!.n;
@@ -21,11 +16,7 @@ describe("POST /api/pageviews", () => {
   it("records every event with one INSERT and answers how many", async () => {
     const { writeKey, orgId } = await t.createOrg();
     const poolId = crypto.randomUUID();
-    const events = [
-      { poolId, siteId: crypto.randomUUID(), countryCode: "US", createdAt: "2026-03-09T10:00:00Z" },
-      { countryCode: "DE" },
-      {},
-    ];
+    const events = [{ poolId, siteId: crypto.randomUUID(), countryCode: "US", createdAt: "2026-03-09T10:00:00Z" }, { countryCode: "DE" }, {}];
     const res = await t.request("POST", "/api/pageviews", { key: writeKey, body: { events } });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(201);
@@ -70,7 +61,10 @@ describe("POST /api/pageviews", () => {
     const res = await t.request("POST", "/api/pageviews", { key: writeKey, body: payload });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(400);
-    expect(json.errors.some((e: { path: string }) => e.path === path), JSON.stringify(json)).toBe(true);
+    expect(
+      json.errors.some((e: { path: string }) => e.path === path),
+      JSON.stringify(json),
+    ).toBe(true);
     expect(await countPageviews(orgId)).toBe(0);
   });
 

@@ -1,21 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows } from "../../../functions/db/database";
-import { body, createTestApp, type TestApp } from "../../support/app";
+import { body } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 const storedOrg = async (orgId: string) =>
-  (await rows<{ name: string; timezone: string; webhook_secret: string | null }>(
-    t.database.db,
-    sql`SELECT name, timezone, webhook_secret FROM organizations WHERE id = ${orgId}`,
-  ))[0]!;
+  (
+    await rows<{ name: string; timezone: string; webhook_secret: string | null }>(
+      t.database.db,
+      sql`SELECT name, timezone, webhook_secret FROM organizations WHERE id = ${orgId}`,
+    )
+  )[0]!;
 
 describe("PATCH /api/settings and GET /api/settings", () => {
   it("answers the settings with the secret write-only, and every change on the very next read", async () => {
@@ -41,8 +38,18 @@ describe("PATCH /api/settings and GET /api/settings", () => {
     expect(JSON.stringify(read)).not.toContain("whsec_");
     expect((await storedOrg(orgId)).webhook_secret).toBe("whsec_0123456789abcdef");
 
-    const renamed = await body(await t.request("PATCH", "/api/settings", { key: writeKey, body: { name: "Acme Dental", timezone: "America/New_York", voiceProvider: { region: "us" } } }));
-    expect(renamed.data).toMatchObject({ name: "Acme Dental", timezone: "America/New_York", hasWebhookSecret: true, voiceProvider: { apiKeyRef: null, region: "us" } });
+    const renamed = await body(
+      await t.request("PATCH", "/api/settings", {
+        key: writeKey,
+        body: { name: "Acme Dental", timezone: "America/New_York", voiceProvider: { region: "us" } },
+      }),
+    );
+    expect(renamed.data).toMatchObject({
+      name: "Acme Dental",
+      timezone: "America/New_York",
+      hasWebhookSecret: true,
+      voiceProvider: { apiKeyRef: null, region: "us" },
+    });
     expect((await body(await t.request("GET", "/api/settings", { key: readKey }))).data).toEqual(renamed.data);
 
     const cleared = await body(await t.request("PATCH", "/api/settings", { key: writeKey, body: { webhookSecret: null, voiceProvider: null } }));
@@ -84,7 +91,10 @@ describe("PATCH /api/settings and GET /api/settings", () => {
     const res = await t.request("PATCH", "/api/settings", { key: writeKey, body: payload });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(400);
-    expect(json.errors.some((e: { path: string }) => e.path === path), JSON.stringify(json)).toBe(true);
+    expect(
+      json.errors.some((e: { path: string }) => e.path === path),
+      JSON.stringify(json),
+    ).toBe(true);
     expect(await storedOrg(orgId)).toEqual({ name: "Same", timezone: "UTC", webhook_secret: null });
   });
 

@@ -1,19 +1,14 @@
 import { createHmac } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows } from "../../../functions/db/database";
-import { body, createTestApp, ManualClock, type TestApp } from "../../support/app";
+import { body, ManualClock } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
 const NOW = new Date("2026-03-10T12:00:00Z");
 const nowSec = Math.floor(NOW.getTime() / 1000);
 const clock = new ManualClock(NOW);
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp({ clock });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp({ clock });
 
 /** Signs as a sender would, independently of the code under test (node:crypto, not WebCrypto). */
 const sign = (secret: string, raw: string, timestamp = nowSec) =>
@@ -22,8 +17,7 @@ const sign = (secret: string, raw: string, timestamp = nowSec) =>
 const deliver = (orgId: string, raw: string, signature?: string) =>
   t.request("POST", `/api/webhooks/voice/${orgId}`, { key: null, rawBody: raw, headers: signature === undefined ? {} : { "tally-signature": signature } });
 
-const countCalls = async (orgId: string) =>
-  (await rows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM calls WHERE org_id = ${orgId}`))[0]!.n;
+const countCalls = async (orgId: string) => (await rows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM calls WHERE org_id = ${orgId}`))[0]!.n;
 
 let seq = 0;
 async function orgWithSecret() {
@@ -34,7 +28,14 @@ async function orgWithSecret() {
   return { ...org, secret };
 }
 const event = (extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ externalId: `evt-${++seq}`, phoneNumber: "+14155550142", direction: "inbound", status: "in_progress", startedAt: "2026-03-10T11:58:00Z", ...extra });
+  JSON.stringify({
+    externalId: `evt-${++seq}`,
+    phoneNumber: "+14155550142",
+    direction: "inbound",
+    status: "in_progress",
+    startedAt: "2026-03-10T11:58:00Z",
+    ...extra,
+  });
 
 async function expectRejected(res: Response, orgId: string, calls = 0) {
   const json = await body(res);
@@ -156,7 +157,10 @@ describe("POST /api/webhooks/voice/{orgId}", () => {
       const res = await deliver(o.orgId, raw, sign(o.secret, raw));
       const json = await body(res);
       expect(res.status, JSON.stringify(json)).toBe(400);
-      expect(json.errors.some((e: { path: string }) => e.path === path), JSON.stringify(json)).toBe(true);
+      expect(
+        json.errors.some((e: { path: string }) => e.path === path),
+        JSON.stringify(json),
+      ).toBe(true);
     }
     const missing = JSON.stringify({ externalId: "new-without-fields" });
     expect((await deliver(o.orgId, missing, sign(o.secret, missing))).status).toBe(400);

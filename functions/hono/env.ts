@@ -1,0 +1,27 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { ApiKeyScope } from "../../drizzle/schema/enums";
+import type { OrgContext } from "../context";
+import type { Db, StatementCounter } from "../db/database";
+import type { AppDeps } from "../deps";
+
+/**
+ * The app's HTTP types, apart from the module that builds the app (as unkey's `pkg/hono/app.ts`): routes and
+ * middleware import these, and only `app.ts` imports the routes, so no route depends on the app that registers it.
+ * Its imports are types of the layers below the routes.
+ */
+export type App = OpenAPIHono<AppEnv>;
+
+export type Auth = { kind: "org"; keyId: string; scope: ApiKeyScope; org: OrgContext } | { kind: "admin"; keyId: string | null; scope: "admin" };
+
+export type AppEnv = {
+  Variables: {
+    deps: AppDeps;
+    /** Drizzle handle of this request: its statements are counted */
+    db: Db;
+    counter: StatementCounter;
+    auth: Auth;
+    requestId: string;
+    /** set by handlers that answer from a cache, for the request log */
+    cacheStatus?: string;
+  };
+};

@@ -1,0 +1,148 @@
+/**
+ * Organization-local time, one module for the API (windows, local dates and hours), the seed generator and the bench:
+ * wall-clock fields, zone offsets, local dates and their arithmetic. Zones are IANA names read through `Intl`.
+ */
+
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+/** Every zone's UTC offset since standardized time is a multiple of 15 minutes and changes on such a boundary. */
+export const OFFSET_STEP_MS = 15 * MINUTE_MS;
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** The wall-clock fields of an instant in a zone. */
+export function localParts(at: Date, timeZone: string) {
+  const parts = Object.fromEntries(
+    formatter(timeZone)
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  return {
+    year: Number(parts.year),
+    month: Number(parts.month),
+    day: Number(parts.day),
+    hour: Number(parts.hour),
+    minute: Number(parts.minute),
+    second: Number(parts.second),
+  };
+}
+
+/** Offset of a zone at an instant, in milliseconds (local − UTC). */
+export function zoneOffsetMs(at: Date, timeZone: string): number {
+  const p = localParts(at, timeZone);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return asUtc - Math.floor(at.getTime() / 1000) * 1000;
+}
+
+/** The local calendar date (YYYY-MM-DD) of an instant in a zone. */
+export function localDate(at: Date, timeZone: string): string {
+  const p = localParts(at, timeZone);
+  return `${String(p.year).padStart(4, "0")}-${String(p.month).padStart(2, "0")}-${String(p.day).padStart(2, "0")}`;
+}
+
+/** Adds whole calendar days to a YYYY-MM-DD date. */
+export function addDays(date: string, days: number): string {
+  const [y, m, d] = date.split("-").map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+/**
+ * The first instant of a local calendar date in a zone: local midnight, or — where a DST jump skips midnight —
+ * the first wall-clock instant that exists that day.
+ */
+export function startOfLocalDay(date: string, timeZone: string): Date {
+  const [y, m, d] = date.split("-").map(Number) as [number, number, number];
+  const wall = Date.UTC(y, m - 1, d);
+  let guess = wall - zoneOffsetMs(new Date(wall), timeZone);
+  for (let i = 0; i < 3; i++) {
+    const next = wall - zoneOffsetMs(new Date(guess), timeZone);
+    if (next === guess) break;
+    guess = next;
+  }
+  // midnight did not exist (the clock jumped past it): the day starts at the jump
+  if (localDate(new Date(guess), timeZone) !== date) {
+    let lo = guess;
+    let hi = guess + 3 * HOUR_MS;
+    while (hi - lo > 1000) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if (localDate(new Date(mid), timeZone) === date) hi = mid;
+      else lo = mid;
+    }
+    guess = hi;
+  }
+  return new Date(guess);
+}
+
+/** Every local date from `first` to `last`, inclusive. */
+export function datesBetween(first: string, last: string): string[] {
+  // counted from day numbers, not stepped by string: past 9999-12-31 (a +14:00 zone reaches it) toISOString prints
+  // "+010000-01-01", which neither sorts nor parses as a date
+  const dayNumber = (date: string) => {
+    const [y, m, d] = date.split("-").map(Number) as [number, number, number];
+    return Date.UTC(y, m - 1, d) / DAY_MS;
+  };
+  const end = dayNumber(last);
+  const out: string[] = [];
+  for (let day = dayNumber(first); day <= end; day++) {
+    const at = new Date(day * DAY_MS);
+    out.push(`${String(at.getUTCFullYear()).padStart(4, "0")}-${String(at.getUTCMonth() + 1).padStart(2, "0")}-${String(at.getUTCDate()).padStart(2, "0")}`);
+  }
+  return out;
+}
+
+const offsetCache = new Map<string, Map<number, number>>();
+
+/**
+ * Minutes to add to a UTC instant to read the wall clock of `timeZone` at that instant, cached per zone and 15-minute
+ * step: the generator's hot path. Exact for every zone since standardized time (offsets are multiples of 15 minutes
+ * and change on such a boundary); `zoneOffsetMs` is the exact offset of any instant, historical ones included.
+ */
+export function utcOffsetMinutes(timeZone: string, utcMs: number): number {
+  // offsets only change on 15-minute boundaries: cache per zone and slot
+  const key = Math.floor(utcMs / OFFSET_STEP_MS);
+  let zone = offsetCache.get(timeZone);
+  if (!zone) offsetCache.set(timeZone, (zone = new Map()));
+  const cached = zone.get(key);
+  if (cached !== undefined) return cached;
+  const parts: Record<string, number> = {};
+  for (const p of formatter(timeZone).formatToParts(new Date(key * OFFSET_STEP_MS))) {
+    if (p.type !== "literal") parts[p.type] = Number(p.value);
+  }
+  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+  const offset = Math.round((wall - key * OFFSET_STEP_MS) / MINUTE_MS);
+  if (zone.size > 200_000) zone.clear();
+  zone.set(key, offset);
+  return offset;
+}
+
+/** The UTC instant of a local wall-clock time (a skipped spring-forward time lands an hour later, as clocks do). */
+export function localToUtc(timeZone: string, year: number, month0: number, day: number, minuteOfDay: number): number {
+  const wall = Date.UTC(year, month0, day) + minuteOfDay * MINUTE_MS;
+  const first = wall - utcOffsetMinutes(timeZone, wall) * MINUTE_MS;
+  const second = wall - utcOffsetMinutes(timeZone, first) * MINUTE_MS;
+  return second;
+}
+
+/** The local calendar date of an instant as a UTC-midnight epoch (the generator's day arithmetic). */
+export function localCalendarDay(timeZone: string, utcMs: number): Date {
+  const local = utcMs + utcOffsetMinutes(timeZone, utcMs) * MINUTE_MS;
+  return new Date(Math.floor(local / DAY_MS) * DAY_MS);
+}

@@ -1,0 +1,52 @@
+import type { CacheResult } from "../cache/cache";
+import type { CacheNamespace } from "../cache/namespaces";
+import type { OrgContext, ReadContext } from "../context";
+import type { Db } from "../db/database";
+import { ApiError } from "../lib/errors";
+import { resolveWindow, type Window } from "../lib/windows";
+import { localDate } from "../lib/time";
+
+/** A window as a request or a job asks for it: the last `days` local days (the default), or explicit instants. */
+export type WindowQuery = { days?: number | undefined; from?: string | undefined; to?: string | undefined };
+
+/** What a windowed read model reads: the database handle, its organization and the instant it computes for. */
+type ReadModelContext = { db: Db; org: OrgContext; now: Date };
+
+/** What the cache holds for a windowed aggregate: the read model's value and the window it was computed for. */
+export type WindowedValue<T> = { window: { from: string; to: string; timezone: string }; value: T };
+
+/** A windowed aggregate's cached read: its namespace, default window and read model. */
+export type WindowedAggregate<T> = {
+  namespace: CacheNamespace<WindowedValue<T>>;
+  defaultDays: number;
+  /** the most local dates a window may touch (series routes answer one point per date) */
+  maxDates?: number;
+  read: (ctx: ReadModelContext, window: Window) => Promise<T>;
+};
+
+/**
+ * Resolves the window in the organization's zone and answers the read model's result through the cache. A `days=N`
+ * window is keyed by the local date of now (its `to` moves with the clock, so keying by instants would never hit); an
+ * explicit `from`/`to` is keyed by its instants. The route and the warm-cache job both read through here: one key.
+ */
+export function fetchWindowedAggregate<T>(ctx: ReadContext, aggregate: WindowedAggregate<T>, query: WindowQuery): Promise<CacheResult<WindowedValue<T>>> {
+  const { org, now } = ctx;
+  const window = resolveWindow(query, org.timezone, now, aggregate.defaultDays);
+  if (aggregate.maxDates !== undefined && window.dates.length > aggregate.maxDates)
+    throw new ApiError("validation_failed", `The window touches ${window.dates.length} local dates; at most ${aggregate.maxDates} are allowed`, {
+      errors: [{ path: "from", message: `the window may span at most ${aggregate.maxDates} local dates` }],
+    });
+  const params =
+    query.from === undefined && query.to === undefined
+      ? `days=${query.days ?? aggregate.defaultDays}:${localDate(now, org.timezone)}`
+      : `from=${window.from.toISOString()}:to=${window.to.toISOString()}`;
+  return aggregate.namespace.fetch(
+    ctx.cache,
+    `${org.id}:${org.timezone}:${params}`,
+    async () => ({
+      window: { from: window.from.toISOString(), to: window.to.toISOString(), timezone: window.timezone },
+      value: await aggregate.read({ db: ctx.db, org, now }, window),
+    }),
+    { asOf: now },
+  );
+}

@@ -1,0 +1,51 @@
+-- Rollups of calls (tables in drizzle/schema/rollups.ts), 1 of 3: the bucket helpers, the covering indexes and the
+-- state rows. 011_rollup_triggers.sql marks changed buckets, 012_rollup_refresh.sql recomputes them. Each file is
+-- idempotent: re-applied on every migrate, in name order.
+--
+-- Invariants (functions/rollups/README.md explains them at length):
+--   * W = rollup_state.watermark, B = rollup_state.built_to, both 15-minute aligned, B <= W, both only grow.
+--   * A rollup row holds calls with started_at < W (W as of the refresh that wrote it).
+--   * A transaction that changes a call (or its analysis) whose started_at < W appends (org, bucket) to rollup_dirty.
+--     It reads W under pg_advisory_xact_lock_shared(watermark lock), held to its commit; the refresh advances W under
+--     the exclusive lock, so every writer that read the old W has committed before the recompute looks at [B, W).
+--   * Reads: rollup rows of buckets below B that have no mark, plus raw rows everywhere else.
+
+-- The 15-minute UTC bucket of an instant (also the floor to 15 minutes). Infinity stays infinity.
+CREATE OR REPLACE FUNCTION tally_rollup_bucket(at timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT date_bin('15 minutes', at, '1970-01-01 00:00:00+00') $$;
+--> statement-breakpoint
+
+-- The 1-hour UTC bucket of an instant (agent_rollup_hourly).
+CREATE OR REPLACE FUNCTION tally_rollup_hour(at timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT date_bin('1 hour', at, '1970-01-01 00:00:00+00') $$;
+--> statement-breakpoint
+
+-- The first 15-minute boundary at or after an instant. (Schema-qualified: the admin view's refresh runs with a
+-- search_path of pg_catalog only, Postgres 17+.)
+CREATE OR REPLACE FUNCTION tally_rollup_ceil(at timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT CASE WHEN public.tally_rollup_bucket(at) = at THEN at ELSE public.tally_rollup_bucket(at) + interval '15 minutes' END $$;
+--> statement-breakpoint
+
+-- Covering indexes: reads take one organization's buckets of a window in (org_id, bucket_start) order by index-only
+-- scans. Rollup rows are written time-major (each refresh writes the newest buckets of every organization), so one
+-- organization's rows are spread over as many heap pages as it has rows; the index keeps them together. (An index
+-- holds 32 columns at most: the (direction, status) counts, read only by the calls list's filtered total, stay out.)
+CREATE INDEX IF NOT EXISTS call_rollup_15m_covering_idx ON call_rollup_15m (org_id, bucket_start) INCLUDE (
+  calls, completed, duration_completed_sum, scored, qualified, score_sum, hot, warm, cold, booked,
+  outcome_appointment_booked, outcome_qualified, outcome_callback_requested, outcome_not_interested, outcome_voicemail,
+  outcome_wrong_number, credits_used);
+--> statement-breakpoint
+
+CREATE INDEX IF NOT EXISTS agent_rollup_hourly_covering_idx ON agent_rollup_hourly (org_id, bucket_start) INCLUDE (
+  agent_id, calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used,
+  milestones, milestones_achieved, objections, objections_handled);
+--> statement-breakpoint
+
+INSERT INTO rollup_state (id, watermark, built_to) VALUES (1, '-infinity', '-infinity') ON CONFLICT (id) DO NOTHING;
+--> statement-breakpoint
+
+INSERT INTO admin_view_state (id, as_of) VALUES (1, now()) ON CONFLICT (id) DO NOTHING;
+--> statement-breakpoint

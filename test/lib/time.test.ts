@@ -1,0 +1,49 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { addDays, localDate, MINUTE_MS, startOfLocalDay, utcOffsetMinutes, zoneOffsetMs } from "../../functions/lib/time";
+
+const ZONES = ["UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Adelaide", "Pacific/Chatham", "America/St_Johns"];
+
+describe("org-local days", () => {
+  it("spans a fall-back day of 25 hours and a spring-forward day of 23", () => {
+    const fall = startOfLocalDay("2026-11-02", "America/New_York").getTime() - startOfLocalDay("2026-11-01", "America/New_York").getTime();
+    const spring = startOfLocalDay("2026-03-09", "America/New_York").getTime() - startOfLocalDay("2026-03-08", "America/New_York").getTime();
+    expect(fall / 3600_000).toBe(25);
+    expect(spring / 3600_000).toBe(23);
+  });
+
+  it("handles 30- and 45-minute offsets", () => {
+    expect(startOfLocalDay("2026-05-01", "Asia/Kolkata").toISOString()).toBe("2026-04-30T18:30:00.000Z");
+    expect(startOfLocalDay("2026-05-01", "Asia/Kathmandu").toISOString()).toBe("2026-04-30T18:15:00.000Z");
+  });
+
+  it("starts a day whose midnight does not exist at the first instant that does", () => {
+    // Santiago springs forward at 24:00 on the first Saturday of September: Sept 6 2026 starts at 01:00 local
+    const start = startOfLocalDay("2026-09-06", "America/Santiago");
+    expect(localDate(start, "America/Santiago")).toBe("2026-09-06");
+    expect(localDate(new Date(start.getTime() - 1000), "America/Santiago")).toBe("2026-09-05");
+  });
+
+  it("for any zone and instant, startOfLocalDay is the first instant of that local date", () => {
+    const zones = ["UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Adelaide", "Pacific/Chatham", "America/St_Johns"];
+    fc.assert(
+      fc.property(fc.constantFrom(...zones), fc.integer({ min: Date.UTC(2024, 0, 1), max: Date.UTC(2028, 0, 1) }), (zone, t) => {
+        const date = localDate(new Date(t), zone);
+        const start = startOfLocalDay(date, zone);
+        expect(localDate(start, zone)).toBe(date);
+        expect(localDate(new Date(start.getTime() - 1000), zone)).toBe(addDays(date, -1));
+        expect(start.getTime()).toBeLessThanOrEqual(t);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("reads the same offset through the generator's cached path as through the exact one", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...ZONES), fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2040, 0, 1) }), (zone, t) => {
+        expect(utcOffsetMinutes(zone, t) * MINUTE_MS).toBe(zoneOffsetMs(new Date(t), zone));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

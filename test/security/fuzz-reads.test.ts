@@ -1,4 +1,0 @@
-import { fuzzSuite } from "./support/fuzz-suite";
-
-/** Property-based fuzzing of every read route (GET, and the POSTs a read key may call). */
-fuzzSuite(["read"]);
