@@ -180,6 +180,15 @@ export async function expectRoutesExact(t: TestApp, org: { orgId: string; readKe
   };
   const overview = await windowed("/api/dashboard/overview", 30);
   expectNearly(overview.data, overviewOracle(raw, overview.w, now), `${label}: overview`);
+  // compare=previous: the window of the same length before it (the N local days before, or [from − span, from))
+  const compared = await getJson(t, `/api/dashboard/overview?${qs}&compare=previous`, org.readKey, label);
+  const before =
+    "days" in window
+      ? { from: resolveWindow({ days: window.days }, tz, new Date(overview.w.from.getTime() - 1), window.days).from, to: overview.w.from }
+      : { from: new Date(2 * overview.w.from.getTime() - overview.w.to.getTime()), to: overview.w.from };
+  expect(compared.meta.previous, `${label}: overview meta.previous`).toEqual({ from: before.from.toISOString(), to: before.to.toISOString() });
+  const { calls: previousCalls, leads: previousLeads } = overviewOracle(raw, before, now);
+  expectNearly(compared.data.previous, { calls: previousCalls, leads: previousLeads }, `${label}: overview previous`);
   const analytics = await windowed("/api/dashboard/analytics", 7);
   expectNearly(analytics.data, analyticsOracle(raw, analytics.w), `${label}: analytics`);
   const coverage = await windowed("/api/coverage", 7);
