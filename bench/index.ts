@@ -31,6 +31,7 @@ import { createApiKey } from "../functions/services/organizations";
 import {
   NaiveRunner,
   createNaiveCoverageView,
+  naiveAgentPerformance,
   naiveAgentVariance,
   naiveAgents,
   naiveAnalytics,
@@ -231,12 +232,39 @@ const naiveCtx = (runner: NaiveRunner): NaiveContext => ({
 });
 await createNaiveCoverageView(database.client);
 
+// the agent panel's subject: the largest organization's busiest agent in the window
+const [busiestAgent] = await rows<{ id: string }>(
+  db,
+  sql`SELECT agent_id::text AS id FROM calls WHERE org_id = ${orgId}::uuid AND agent_id IS NOT NULL AND started_at >= ${naiveCtx(new NaiveRunner(database.client)).from.toISOString()}::timestamptz
+       GROUP BY agent_id ORDER BY count(*) DESC LIMIT 1`,
+);
+const previousCtx = (runner: NaiveRunner): NaiveContext => {
+  const ctx = naiveCtx(runner);
+  return { ...ctx, from: new Date(ctx.from.getTime() - windowDays * 86400_000), to: ctx.from };
+};
+
 type RouteDef = { name: string; path: string; naive: (r: NaiveRunner) => Promise<unknown>; cached: boolean };
 const routes: RouteDef[] = [
   { name: "overview", path: `/api/dashboard/overview?days=${windowDays}`, naive: (r) => naiveOverview(naiveCtx(r)), cached: true },
+  {
+    name: "overview, compare=previous",
+    path: `/api/dashboard/overview?days=${windowDays}&compare=previous`,
+    naive: async (r) => [await naiveOverview(naiveCtx(r)), await naiveOverview(previousCtx(r))],
+    cached: true,
+  },
   { name: "analytics", path: `/api/dashboard/analytics?days=${windowDays}`, naive: (r) => naiveAnalytics(naiveCtx(r)), cached: true },
   { name: "agents", path: `/api/agents`, naive: (r) => naiveAgents(naiveCtx(r)), cached: true },
   { name: "agent variance", path: `/api/analytics/agent-variance?days=${windowDays}`, naive: (r) => naiveAgentVariance(naiveCtx(r)), cached: true },
+  ...(busiestAgent
+    ? [
+        {
+          name: "agent performance (busiest agent)",
+          path: `/api/agents/${busiestAgent.id}/performance?days=${windowDays}`,
+          naive: (r: NaiveRunner) => naiveAgentPerformance({ ...naiveCtx(r), agentId: busiestAgent.id }),
+          cached: true,
+        },
+      ]
+    : []),
   { name: "calls list, first page", path: `/api/calls?limit=20`, naive: (r) => naiveCallsPage({ runner: r, orgId }, 0), cached: false },
   {
     name: `calls list, page at ${deepOffset}`,

@@ -5,6 +5,7 @@
 //   analytics       raw aggregation: daily series, hour of day and outcomes as three separate scans
 //   agents          the agent list, then one statistics query per agent (N+1)
 //   agentVariance   one query per agent for its calls, milestones and objections (3N+1)
+//   agentPerformance one agent: the agent, then its totals, milestones, objections, daily series, hours and outcomes, one scan each
 //   callsPage       OFFSET pagination with an exact count(*) (a deep page scans and discards every row before it)
 //   coverage        a full REFRESH MATERIALIZED VIEW of per-hour session coverage of every organization, then a read
 import type postgres from "postgres";
@@ -110,6 +111,40 @@ export async function naiveAgentVariance(ctx: NaiveContext) {
     out.push({ ...agent, calls, milestones, objections });
   }
   return out;
+}
+
+/** One agent's story over the window, raw: the agent, then six statements over its calls (seven in all). */
+export async function naiveAgentPerformance(ctx: NaiveContext & { agentId: string }) {
+  const r = ctx.runner;
+  const a = [...args(ctx), ctx.agentId];
+  const z = [...a, ctx.timezone];
+  const agent = (await r.q(`SELECT id, name, kind, status FROM agents WHERE org_id = $1 AND id = $2`, [ctx.orgId, ctx.agentId]))[0];
+  const [totals] = await r.q(
+    `SELECT count(*)::int AS calls, count(*) FILTER (WHERE status='completed')::int AS completed, avg(duration_sec)::float8 AS avg_duration,
+            avg(lead_score)::float8 AS avg_score, count(*) FILTER (WHERE outcome='appointment_booked')::int AS booked FROM calls WHERE ${WINDOW} AND agent_id = $4`,
+    a,
+  );
+  const [milestones] = await r.q(
+    `SELECT count(*)::int AS n, count(*) FILTER (WHERE m.achieved)::int AS achieved FROM call_milestones m JOIN calls c ON c.id = m.call_id
+      WHERE c.org_id = $1 AND c.started_at >= $2::timestamptz AND c.started_at < $3::timestamptz AND c.agent_id = $4`,
+    a,
+  );
+  const [objections] = await r.q(
+    `SELECT count(*)::int AS n, count(*) FILTER (WHERE o.handled)::int AS handled FROM call_objections o JOIN calls c ON c.id = o.call_id
+      WHERE c.org_id = $1 AND c.started_at >= $2::timestamptz AND c.started_at < $3::timestamptz AND c.agent_id = $4`,
+    a,
+  );
+  const daily = await r.q(
+    `SELECT (started_at AT TIME ZONE $5::text)::date AS day, count(*)::int AS calls, count(*) FILTER (WHERE status='completed')::int AS completed,
+            avg(lead_score)::float8 AS avg_score FROM calls WHERE ${WINDOW} AND agent_id = $4 GROUP BY 1 ORDER BY 1`,
+    z,
+  );
+  const hours = await r.q(
+    `SELECT extract(hour FROM started_at AT TIME ZONE $5::text)::int AS hour, count(*)::int AS calls FROM calls WHERE ${WINDOW} AND agent_id = $4 GROUP BY 1`,
+    z,
+  );
+  const outcomes = await r.q(`SELECT outcome, count(*)::int AS calls FROM calls WHERE ${WINDOW} AND agent_id = $4 GROUP BY 1`, a);
+  return { agent, totals, milestones, objections, daily, hours, outcomes };
 }
 
 /** OFFSET pagination, newest first, with the exact total. */

@@ -15,13 +15,13 @@ const SERIES = [
 
 const CHART_HEIGHT = 240;
 /** Counts are whole: the value axis steps 1, 2, 5, 10, 20, 50… so it never labels 0.2 as "0". */
-const COUNT_STEPS = Array.from({ length: 8 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
+export const COUNT_STEPS = Array.from({ length: 8 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
 
 let chart: uPlot | null = null;
 let resizeObserver: ResizeObserver | null = null;
 
 /** Horizontal bars of counts (`data-key`, `data-value` carry the raw numbers). */
-function bars(title: string, entries: [string, number][], className: string): HTMLElement {
+export function bars(title: string, entries: [string, number][], className: string): HTMLElement {
   const max = Math.max(1, ...entries.map(([, n]) => n));
   return h(
     "div",
@@ -40,7 +40,7 @@ function bars(title: string, entries: [string, number][], className: string): HT
 }
 
 /** Calls by local hour: 24 columns, height relative to the busiest hour. */
-function hourColumns(byHour: number[]): HTMLElement {
+export function hourColumns(byHour: number[]): HTMLElement {
   const max = Math.max(1, ...byHour);
   return h(
     "div",

@@ -3,8 +3,9 @@ import type { OverviewResponse } from "../../functions/routes/dashboard/get-over
 import type { AnalyticsResponse } from "../../functions/routes/dashboard/get-analytics";
 import type { AgentListResponse } from "../../functions/routes/agents/list-agents";
 import type { AgentVarianceResponse } from "../../functions/routes/analytics/agent-variance";
+import type { AgentPerformanceResponse } from "../../functions/routes/agents/get-agent-performance";
 import type { CoverageResponse } from "../../functions/routes/dashboard/get-coverage";
 import type { CallListResponse } from "../../functions/routes/calls/list-calls";
 import type { settingsSchema } from "../../functions/routes/settings/settings-schemas";
 export type Settings = z.infer<typeof settingsSchema>;
-export type { OverviewResponse, AnalyticsResponse, AgentListResponse, AgentVarianceResponse, CoverageResponse, CallListResponse };
+export type { OverviewResponse, AnalyticsResponse, AgentListResponse, AgentVarianceResponse, AgentPerformanceResponse, CoverageResponse, CallListResponse };

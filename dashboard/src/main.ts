@@ -1,7 +1,17 @@
+import { renderAgentPerformance } from "./agent";
 import { renderAgents } from "./agents";
 import { renderAnalytics } from "./analytics";
 import { failureMessage, getJson, type ApiFailure, type ApiResult } from "./api";
-import type { AgentListResponse, AgentVarianceResponse, AnalyticsResponse, CallListResponse, CoverageResponse, OverviewResponse, Settings } from "./api-types";
+import type {
+  AgentListResponse,
+  AgentPerformanceResponse,
+  AgentVarianceResponse,
+  AnalyticsResponse,
+  CallListResponse,
+  CoverageResponse,
+  OverviewResponse,
+  Settings,
+} from "./api-types";
 import { callRows, callsTable, shownOf } from "./calls";
 import { renderCoverage } from "./coverage";
 import { h, one } from "./dom";
@@ -29,7 +39,12 @@ const panels = {
   variance: new Panel("variance"),
   coverage: new Panel("coverage"),
   calls: new Panel("calls"),
+  agent: new Panel("agent"),
 };
+
+/** `#agent=<uuid>`: the agent panel's own URL (the browser's Back leaves it). */
+const AGENT_HASH = /^#agent=([0-9a-fA-F-]{36})$/;
+const agentOfHash = (): string | null => AGENT_HASH.exec(location.hash)?.[1] ?? null;
 
 const storedDays = Number(localStorage.getItem(DAYS_STORAGE));
 const state = {
@@ -43,6 +58,12 @@ const state = {
   /** the organization's zone from GET /api/settings (null: not known, the aggregates' meta.timezone stands in) */
   timeZone: Promise.resolve<string | null>(null),
   callsCursor: null as string | null,
+  /** the agent whose panel is open (from the URL's `#agent=<id>`), or null: the dashboard */
+  agentId: agentOfHash(),
+  agentLoad: 0,
+  /** whether this page opened the agent (so the browser's Back returns to the dashboard) */
+  agentOpenedHere: false,
+  agentAbort: new AbortController(),
   callsShown: 0,
   keyFormShown: false,
   firstRender: true,
@@ -165,7 +186,7 @@ function windowPanels(): Promise<void>[] {
   return [
     loadPanel<OverviewResponse>({
       panel: panels.overview,
-      path: `/api/dashboard/overview?${days}`,
+      path: `/api/dashboard/overview?${days}&compare=previous`,
       signal,
       current,
       meta: (b) => b.meta,
@@ -195,7 +216,38 @@ function windowPanels(): Promise<void>[] {
       meta: (b) => b.meta,
       render: (b) => renderCoverage(b.data),
     }),
+    ...(state.agentId ? [loadAgent()] : []),
   ];
+}
+
+/** The open agent's panel over the window (`GET /api/agents/{id}/performance`). */
+function loadAgent(): Promise<void> {
+  const agentId = state.agentId;
+  if (!agentId) return Promise.resolve();
+  const load = ++state.agentLoad;
+  state.agentAbort.abort();
+  state.agentAbort = new AbortController();
+  return loadPanel<AgentPerformanceResponse>({
+    panel: panels.agent,
+    path: `/api/agents/${encodeURIComponent(agentId)}/performance?days=${state.days}`,
+    signal: state.agentAbort.signal,
+    current: () => load === state.agentLoad && state.agentId === agentId,
+    meta: (b) => b.meta,
+    render: (b) => renderAgentPerformance(b.data, panels.agent.body),
+  });
+}
+
+/** Shows the agent of the URL (`#agent=<id>`) or the dashboard; opening an agent loads its panel. */
+function showView(): void {
+  state.agentId = agentOfHash();
+  if (!state.agentId) state.agentOpenedHere = false;
+  main.dataset.view = state.agentId ? "agent" : "dashboard";
+  if (state.agentId && state.key) {
+    document.body.dataset.rendered = "false";
+    void loadAgent().then(() => {
+      document.body.dataset.rendered = "true";
+    });
+  }
 }
 
 /** The first page of the latest calls, or the next one ("load more") over the keyset cursor. */
@@ -332,6 +384,28 @@ panels.calls.body.addEventListener("click", (event) => {
     );
 });
 
+// an agent row (variance or agents table) opens that agent's panel under its own URL; Back returns to the dashboard
+for (const panel of [panels.variance, panels.agents]) {
+  panel.body.addEventListener("click", (event) => {
+    const row = (event.target as HTMLElement).closest<HTMLElement>("tr[data-agent-id]");
+    const agentId = row?.dataset.agentId;
+    if (!agentId) return;
+    state.agentOpenedHere = true;
+    location.hash = `agent=${agentId}`;
+  });
+}
+panels.agent.body.addEventListener("click", (event) => {
+  if (!(event.target as HTMLElement).closest("[data-action=agent-back]")) return;
+  // opened from a table: the browser's Back; opened from a link: to the dashboard, without leaving the page
+  if (state.agentOpenedHere) history.back();
+  else {
+    history.pushState(null, "", location.pathname + location.search);
+    showView();
+  }
+});
+window.addEventListener("hashchange", showView);
+
 showWindowLabels();
+main.dataset.view = state.agentId ? "agent" : "dashboard";
 if (state.key) openDashboard();
 else askForKey();

@@ -5,7 +5,7 @@ import { formatClock, formatMs } from "./format";
 /** What every aggregate answer says about its freshness (SPEC §4); `partial` only on the agents list. */
 export type FreshnessMeta = { asOf?: string; cache?: string; ttlSec?: number; partial?: boolean };
 
-export type PanelName = "overview" | "analytics" | "agents" | "variance" | "coverage" | "calls";
+export type PanelName = "overview" | "analytics" | "agents" | "variance" | "coverage" | "calls" | "agent";
 
 /**
  * One panel of the page: its state (`data-state`: loading, ready, error, unavailable) and a footer that makes

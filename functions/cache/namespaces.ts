@@ -61,6 +61,8 @@ export const CACHE_NAMESPACES = {
   coverage: AGGREGATE_POLICY,
   agents: AGGREGATE_POLICY,
   "agent-variance": AGGREGATE_POLICY,
+  /** one agent's performance (`read-models/agent-performance.ts`), keyed `<org>:<agent>:<zone>:<window>` */
+  "agent-performance": AGGREGATE_POLICY,
   /**
    * The configuration documents of SPEC §5 (services, inbound config, settings), keyed `<org>:<document>`. They are
    * invalidated by every write that changes them (and by `invalidateOrg`), so a long fresh window costs no

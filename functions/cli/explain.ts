@@ -208,9 +208,13 @@ try {
     // the first request of a key looks the key up (later ones find it cached), so its statements are listed apart
     ["GET /api/settings (first request: the API-key lookup, then settings)", () => get("/api/settings")],
     ["GET /api/dashboard/overview?days=30", () => get("/api/dashboard/overview?days=30")],
+    ["GET /api/dashboard/overview?days=30&compare=previous", () => get("/api/dashboard/overview?days=30&compare=previous")],
     ["GET /api/dashboard/analytics?days=90", () => get("/api/dashboard/analytics?days=90")],
     ["GET /api/agents", () => get("/api/agents")],
     ["GET /api/analytics/agent-variance?days=30", () => get("/api/analytics/agent-variance?days=30")],
+    ...(agent
+      ? [[`GET /api/agents/{id}/performance?days=30`, () => get(`/api/agents/${agent.id}/performance?days=30`)] as [string, () => Promise<Response>]]
+      : []),
     ["GET /api/calls?limit=20", () => get("/api/calls?limit=20")],
     ...(deepCursor
       ? [

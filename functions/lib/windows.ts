@@ -61,3 +61,24 @@ export function resolveWindow(
   const lastInstant = new Date(Math.max(from.getTime(), to.getTime() - 1));
   return { from, to, timezone: timeZone, dates: datesBetween(localDate(from, timeZone), localDate(lastInstant, timeZone)) };
 }
+
+/** The window a comparison reads (SPEC §12 `compare=previous`): half-open, as instants. */
+export type PreviousWindow = { from: Date; to: Date };
+
+/**
+ * The window of the same length that ends where `window` starts (SPEC §12): for `days=N` (or no window at all: the
+ * route's default days) the N local days before it, which need not be N × 24 hours across a DST change; for `from`/`to`
+ * (either given) the span `[from − (to − from), from)`.
+ */
+export function previousWindow(
+  query: { days?: number | undefined; from?: string | undefined; to?: string | undefined },
+  window: Window,
+  defaultDays: number,
+): PreviousWindow {
+  if (query.from !== undefined || query.to !== undefined) {
+    const length = window.to.getTime() - window.from.getTime();
+    return { from: new Date(window.from.getTime() - length), to: window.from };
+  }
+  const first = window.dates[0] ?? localDate(window.from, window.timezone);
+  return { from: startOfLocalDay(addDays(first, -(query.days ?? defaultDays)), window.timezone), to: window.from };
+}

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { CALL_DIRECTIONS, CallOutcome, CallStatus } from "../../drizzle/schema/enums";
 import { firstRow } from "../db/database";
-import type { Window } from "../lib/windows";
+import type { PreviousWindow, Window } from "../lib/windows";
 import { callTotalsSql } from "../rollups/queries";
 import { namespace } from "../cache/namespaces";
 import { fetchWindowedAggregate, type WindowedAggregate, type WindowQuery, type WindowedValue } from "./windowed";
@@ -26,15 +26,23 @@ export type RecentCall = {
   contact: { id: string; name: string | null; phone: string };
 };
 
+type CallMetrics = { total: number; completed: number; successRate: number | null; totalDurationSec: number; avgDurationSec: number | null };
+type LeadMetrics = { total: number; qualified: number; conversionRate: number | null; avgScore: number | null; booked: number };
+
 export type Overview = {
-  calls: { total: number; completed: number; successRate: number | null; totalDurationSec: number; avgDurationSec: number | null };
-  leads: { total: number; qualified: number; conversionRate: number | null; avgScore: number | null; booked: number };
+  calls: CallMetrics;
+  leads: LeadMetrics;
   credits: { balance: number; usedThisMonth: number };
   /** `total` counts the agents that are not archived */
   agents: { total: number; active: number; draft: number; paused: number };
   pipelineValueCents: number;
   recentActivity: RecentCall[];
+  /** `compare=previous` only (SPEC §12): the same call and lead metrics over the window before this one */
+  previous?: { calls: CallMetrics; leads: LeadMetrics };
 };
+
+/** The window's call and lead sums, as the overview's statement answers them (for the window, and the previous one). */
+type WindowSums = { total: number; completed: number; total_duration_sec: number; leads: number; qualified: number; score_sum: number; booked: number };
 
 type OverviewRow = {
   credits_balance: number;
@@ -52,6 +60,7 @@ type OverviewRow = {
   agents_paused: number;
   pipeline_value_cents: number;
   recent: RecentCall[] | string;
+  previous: WindowSums | string | null;
 };
 
 /** The local calendar month that holds `now`, as the half-open instant range [first day, first day of next month). */
@@ -63,12 +72,40 @@ export function localMonth(now: Date, timeZone: string): { from: Date; to: Date 
 
 const ratio = (part: number, whole: number): number | null => (whole === 0 ? null : part / whole);
 
+function metricsOf(row: WindowSums): { calls: CallMetrics; leads: LeadMetrics } {
+  return {
+    calls: {
+      total: row.total,
+      completed: row.completed,
+      successRate: ratio(row.completed, row.total),
+      totalDurationSec: row.total_duration_sec,
+      avgDurationSec: ratio(row.total_duration_sec, row.completed),
+    },
+    leads: {
+      total: row.leads,
+      qualified: row.qualified,
+      conversionRate: ratio(row.qualified, row.leads),
+      avgScore: ratio(row.score_sum, row.leads),
+      booked: row.booked,
+    },
+  };
+}
+
+/** The SELECT list naming a `callTotalsSql` row `t`'s sums as WindowSums. */
+const WINDOW_SUMS = sql.raw(
+  "t.calls AS total, t.completed, t.duration_completed_sum AS total_duration_sec, t.scored AS leads, t.qualified, t.score_sum, t.booked",
+);
+
 /**
  * The dashboard overview of one organization for a window (SPEC §5). One statement: the window's call metrics and the
  * current local month's credits (from the rollups: `callTotalsSql`), agent counts, the pipeline and the ten newest calls
- * (raw: an index scan that stops at ten rows) are CTEs of a single SELECT.
+ * (raw: an index scan that stops at ten rows) are CTEs of a single SELECT. With `window.previous` (`compare=previous`),
+ * the previous window's call metrics are one more CTE of the same statement, from the same rollups.
  */
-export async function readOverview(ctx: OverviewContext, window: Pick<Window, "from" | "to" | "timezone">): Promise<Overview> {
+export async function readOverview(
+  ctx: OverviewContext,
+  window: Pick<Window, "from" | "to" | "timezone"> & { previous?: PreviousWindow | undefined },
+): Promise<Overview> {
   const orgId = ctx.org.id;
   const from = window.from.toISOString();
   const to = window.to.toISOString();
@@ -77,9 +114,14 @@ export async function readOverview(ctx: OverviewContext, window: Pick<Window, "f
     ctx.db,
     sql`
       WITH windowed AS (
-        SELECT t.calls AS total, t.completed, t.duration_completed_sum AS total_duration_sec, t.scored AS leads, t.qualified,
-               t.score_sum, t.booked
-        FROM (${callTotalsSql(orgId, window)}) t
+        SELECT ${WINDOW_SUMS} FROM (${callTotalsSql(orgId, window)}) t
+      ),
+      previous_window AS (
+        ${
+          window.previous
+            ? sql`SELECT row_to_json(pw) AS previous FROM (SELECT ${WINDOW_SUMS} FROM (${callTotalsSql(orgId, { ...window.previous, timezone: window.timezone })}) t) pw`
+            : sql`SELECT NULL::json AS previous`
+        }
       ),
       this_month AS (
         SELECT m.credits_used AS used_this_month FROM (${callTotalsSql(orgId, { ...month, timezone: window.timezone })}) m
@@ -128,32 +170,21 @@ export async function readOverview(ctx: OverviewContext, window: Pick<Window, "f
         JOIN contacts ct ON ct.id = n.contact_id AND ct.org_id = ${orgId}
         LEFT JOIN agents ag ON ag.id = n.agent_id AND ag.org_id = ${orgId}
       )
-      SELECT o.credits_balance, windowed.*, this_month.*, agent_counts.*, pipeline.*, recent.*
-      FROM organizations o, windowed, this_month, agent_counts, pipeline, recent
+      SELECT o.credits_balance, windowed.*, this_month.*, agent_counts.*, pipeline.*, recent.*, previous_window.*
+      FROM organizations o, windowed, this_month, agent_counts, pipeline, recent, previous_window
       WHERE o.id = ${orgId}
     `,
   );
   if (!row) throw new Error(`organization ${orgId} vanished while its overview was read`);
   const recent = typeof row.recent === "string" ? (JSON.parse(row.recent) as RecentCall[]) : row.recent;
+  const previous = typeof row.previous === "string" ? (JSON.parse(row.previous) as WindowSums) : row.previous;
   return {
-    calls: {
-      total: row.total,
-      completed: row.completed,
-      successRate: ratio(row.completed, row.total),
-      totalDurationSec: row.total_duration_sec,
-      avgDurationSec: ratio(row.total_duration_sec, row.completed),
-    },
-    leads: {
-      total: row.leads,
-      qualified: row.qualified,
-      conversionRate: ratio(row.qualified, row.leads),
-      avgScore: ratio(row.score_sum, row.leads),
-      booked: row.booked,
-    },
+    ...metricsOf(row),
     credits: { balance: row.credits_balance, usedThisMonth: row.used_this_month },
     agents: { total: row.agents_total, active: row.agents_active, draft: row.agents_draft, paused: row.agents_paused },
     pipelineValueCents: row.pipeline_value_cents,
     recentActivity: recent,
+    ...(previous && { previous: metricsOf(previous) }),
   };
 }
 

@@ -3,17 +3,29 @@ import type { CacheNamespace } from "../cache/namespaces";
 import type { OrgContext, ReadContext } from "../context";
 import type { Db } from "../db/database";
 import { ApiError } from "../lib/errors";
-import { resolveWindow, type Window } from "../lib/windows";
+import { previousWindow, resolveWindow, type PreviousWindow, type Window } from "../lib/windows";
 import { localDate } from "../lib/time";
 
 /** A window as a request or a job asks for it: the last `days` local days (the default), or explicit instants. */
-export type WindowQuery = { days?: number | undefined; from?: string | undefined; to?: string | undefined };
+export type WindowQuery = {
+  days?: number | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  /** `previous`: the read model also reads the window of the same length before this one (SPEC §12) */
+  compare?: "previous" | undefined;
+};
+
+/** The window a read model computes for, and the one before it when the request compares. */
+export type ComparedWindow = Window & { previous?: PreviousWindow | undefined };
 
 /** What a windowed read model reads: the database handle, its organization and the instant it computes for. */
 type ReadModelContext = { db: Db; org: OrgContext; now: Date };
 
 /** What the cache holds for a windowed aggregate: the read model's value and the window it was computed for. */
-export type WindowedValue<T> = { window: { from: string; to: string; timezone: string }; value: T };
+export type WindowedValue<T> = {
+  window: { from: string; to: string; timezone: string; previous?: { from: string; to: string } };
+  value: T;
+};
 
 /** A windowed aggregate's cached read: its namespace, default window and read model. */
 export type WindowedAggregate<T> = {
@@ -21,13 +33,16 @@ export type WindowedAggregate<T> = {
   defaultDays: number;
   /** the most local dates a window may touch (series routes answer one point per date) */
   maxDates?: number;
-  read: (ctx: ReadModelContext, window: Window) => Promise<T>;
+  /** the cache key's subject within the organization (one agent's id), when the read model answers for one */
+  subject?: string;
+  read: (ctx: ReadModelContext, window: ComparedWindow) => Promise<T>;
 };
 
 /**
  * Resolves the window in the organization's zone and answers the read model's result through the cache. A `days=N`
  * window is keyed by the local date of now (its `to` moves with the clock, so keying by instants would never hit); an
  * explicit `from`/`to` is keyed by its instants. The route and the warm-cache job both read through here: one key.
+ * `compare=previous` adds the previous window (and a key part of its own: the key without it is unchanged).
  */
 export function fetchWindowedAggregate<T>(ctx: ReadContext, aggregate: WindowedAggregate<T>, query: WindowQuery): Promise<CacheResult<WindowedValue<T>>> {
   const { org, now } = ctx;
@@ -40,12 +55,20 @@ export function fetchWindowedAggregate<T>(ctx: ReadContext, aggregate: WindowedA
     query.from === undefined && query.to === undefined
       ? `days=${query.days ?? aggregate.defaultDays}:${localDate(now, org.timezone)}`
       : `from=${window.from.toISOString()}:to=${window.to.toISOString()}`;
+  const previous = query.compare === "previous" ? previousWindow(query, window, aggregate.defaultDays) : undefined;
+  const subject = aggregate.subject === undefined ? "" : `${aggregate.subject}:`;
+  const compared = previous === undefined ? "" : ":compare=previous";
   return aggregate.namespace.fetch(
     ctx.cache,
-    `${org.id}:${org.timezone}:${params}`,
+    `${org.id}:${subject}${org.timezone}:${params}${compared}`,
     async () => ({
-      window: { from: window.from.toISOString(), to: window.to.toISOString(), timezone: window.timezone },
-      value: await aggregate.read({ db: ctx.db, org, now }, window),
+      window: {
+        from: window.from.toISOString(),
+        to: window.to.toISOString(),
+        timezone: window.timezone,
+        ...(previous && { previous: { from: previous.from.toISOString(), to: previous.to.toISOString() } }),
+      },
+      value: await aggregate.read({ db: ctx.db, org, now }, { ...window, previous }),
     }),
     { asOf: now },
   );

@@ -13,6 +13,7 @@ import * as listCalls from "./calls/list-calls";
 import * as reconnectCall from "./calls/reconnect-call";
 import * as routeCall from "./calls/route-call";
 import * as listAgents from "./agents/list-agents";
+import * as getAgentPerformance from "./agents/get-agent-performance";
 import * as agentVariance from "./analytics/agent-variance";
 import * as callsByPhone from "./contacts/calls-by-phone";
 import * as getOverview from "./dashboard/get-overview";
@@ -57,6 +58,7 @@ export const routeModules = [
   routeCall,
   getCall,
   listAgents,
+  getAgentPerformance,
   agentVariance,
   callsByPhone,
   getOverview,

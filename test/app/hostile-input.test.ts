@@ -60,4 +60,13 @@ describe("hostile input found by fuzzing", () => {
     const res = await send(t.app, "GET", "/api/dashboard/overview?from=9990-01-01T00:00:00Z&to=9999-12-31T23:59:59Z", { authorization: bearer(org.readKey) });
     expect(res.status, describeAnswer("the last decade of year 9999", res)).toBe(200);
   });
+
+  it.each([
+    ["the last decade of year 9999", "from=9990-01-01T00:00:00Z&to=9999-12-31T23:59:59Z"],
+    ["the first decade from 1970 (its previous window lies before 1970)", "from=1970-01-01T00:00:00Z&to=1979-12-31T00:00:00Z"],
+  ])("answers compare=previous for %s", async (_name, window) => {
+    const org = await t.createOrg({ timezone: "Pacific/Kiritimati" });
+    const res = await send(t.app, "GET", `/api/dashboard/overview?${window}&compare=previous`, { authorization: bearer(org.readKey) });
+    expect(res.status, describeAnswer(window, res)).toBe(200);
+  });
 });

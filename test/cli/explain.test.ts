@@ -62,6 +62,8 @@ describe.runIf(onPglite)("npm run explain", () => {
       "GET /api/dashboard/analytics?days=90",
       "GET /api/agents",
       "GET /api/analytics/agent-variance?days=30",
+      "GET /api/dashboard/overview?days=30&compare=previous",
+      "GET /api/agents/{id}/performance?days=30",
       "GET /api/calls?limit=20",
       "GET /api/coverage?days=7",
       "POST /api/calls/route",

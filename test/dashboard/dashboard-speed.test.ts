@@ -54,7 +54,7 @@ describe.skipIf(!runBrowserSuites)(browserSuite(`the dashboard on demo-sized dat
       await waitRendered(page, 60_000);
       const wallMs = performance.now() - started;
       const inPageMs = Number(await page.getAttribute("body", "data-navigation-to-rendered-ms"));
-      const panels = await page.$$eval("[data-panel]", (els) =>
+      const panels = await page.$$eval("[data-panel]:not([data-panel=agent])", (els) =>
         els.map((e) => ({
           panel: e.getAttribute("data-panel"),
           state: e.getAttribute("data-state"),

@@ -103,7 +103,9 @@ describe.skipIf(!runBrowserSuites)(browserSuite("the dashboard page in headless 
     await page.click("#key-form button[type=submit]");
     await waitRendered(page);
 
-    const states = await page.$$eval("[data-panel]", (els) => els.map((e) => `${e.getAttribute("data-panel")}:${e.getAttribute("data-state")}`));
+    const states = await page.$$eval("[data-panel]:not([data-panel=agent])", (els) =>
+      els.map((e) => `${e.getAttribute("data-panel")}:${e.getAttribute("data-state")}`),
+    );
     const messages = await page.$$eval("[data-panel] .message", (els) => els.map((e) => e.textContent));
     expect(states, messages.join("\n")).toEqual(["overview:ready", "analytics:ready", "variance:ready", "agents:ready", "coverage:ready", "calls:ready"]);
     expect(await page.evaluate(() => localStorage.getItem("tally.apiKey"))).toBe(readKey);
@@ -211,7 +213,12 @@ describe.skipIf(!runBrowserSuites)(browserSuite("the dashboard page in headless 
     await page.click('.window-picker button[data-days="7"]');
     await waitRendered(page);
     expect([...requests].sort()).toEqual(
-      ["/api/analytics/agent-variance?days=7", "/api/coverage?days=7", "/api/dashboard/analytics?days=7", "/api/dashboard/overview?days=7"].sort(),
+      [
+        "/api/analytics/agent-variance?days=7",
+        "/api/coverage?days=7",
+        "/api/dashboard/analytics?days=7",
+        "/api/dashboard/overview?days=7&compare=previous",
+      ].sort(),
     );
     expect(await page.getAttribute('.window-picker button[data-days="7"]', "aria-pressed")).toBe("true");
     const overview = await api("/api/dashboard/overview?days=7");
@@ -220,6 +227,107 @@ describe.skipIf(!runBrowserSuites)(browserSuite("the dashboard page in headless 
     expect(await page.locator(".hm-cell").count()).toBe(7 * 24);
     expect(await page.getAttribute(".uplot", "data-points")).toBe("7");
     expect(await page.locator(".window-label").first().textContent()).toBe("last 7 days");
+    await page.close();
+  });
+
+  it("shows each overview KPI's change against the previous period, the previous value on hover, — when it was 0", async () => {
+    const page = await browser.newPage();
+    await page.goto(server.url + "/");
+    await page.evaluate((key) => {
+      localStorage.setItem("tally.apiKey", key);
+      localStorage.setItem("tally.days", "7");
+    }, readKey);
+    await page.reload();
+    await waitRendered(page);
+    const week = await api("/api/dashboard/overview?days=7&compare=previous");
+    const fields = ["calls.total", "calls.successRate", "calls.avgDurationSec", "leads.total", "leads.conversionRate", "leads.booked"];
+    expect(week.data.previous.calls.total).toBeGreaterThan(0);
+    for (const field of fields) {
+      const [group, name] = field.split(".") as [string, string];
+      const now = week.data[group][name] as number | null;
+      const before = week.data.previous[group][name] as number | null;
+      const delta = page.locator(`[data-kpi="${field}"] .kpi-delta`);
+      expect(await delta.getAttribute("data-previous"), field).toBe(before === null ? "" : String(before));
+      expect(await delta.getAttribute("title"), field).toMatch(/^previous period: /);
+      const text = (await delta.textContent()) ?? "";
+      if (before === null || before === 0 || now === null) expect(text, field).toBe("—");
+      else {
+        const change = (now - before) / before;
+        expect(text, field).toBe(`${change > 0 ? "▲" : change < 0 ? "▼" : "="} ${Math.round(Math.abs(change) * 100)}%`);
+      }
+    }
+    expect(await page.getAttribute('[data-kpi="calls.total"] .kpi-delta', "title")).toBe(
+      `previous period: ${week.data.previous.calls.total.toLocaleString("en-US")}`,
+    );
+    // tiles without a previous value (pipeline, credits, agents) show none
+    expect(await page.locator('[data-kpi="pipelineValueCents"] .kpi-delta').count()).toBe(0);
+
+    // 90 days: the seeded calls all lie in the window, the previous 90 days hold none: "—", not a percent of 0
+    await page.click('.window-picker button[data-days="90"]');
+    await waitRendered(page);
+    const quarter = await api("/api/dashboard/overview?days=90&compare=previous");
+    expect(quarter.data.previous.calls.total).toBe(0);
+    expect(await page.textContent('[data-kpi="calls.total"] .kpi-delta')).toBe("—");
+    expect(await page.getAttribute('[data-kpi="calls.total"] .kpi-delta', "data-previous")).toBe("0");
+    await page.locator('[data-panel="overview"]').screenshot({ path: join(screenshots, "overview-deltas.png") });
+    await page.close();
+  });
+
+  it("opens an agent's panel from the variance and agents tables under #agent=<id>, and Back returns", async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(server.url + "/");
+    await page.evaluate((key) => {
+      localStorage.setItem("tally.apiKey", key);
+      localStorage.setItem("tally.days", "30");
+    }, readKey);
+    await page.reload();
+    await waitRendered(page);
+    const variance = await api("/api/analytics/agent-variance?days=30");
+    const ava = variance.data.agents.find((a: any) => a.name === "Ava");
+
+    await page.click(`.variance-table tr[data-agent-id="${ava.agentId}"] td >> nth=0`);
+    await page.waitForSelector('[data-panel="agent"][data-state="ready"]');
+    expect(new URL(page.url()).hash).toBe(`#agent=${ava.agentId}`);
+    expect(await page.isVisible('[data-panel="agent"]')).toBe(true);
+    expect(await page.isVisible('[data-panel="overview"]')).toBe(false);
+    const perf = await api(`/api/agents/${ava.agentId}/performance?days=30`);
+    expect(await page.textContent('[data-panel="agent"] .agent-title')).toBe("Ava");
+    for (const [field, value] of Object.entries(perf.data.totals))
+      expect(await page.getAttribute(`[data-panel="agent"] [data-kpi="totals.${field}"]`, "data-value"), field).toBe(value === null ? "" : String(value));
+    expect(perf.data.totals.calls).toBeGreaterThan(0);
+    expect(await page.getAttribute('[data-panel="agent"] .uplot', "data-points")).toBe(String(perf.data.series.length));
+    expect(await page.locator('[data-panel="agent"] canvas').count()).toBeGreaterThan(0);
+    expect(await page.getAttribute('[data-panel="agent"] .agent-outcomes [data-key="appointment_booked"]', "data-value")).toBe(
+      String(perf.data.outcomes.appointment_booked),
+    );
+    expect(await page.$$eval('[data-panel="agent"] .hour-col', (els) => els.map((e) => Number(e.getAttribute("data-value"))))).toEqual(perf.data.byHourOfDay);
+    await page.screenshot({ path: join(screenshots, "agent.png"), fullPage: true });
+
+    // the browser's Back returns to the dashboard
+    await page.goBack();
+    await expect.poll(() => page.isVisible('[data-panel="overview"]')).toBe(true);
+    expect(new URL(page.url()).hash).toBe("");
+    expect(await page.isVisible('[data-panel="agent"]')).toBe(false);
+
+    // from the agents table, and the panel's own Back button
+    const agents = await api("/api/agents");
+    const cyd = agents.data.find((a: any) => a.name === "Cyd");
+    await page.click(`.agents-table tr[data-agent-id="${cyd.id}"] .agent-name`);
+    await expect.poll(() => page.textContent('[data-panel="agent"][data-state="ready"] .agent-title')).toBe("Cyd");
+    expect(new URL(page.url()).hash).toBe(`#agent=${cyd.id}`);
+    await page.click("[data-action=agent-back]");
+    await expect.poll(() => page.isVisible('[data-panel="overview"]')).toBe(true);
+    expect(new URL(page.url()).hash).toBe("");
+
+    // the agent's own URL opens its panel directly
+    await page.goto(`${server.url}/#agent=${ava.agentId}`);
+    await page.reload();
+    await waitRendered(page);
+    await expect.poll(() => page.textContent('[data-panel="agent"][data-state="ready"] .agent-title')).toBe("Ava");
+    expect(await page.isVisible('[data-panel="variance"]')).toBe(false);
+    expect(errors).toEqual([]);
     await page.close();
   });
 

@@ -6,7 +6,7 @@ import { resolveWindow } from "../../functions/lib/windows";
 import { agentTotals, callAnalytics, callCountSql, callTotals, type CallFilters, type RollupContext, type RollupWindow } from "../../functions/rollups/queries";
 import type { CallSeed } from "../support/fixtures";
 import { body, type TestApp } from "../support/app";
-import { expectedAgentList, expectedVariance, nearlyEqual, readRawOrg } from "../support/oracle/agents";
+import { expectedAgentList, expectedAgentPerformance, expectedVariance, nearlyEqual, readRawOrg } from "../support/oracle/agents";
 import { analyticsOracle, coverageOracle, loadRawOrg, overviewOracle } from "../support/oracle/dashboard";
 import { oracleAgents, oracleCalls, oracleDaily, oracleHours, oracleTotals } from "../support/oracle/rollups";
 
@@ -160,7 +160,7 @@ function expectNearly(actual: unknown, expected: unknown, label: string) {
 /**
  * Every aggregate route of one organization, read through the app at `now` on a cache miss (the organization's cache
  * version is moved on first), against the raw-row oracles of test/support/oracle: the overview, analytics, coverage, the agents
- * list, the agent variance, and the calls list's `meta.total` for several filters (the window's, and unbounded).
+ * list, the agent variance, every agent's performance, and the calls list's `meta.total` for several filters (the window's, and unbounded).
  */
 export async function expectRoutesExact(t: TestApp, org: { orgId: string; readKey: string }, now: Date, window: RouteWindow, label: string): Promise<void> {
   const db = t.database.db;
@@ -180,12 +180,36 @@ export async function expectRoutesExact(t: TestApp, org: { orgId: string; readKe
   };
   const overview = await windowed("/api/dashboard/overview", 30);
   expectNearly(overview.data, overviewOracle(raw, overview.w, now), `${label}: overview`);
+  // compare=previous: the window of the same length before it (the N local days before, or [from − span, from))
+  const compared = await getJson(t, `/api/dashboard/overview?${qs}&compare=previous`, org.readKey, label);
+  const before =
+    "days" in window
+      ? { from: resolveWindow({ days: window.days }, tz, new Date(overview.w.from.getTime() - 1), window.days).from, to: overview.w.from }
+      : { from: new Date(2 * overview.w.from.getTime() - overview.w.to.getTime()), to: overview.w.from };
+  expect(compared.meta.previous, `${label}: overview meta.previous`).toEqual({ from: before.from.toISOString(), to: before.to.toISOString() });
+  const { calls: previousCalls, leads: previousLeads } = overviewOracle(raw, before, now);
+  expectNearly(compared.data.previous, { calls: previousCalls, leads: previousLeads }, `${label}: overview previous`);
   const analytics = await windowed("/api/dashboard/analytics", 7);
   expectNearly(analytics.data, analyticsOracle(raw, analytics.w), `${label}: analytics`);
   const coverage = await windowed("/api/coverage", 7);
   expectNearly(coverage.data, coverageOracle(raw, coverage.w, now), `${label}: coverage`);
   const variance = await windowed("/api/analytics/agent-variance", 30);
   expectNearly(variance.data, expectedVariance(agentsRaw, variance.w), `${label}: agent variance`);
+
+  // one agent's story: every agent of the organization, and one that does not exist
+  for (const agentId of [...agentsRaw.agents.map((a) => a.id), "00000000-0000-4000-8000-000000000000"]) {
+    const expected = expectedAgentPerformance(agentsRaw, agentId, windowOf(30), tz);
+    const res = await t.request("GET", `/api/agents/${agentId}/performance?${qs}`, { key: org.readKey });
+    const json = await body(res);
+    if (expected === null) {
+      expect(res.status, `${label}: unknown agent ${JSON.stringify(json)}`).toBe(404);
+      continue;
+    }
+    expect(res.status, `${label}: agent performance ${JSON.stringify(json)}`).toBe(200);
+    const w = windowOf(30);
+    expect(json.meta, `${label}: agent performance meta`).toMatchObject({ cache: "miss", from: w.from.toISOString(), to: w.to.toISOString() });
+    expectNearly(json.data, expected, `${label}: agent performance ${agentId}`);
+  }
 
   const agentList = await getJson(t, "/api/agents", org.readKey, label);
   expect(agentList.meta.cache, `${label}: agents meta`).toBe("miss");

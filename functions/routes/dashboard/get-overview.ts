@@ -20,22 +20,26 @@ export const recentCallSchema = z.object({
   contact: z.object({ id: z.uuid(), name: z.string().nullable(), phone: z.string() }),
 });
 
+const callMetricsSchema = z.object({
+  total: z.number().int(),
+  completed: z.number().int(),
+  successRate: rate,
+  totalDurationSec: z.number().int(),
+  avgDurationSec: z.number().nullable(),
+});
+
+const leadMetricsSchema = z.object({
+  total: z.number().int().openapi({ description: "calls with a lead score" }),
+  qualified: z.number().int().openapi({ description: "lead score ≥ 70" }),
+  conversionRate: rate,
+  avgScore: z.number().nullable(),
+  booked: z.number().int().openapi({ description: "calls (scored or not) with outcome appointment_booked" }),
+});
+
 export const overviewSchema = z
   .object({
-    calls: z.object({
-      total: z.number().int(),
-      completed: z.number().int(),
-      successRate: rate,
-      totalDurationSec: z.number().int(),
-      avgDurationSec: z.number().nullable(),
-    }),
-    leads: z.object({
-      total: z.number().int().openapi({ description: "calls with a lead score" }),
-      qualified: z.number().int().openapi({ description: "lead score ≥ 70" }),
-      conversionRate: rate,
-      avgScore: z.number().nullable(),
-      booked: z.number().int().openapi({ description: "calls (scored or not) with outcome appointment_booked" }),
-    }),
+    calls: callMetricsSchema,
+    leads: leadMetricsSchema,
     credits: z.object({
       balance: z.number().int(),
       usedThisMonth: z.number().int().openapi({ description: "credits of calls started in the current local calendar month, whatever the window" }),
@@ -48,10 +52,29 @@ export const overviewSchema = z
     }),
     pipelineValueCents: z.number().int().openapi({ description: "service prices of scheduled appointments from now on" }),
     recentActivity: z.array(recentCallSchema).openapi({ description: "the 10 newest calls of the window, newest first" }),
+    previous: z
+      .object({ calls: callMetricsSchema, leads: leadMetricsSchema })
+      .optional()
+      .openapi({ description: "with compare=previous only: calls and leads over the window of the same length that ends where this one starts" }),
   })
   .openapi("DashboardOverview");
 
-export const overviewResponseSchema = z.object({ data: overviewSchema, meta: windowedMetaSchema });
+export const overviewResponseSchema = z.object({
+  data: overviewSchema,
+  meta: windowedMetaSchema.extend({
+    previous: z
+      .object({ from: z.string(), to: z.string() })
+      .optional()
+      .openapi({ description: "with compare=previous only: the previous window, half-open [from, to)" }),
+  }),
+});
+
+export const overviewQuery = windowQuery(OVERVIEW_DEFAULT_DAYS).extend({
+  compare: z.enum(["previous"]).optional().openapi({
+    description:
+      "previous: also answer `previous` (calls and leads) over the window of the same length before this one: the N local days before for days=N, [from − (to − from), from) for from/to",
+  }),
+});
 
 export const route = createRoute({
   method: "get",
@@ -59,11 +82,11 @@ export const route = createRoute({
   summary: "Calls, leads, credits, agents, pipeline and recent activity of a window",
   tags: ["dashboard"],
   security: bearer,
-  request: { query: windowQuery(OVERVIEW_DEFAULT_DAYS) },
+  request: { query: overviewQuery },
   responses: { 200: jsonResponse("The overview", overviewResponseSchema), ...errorResponses },
 });
 
-export type OverviewQuery = z.infer<ReturnType<typeof windowQuery>>;
+export type OverviewQuery = z.infer<typeof overviewQuery>;
 export type OverviewResponse = z.infer<typeof overviewResponseSchema>;
 
 export function register(app: App) {

@@ -25,5 +25,6 @@ export async function windowedAggregate<T>(
 ): Promise<{ data: T; meta: WindowedMeta }> {
   const result = await fetchWindowedAggregate(readContext(c), options, options.query);
   c.set("cacheStatus", result.status);
-  return { data: result.value.value, meta: aggregateMeta(result, result.value.window) as WindowedMeta };
+  // `meta.previous` (a compared read) rides with the window it was computed for
+  return { data: result.value.value, meta: aggregateMeta(result, result.value.window) as WindowedMeta & { previous?: { from: string; to: string } } };
 }

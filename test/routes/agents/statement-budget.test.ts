@@ -15,7 +15,7 @@ const t = useTestApp({ clock: new ManualClock(NOW) });
 const AUTH_FIRST = 1;
 const AUTH = 0;
 /** Statements besides auth, on a cache miss (aggregates) or any request (the uncached calls list and lookups). */
-const BUDGET = { agents: 1, variance: 1, callsList: 2, callsByPhone: 2, reconnect: 1, route: 2 } as const;
+const BUDGET = { agents: 1, variance: 1, agentPerformance: 1, overviewCompared: 1, callsList: 2, callsByPhone: 2, reconnect: 1, route: 2 } as const;
 
 async function statements(method: string, path: string, key: string, payload?: unknown) {
   const res = await t.request(method, path, { key, ...(payload === undefined ? {} : { body: payload }) });
@@ -67,6 +67,16 @@ describe.each([1, 50, 500])("statement budget with %i agents", (agentCount) => {
     expect(varianceMiss.json.data.agents).toHaveLength(agentCount);
     expect(varianceMiss.count).toBe(AUTH + BUDGET.variance);
     expect((await statements("GET", "/api/analytics/agent-variance?days=30", org.readKey)).count).toBe(AUTH);
+
+    const performancePath = `/api/agents/${agents[0]!.id}/performance?days=30`;
+    const performanceMiss = await statements("GET", performancePath, org.readKey);
+    expect(performanceMiss.json.data.totals.calls).toBe(2);
+    expect(performanceMiss.count).toBe(AUTH + BUDGET.agentPerformance);
+    expect((await statements("GET", performancePath, org.readKey)).count).toBe(AUTH);
+
+    const comparedMiss = await statements("GET", "/api/dashboard/overview?days=30&compare=previous", org.readKey);
+    expect(comparedMiss.json.meta.cache).toBe("miss");
+    expect(comparedMiss.count).toBe(AUTH + BUDGET.overviewCompared);
 
     const firstPage = await statements("GET", "/api/calls?limit=100", org.readKey);
     expect(firstPage.json.meta.total).toBe(2 * agentCount);

@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { agents, callMilestones, callObjections, calls, users } from "../../../drizzle/schema";
 import type { Db } from "../../../functions/db/database";
+import { addDays, localDate, localParts } from "../../../functions/lib/time";
 import { resolveWindow } from "../../../functions/lib/windows";
 
 /**
@@ -109,6 +110,23 @@ export function expectedAgentList(raw: RawOrg, timeZone: string, now: Date) {
     });
 }
 
+/** The seven metrics of the variance (and an agent's performance totals) over one agent's calls. */
+function agentMetrics(raw: RawOrg, list: RawOrg["calls"]) {
+  const b = basics(list);
+  const ids = new Set(list.map((c) => c.id));
+  const ms = raw.milestones.filter((m) => ids.has(m.callId));
+  const os = raw.objections.filter((o) => ids.has(o.callId));
+  return {
+    calls: b.calls,
+    completionRate: b.successRate,
+    avgDurationSec: b.avgDurationSec,
+    avgLeadScore: b.avgLeadScore,
+    bookingRate: rateOf(b.booked, b.calls),
+    milestoneRate: rateOf(ms.filter((m) => m.achieved).length, ms.length),
+    objectionHandledRate: rateOf(os.filter((o) => o.handled).length, os.length),
+  };
+}
+
 const METRICS = ["calls", "completionRate", "avgDurationSec", "avgLeadScore", "bookingRate", "milestoneRate", "objectionHandledRate"] as const;
 
 /** What `GET /api/analytics/agent-variance` should answer for `window` (the data part). */
@@ -117,23 +135,7 @@ export function expectedVariance(raw: RawOrg, window: { from: Date; to: Date }) 
     .map((a) => ({ agent: a, list: callsOf(raw, a.id, window) }))
     .filter(({ agent, list }) => list.length > 0 || agent.status !== "archived")
     .sort((x, y) => byName(x.agent, y.agent))
-    .map(({ agent, list }) => {
-      const b = basics(list);
-      const ids = new Set(list.map((c) => c.id));
-      const ms = raw.milestones.filter((m) => ids.has(m.callId));
-      const os = raw.objections.filter((o) => ids.has(o.callId));
-      return {
-        agentId: agent.id,
-        name: agent.name,
-        calls: b.calls,
-        completionRate: b.successRate,
-        avgDurationSec: b.avgDurationSec,
-        avgLeadScore: b.avgLeadScore,
-        bookingRate: rateOf(b.booked, b.calls),
-        milestoneRate: rateOf(ms.filter((m) => m.achieved).length, ms.length),
-        objectionHandledRate: rateOf(os.filter((o) => o.handled).length, os.length),
-      };
-    });
+    .map(({ agent, list }) => ({ agentId: agent.id, name: agent.name, ...agentMetrics(raw, list) }));
   const team = Object.fromEntries(
     METRICS.map((metric) => {
       const values = rows.filter((r) => r.calls > 0).flatMap((r) => (r[metric] === null ? [] : [r[metric]!]));
@@ -174,4 +176,26 @@ export function nearlyEqual(actual: unknown, expected: unknown, path = "$"): str
     if (diff) return diff;
   }
   return null;
+}
+
+const OUTCOMES = ["appointment_booked", "qualified", "callback_requested", "not_interested", "voicemail", "wrong_number"] as const;
+
+/** What `GET /api/agents/{id}/performance` should answer (the data part) for `window`, in `timeZone`; null for a foreign agent. */
+export function expectedAgentPerformance(raw: RawOrg, agentId: string, window: { from: Date; to: Date }, timeZone: string) {
+  const agent = raw.agents.find((a) => a.id === agentId);
+  if (!agent) return null;
+  const list = callsOf(raw, agentId, window);
+  const dates: string[] = [];
+  const last = localDate(new Date(Math.max(window.from.getTime(), window.to.getTime() - 1)), timeZone);
+  for (let d = localDate(window.from, timeZone); d <= last; d = addDays(d, 1)) dates.push(d);
+  return {
+    agent: { id: agent.id, name: agent.name, kind: agent.kind, status: agent.status },
+    totals: agentMetrics(raw, list),
+    series: dates.map((date) => {
+      const day = basics(list.filter((c) => localDate(c.startedAt, timeZone) === date));
+      return { date, calls: day.calls, completed: day.completed, avgDurationSec: day.avgDurationSec, avgLeadScore: day.avgLeadScore, booked: day.booked };
+    }),
+    outcomes: Object.fromEntries(OUTCOMES.map((o) => [o, list.filter((c) => c.outcome === o).length])),
+    byHourOfDay: Array.from({ length: 24 }, (_, h) => list.filter((c) => localParts(c.startedAt, timeZone).hour === h).length),
+  };
 }

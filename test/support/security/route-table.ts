@@ -154,6 +154,13 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
 
   // ---- agents and sessions
   "GET /api/agents": { access: "read", orgScoped: true, success: 200, valid: () => ({}) },
+  "GET /api/agents/{id}/performance": {
+    access: "read",
+    orgScoped: true,
+    success: 200,
+    valid: (w) => ({ params: { id: w.own.agentId }, query: [["days", "30"]] }),
+    foreign: (w) => [{ name: "agent id in the path", request: { params: { id: w.foreign.agentId }, query: [["days", "30"]] }, expect: 404 }],
+  },
   "POST /api/agents": {
     access: "write",
     orgScoped: true,
@@ -192,7 +199,17 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
 
   // ---- aggregates
   "GET /api/analytics/agent-variance": { access: "read", orgScoped: true, success: 200, valid: () => ({ query: [["days", "30"]] }) },
-  "GET /api/dashboard/overview": { access: "read", orgScoped: true, success: 200, valid: () => ({ query: [["days", "30"]] }) },
+  "GET /api/dashboard/overview": {
+    access: "read",
+    orgScoped: true,
+    success: 200,
+    valid: () => ({
+      query: [
+        ["days", "30"],
+        ["compare", "previous"],
+      ],
+    }),
+  },
   "GET /api/dashboard/analytics": { access: "read", orgScoped: true, success: 200, valid: () => ({ query: [["days", "7"]] }) },
   "GET /api/coverage": { access: "read", orgScoped: true, success: 200, valid: () => ({ query: [["days", "7"]] }) },
 
