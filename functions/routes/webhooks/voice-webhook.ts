@@ -23,7 +23,15 @@ export const route = createRoute({
     `organization without a secret. The body is a VoiceCallEvent, upserted by externalId.`,
   tags: ["webhooks"],
   security: [],
-  request: { params: z.object({ orgId: z.string().openapi({ param: { name: "orgId", in: "path" }, format: "uuid" }) }) },
+  // not `uuid`: a malformed id answers 401 like an unknown organization, not 400; lower-cased like every id
+  request: {
+    params: z.object({
+      orgId: z
+        .string()
+        .overwrite((value) => value.toLowerCase())
+        .openapi({ param: { name: "orgId", in: "path" }, format: "uuid" }),
+    }),
+  },
   responses: {
     200: jsonResponse("A call already delivered (matched by externalId), changed", z.object({ data: callSchema })),
     201: jsonResponse("A new call", z.object({ data: callSchema })),
