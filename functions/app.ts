@@ -15,6 +15,7 @@ import { recordRequestMetrics } from "./ops/metrics";
 import { registerRoutes } from "./routes";
 import { docsPage } from "./routes/docs";
 import { registerOpsRoutes } from "./routes/ops";
+import { memoryDeliveryLedger } from "./cache/delivery-ledger";
 
 /** The entries type the app they serve by it; the type itself lives in `hono/env.ts`, which imports no route. */
 export type { App } from "./hono/env";
@@ -34,7 +35,8 @@ export const OPENAPI_INFO = {
 } as const;
 
 /** Builds the one Hono app from the dependencies a runtime hands it. Holds no state of its own. */
-export function createApp(deps: AppDeps): App {
+export function createApp(given: AppDeps): App {
+  const deps: AppDeps = { ...given, webhookReplays: given.webhookReplays ?? memoryDeliveryLedger(given.clock) };
   const app: App = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error, result.target);

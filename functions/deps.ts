@@ -4,6 +4,7 @@ import type { Clock } from "./lib/clock";
 import type { Logger } from "./lib/logger";
 import type { JobConfig } from "./jobs/types";
 import type { RateLimitConfig } from "./rate-limit/config";
+import type { DeliveryLedger } from "./cache/delivery-ledger";
 import type { VoiceConfigService } from "./voice/config-service";
 
 /** Everything the app needs from its runtime. Each entry (Node, Workers, tests) builds these and hands them over. */
@@ -26,4 +27,6 @@ export type AppDeps = {
   voiceBudgetMs?: number;
   /** per-API-key sliding-window rate limit; default on (600 requests a minute per key, this instance's memory); `false`: off */
   rateLimit?: RateLimitConfig | false;
+  /** the webhook deliveries already accepted (SPEC §11), in the cache's shared store; default: this process's memory */
+  webhookReplays?: DeliveryLedger;
 };

@@ -15,6 +15,7 @@ import { createDemoOrganization, type DemoKeys } from "./demo";
 import { startScheduler } from "../jobs/scheduler";
 import { createVoiceService, voiceStoreOver } from "../voice";
 import { rateLimitStoreOver } from "../rate-limit/stores";
+import { deliveryLedgerOver } from "../cache/delivery-ledger";
 
 const env = parseEnv(nodeEnvSchema, process.env);
 if (Boolean(env.VOICE_API_URL) !== Boolean(env.VOICE_API_KEY)) {
@@ -66,6 +67,8 @@ const deps = {
   ...(env.TALLY_ADMIN_KEY ? { adminKey: env.TALLY_ADMIN_KEY } : {}),
   ...(dashboardDemoKey ? { dashboardDemoKey } : {}),
   ...(voice ? { voice } : {}),
+  // accepted webhook deliveries (SPEC §11 replays), in the cache's store: Redis is shared by every instance
+  webhookReplays: deliveryLedgerOver(shared),
   // per-key rate limit (TALLY_RATE_LIMIT, default 600 a minute): counted in the cache's Redis when there is one, so
   // every instance shares it
   rateLimit: env.TALLY_RATE_LIMIT === "off" ? (false as const) : { store: rateLimitStoreOver(shared), ...env.TALLY_RATE_LIMIT },

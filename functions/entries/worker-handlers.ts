@@ -28,6 +28,7 @@ import { runJob } from "../jobs/run";
 import { systemClock, type Clock } from "../lib/clock";
 import { jsonLogger } from "../lib/logger";
 import { rateLimitStoreOver } from "../rate-limit/stores";
+import { deliveryLedgerOver } from "../cache/delivery-ledger";
 import { createVoiceService, voiceStoreOver } from "../voice";
 import { EnvError, parseEnv, rateLimitSetting } from "./env";
 
@@ -166,6 +167,8 @@ function buildIsolate(config: WorkerConfig, clock: Clock): Isolate {
     ...(config.TALLY_ADMIN_KEY ? { adminKey: config.TALLY_ADMIN_KEY } : {}),
     ...(config.SLOW_REQUEST_MS ? { slowRequestMs: config.SLOW_REQUEST_MS } : {}),
     ...(voice ? { voice } : {}),
+    // accepted webhook deliveries (SPEC §11 replays), in the same Upstash store: a replay to another isolate is seen
+    webhookReplays: deliveryLedgerOver(shared),
     // per-key limit counted in Upstash: shared by every isolate
     rateLimit: config.TALLY_RATE_LIMIT === "off" ? false : { store: rateLimitStoreOver(shared), ...config.TALLY_RATE_LIMIT },
   };
