@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import type { Cache } from "./cache/cache";
 import type { Database } from "./db/database";
 import type { Clock } from "./lib/clock";
@@ -19,8 +20,13 @@ export type AppDeps = {
   slowRequestMs?: number;
   /** settings of the scheduled jobs (retention, partitions ahead) */
   jobConfig?: JobConfig;
-  /** the demo read key the dashboard page (`GET /`) is prefilled with; only the Node entry on its embedded default sets it */
+  /**
+   * the demo read key the dashboard page (`GET /`) is prefilled with, for requests from a loopback address only (SPEC
+   * §11); only the Node entry on its embedded default sets it
+   */
   dashboardDemoKey?: string;
+  /** the address a request came from as the runtime sees it (Node: the socket's peer; Workers: cf-connecting-ip) */
+  clientAddress?: (c: Context) => string | undefined;
   /** the voice provider's agent configs (SPEC §9); absent without VOICE_API_URL/VOICE_API_KEY: every agent's voice is `none` */
   voice?: VoiceConfigService;
   /** how long `GET /api/agents` waits for the voice provider (ms); the service's own default (300) when absent */

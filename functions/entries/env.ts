@@ -18,7 +18,8 @@ export const rateLimitSetting = z
 /** The environment of the Node entry, validated once at start; a bad value stops the process with its name. */
 export const nodeEnvSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(8787),
-  HOST: z.string().default("0.0.0.0"),
+  /** SPEC §11: loopback unless told otherwise (containers set HOST=0.0.0.0) */
+  HOST: z.string().default("127.0.0.1"),
   DATABASE_URL: z.url().optional(),
   REDIS_URL: z.url().optional(),
   UPSTASH_REDIS_REST_URL: z.url().optional(),

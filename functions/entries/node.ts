@@ -16,6 +16,7 @@ import { startScheduler } from "../jobs/scheduler";
 import { createVoiceService, voiceStoreOver } from "../voice";
 import { rateLimitStoreOver } from "../rate-limit/stores";
 import { deliveryLedgerOver } from "../cache/delivery-ledger";
+import { nodeClientAddress } from "./client-address";
 
 const env = parseEnv(nodeEnvSchema, process.env);
 if (Boolean(env.VOICE_API_URL) !== Boolean(env.VOICE_API_KEY)) {
@@ -66,6 +67,7 @@ const deps = {
   logger,
   ...(env.TALLY_ADMIN_KEY ? { adminKey: env.TALLY_ADMIN_KEY } : {}),
   ...(dashboardDemoKey ? { dashboardDemoKey } : {}),
+  clientAddress: nodeClientAddress,
   ...(voice ? { voice } : {}),
   // accepted webhook deliveries (SPEC §11 replays), in the cache's store: Redis is shared by every instance
   webhookReplays: deliveryLedgerOver(shared),

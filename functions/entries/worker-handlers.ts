@@ -169,6 +169,8 @@ function buildIsolate(config: WorkerConfig, clock: Clock): Isolate {
     ...(voice ? { voice } : {}),
     // accepted webhook deliveries (SPEC §11 replays), in the same Upstash store: a replay to another isolate is seen
     webhookReplays: deliveryLedgerOver(shared),
+    // Cloudflare's edge sets cf-connecting-ip (a client cannot): the address the anonymous limit and the page go by
+    clientAddress: (c) => c.req.header("cf-connecting-ip") ?? undefined,
     // per-key limit counted in Upstash: shared by every isolate
     rateLimit: config.TALLY_RATE_LIMIT === "off" ? false : { store: rateLimitStoreOver(shared), ...config.TALLY_RATE_LIMIT },
   };

@@ -339,6 +339,7 @@ function webhookCases(ctx: SuiteContext, op: Operation, fixture: RouteFixture): 
       name: "answers 401 for a replay outside the 5-minute tolerance",
       run: async () => {
         await deliver("signed 301 s ago", (raw) => ({ signature: signWebhook(own.webhookSecret, raw, nowSec() - 301) }));
+        await deliver("signed 300 s ago (5 minutes or more is refused)", (raw) => ({ signature: signWebhook(own.webhookSecret, raw, nowSec() - 300) }));
         await deliver("signed 6 minutes ago (a replay)", (raw) => ({ signature: signWebhook(own.webhookSecret, raw, nowSec() - 360) }));
         await deliver("signed 301 s ahead", (raw) => ({ signature: signWebhook(own.webhookSecret, raw, nowSec() + 301) }));
       },
