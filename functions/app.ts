@@ -10,7 +10,7 @@ import type { App, AppEnv } from "./hono/env";
 import { ApiError, fromDatabaseError, fromHttpException, problem, validationError, withoutQueryParams } from "./lib/errors";
 import { authenticate } from "./middleware/auth";
 import { serverTiming } from "./middleware/server-timing";
-import { rateLimiter } from "./middleware/rate-limit";
+import { anonymousLimiter, rateLimiter } from "./middleware/rate-limit";
 import { recordRequestMetrics } from "./ops/metrics";
 import { registerRoutes } from "./routes";
 import { docsPage } from "./routes/docs";
@@ -78,6 +78,8 @@ export function createApp(given: AppDeps): App {
       },
     }),
   );
+  // failed authentications per client address, checked before any key lookup or signature check (SPEC §11)
+  app.use("/api/*", anonymousLimiter(deps));
   app.use("/api/*", async (c, next) => {
     if (c.req.path.startsWith("/api/webhooks/")) return next();
     return authenticate(c, next);

@@ -31,8 +31,12 @@ export type AppDeps = {
   voice?: VoiceConfigService;
   /** how long `GET /api/agents` waits for the voice provider (ms); the service's own default (300) when absent */
   voiceBudgetMs?: number;
-  /** per-API-key sliding-window rate limit; default on (600 requests a minute per key, this instance's memory); `false`: off */
+  /** per-read-key sliding-window rate limit; default on (600 requests a minute per key, this instance's memory); `false`: off */
   rateLimit?: RateLimitConfig | false;
+  /** per-write-key (and admin key) limit; default on (6000 requests a minute per key); `false`: off */
+  writeRateLimit?: RateLimitConfig | false;
+  /** failed authentications per client address (SPEC §11); default on (60 a minute per address); `false`: off */
+  anonRateLimit?: RateLimitConfig | false;
   /** the webhook deliveries already accepted (SPEC §11), in the cache's shared store; default: this process's memory */
   webhookReplays?: DeliveryLedger;
 };

@@ -10,7 +10,7 @@ import { openPglite } from "../db/pglite";
 import { openPostgres } from "../db/postgres";
 import { systemClock } from "../lib/clock";
 import { jsonLogger } from "../lib/logger";
-import { EnvError, nodeEnvSchema, parseEnv } from "./env";
+import { EnvError, nodeEnvSchema, parseEnv, rateLimitsFrom } from "./env";
 import { createDemoOrganization, type DemoKeys } from "./demo";
 import { startScheduler } from "../jobs/scheduler";
 import { createVoiceService, voiceStoreOver } from "../voice";
@@ -71,9 +71,9 @@ const deps = {
   ...(voice ? { voice } : {}),
   // accepted webhook deliveries (SPEC §11 replays), in the cache's store: Redis is shared by every instance
   webhookReplays: deliveryLedgerOver(shared),
-  // per-key rate limit (TALLY_RATE_LIMIT, default 600 a minute): counted in the cache's Redis when there is one, so
-  // every instance shares it
-  rateLimit: env.TALLY_RATE_LIMIT === "off" ? (false as const) : { store: rateLimitStoreOver(shared), ...env.TALLY_RATE_LIMIT },
+  // rate limits (SPEC §11: per read key, per write key, failed authentications per client address): counted in the
+  // cache's Redis when there is one, so every instance shares them
+  ...rateLimitsFrom(env, rateLimitStoreOver(shared)),
 };
 const app = createApp(deps);
 const scheduler = env.TALLY_SCHEDULER === "on" ? startScheduler(deps) : undefined;

@@ -30,7 +30,7 @@ import { jsonLogger } from "../lib/logger";
 import { rateLimitStoreOver } from "../rate-limit/stores";
 import { deliveryLedgerOver } from "../cache/delivery-ledger";
 import { createVoiceService, voiceStoreOver } from "../voice";
-import { EnvError, parseEnv, rateLimitSetting } from "./env";
+import { EnvError, parseEnv, rateLimitSetting, rateLimitsFrom } from "./env";
 
 /**
  * Connections one invocation may open. Workers allow six simultaneous outbound connections per invocation; one is
@@ -54,8 +54,12 @@ const workerEnvSchema = z
     TALLY_ADMIN_KEY: z.string().min(16, "TALLY_ADMIN_KEY must be at least 16 characters").optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     SLOW_REQUEST_MS: z.coerce.number().int().positive().optional(),
-    /** per-key limit, `<requests>/<seconds>s` or `off` (as on Node) */
+    /** per-read-key limit, `<requests>/<seconds>s` or `off` (as on Node) */
     TALLY_RATE_LIMIT: rateLimitSetting,
+    /** per-write-key limit (as on Node) */
+    TALLY_WRITE_RATE_LIMIT: rateLimitSetting,
+    /** failed authentications per client address (cf-connecting-ip), as on Node */
+    TALLY_ANON_RATE_LIMIT: rateLimitSetting,
   })
   .superRefine((env, ctx) => {
     if (env.DATABASE_DRIVER === "neon" && !env.DATABASE_URL) {
@@ -171,8 +175,8 @@ function buildIsolate(config: WorkerConfig, clock: Clock): Isolate {
     webhookReplays: deliveryLedgerOver(shared),
     // Cloudflare's edge sets cf-connecting-ip (a client cannot): the address the anonymous limit and the page go by
     clientAddress: (c) => c.req.header("cf-connecting-ip") ?? undefined,
-    // per-key limit counted in Upstash: shared by every isolate
-    rateLimit: config.TALLY_RATE_LIMIT === "off" ? false : { store: rateLimitStoreOver(shared), ...config.TALLY_RATE_LIMIT },
+    // the rate limits counted in Upstash: shared by every isolate
+    ...rateLimitsFrom(config, rateLimitStoreOver(shared)),
   };
   return { config, deps, app: createApp(deps) };
 }
