@@ -89,8 +89,12 @@ export function createApp(given: AppDeps): App {
   registerRoutes(app);
   registerOpsRoutes(app);
 
-  app.doc31("/openapi.json", OPENAPI_INFO);
-  app.get("/docs", (c) => c.html(docsPage(app.getOpenAPI31Document(OPENAPI_INFO))));
+  // the document and its page are built once per app, on first request (issue #18: not per request, not at import)
+  let openApiDocument: ReturnType<App["getOpenAPI31Document"]> | undefined;
+  let docsHtml: string | undefined;
+  const documentOf = () => (openApiDocument ??= app.getOpenAPI31Document(OPENAPI_INFO));
+  app.get("/openapi.json", (c) => c.json(documentOf()));
+  app.get("/docs", (c) => c.html((docsHtml ??= docsPage(documentOf()))));
 
   app.notFound((c) => problem(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`)));
   app.onError((error, c) => {
