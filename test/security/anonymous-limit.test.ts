@@ -7,6 +7,7 @@ import { REDIS_URL, deleteByPrefix, runPrefix } from "../cache/support";
 import { ADMIN_KEY, createTestApp, ManualClock, type TestApp } from "../support/app";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { bearer, describeAnswer, expectProblem, send, type Sent } from "../support/security/http";
+import { ROUTE_FIXTURES, operationsOf } from "../support/security/route-table";
 import { signWebhook } from "../support/security/world";
 import { testTarget } from "../support/worker-target";
 
@@ -174,6 +175,26 @@ describe("the anonymous limit (failed authentications per client address)", () =
     expect(revoked.status, await revoked.clone().text()).toBe(200);
     for (let i = 0; i < LIMIT; i++) expect((await from(t, address, "/api/settings", { key: data.apiKey })).status).toBe(401);
     expectAnonLimited(t, await from(t, address, "/api/settings", { key: data.apiKey }), "the revoked key over the limit");
+  });
+
+  it("answers 429 before any lookup on every route of the route table for an address over the limit; public pages stay open", async () => {
+    const { t } = await appWith();
+    const address = newAddress();
+    await exhaust(t, address);
+    const ops = operationsOf(t.app);
+    expect(ops.length).toBeGreaterThan(30);
+    for (const op of ops) {
+      const fixture = ROUTE_FIXTURES[op.id];
+      expect(fixture, `${op.id} has no fixture in the route table`).toBeDefined();
+      const url = op.path.replace(/\{[^}]+\}/g, crypto.randomUUID());
+      const res = await from(t, address, url, {
+        method: op.method,
+        ...(op.method === "GET" || op.method === "DELETE" ? {} : { body: "{}", headers: { "content-type": "application/json" } }),
+        ...(fixture!.access === "signature" ? {} : { key: unknownKey() }),
+      });
+      if (fixture!.access === "public") expect(res.status, describeAnswer(`${op.id} (public)`, res)).toBe(fixture!.success);
+      else expectAnonLimited(t, res, `${op.id} from a limited address`);
+    }
   });
 
   it("is off with TALLY_ANON_RATE_LIMIT=off", async () => {
