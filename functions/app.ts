@@ -10,11 +10,12 @@ import type { App, AppEnv } from "./hono/env";
 import { ApiError, fromDatabaseError, fromHttpException, problem, validationError, withoutQueryParams } from "./lib/errors";
 import { authenticate } from "./middleware/auth";
 import { serverTiming } from "./middleware/server-timing";
-import { rateLimiter } from "./middleware/rate-limit";
+import { anonymousLimiter, rateLimiter } from "./middleware/rate-limit";
 import { recordRequestMetrics } from "./ops/metrics";
 import { registerRoutes } from "./routes";
 import { docsPage } from "./routes/docs";
 import { registerOpsRoutes } from "./routes/ops";
+import { memoryDeliveryLedger } from "./cache/delivery-ledger";
 
 /** The entries type the app they serve by it; the type itself lives in `hono/env.ts`, which imports no route. */
 export type { App } from "./hono/env";
@@ -35,6 +36,8 @@ export const OPENAPI_INFO = {
 
 /** Builds the one Hono app from the dependencies a runtime hands it. Holds no state of its own. */
 export function createApp(deps: AppDeps): App {
+  // the one object the handlers read (tests swap a dependency on it between requests): completed, never copied
+  deps.webhookReplays ??= memoryDeliveryLedger(deps.clock);
   const app: App = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error, result.target);
@@ -76,6 +79,8 @@ export function createApp(deps: AppDeps): App {
       },
     }),
   );
+  // failed authentications per client address, checked before any key lookup or signature check (SPEC §11)
+  app.use("/api/*", anonymousLimiter(deps));
   app.use("/api/*", async (c, next) => {
     if (c.req.path.startsWith("/api/webhooks/")) return next();
     return authenticate(c, next);
@@ -85,8 +90,12 @@ export function createApp(deps: AppDeps): App {
   registerRoutes(app);
   registerOpsRoutes(app);
 
-  app.doc31("/openapi.json", OPENAPI_INFO);
-  app.get("/docs", (c) => c.html(docsPage(app.getOpenAPI31Document(OPENAPI_INFO))));
+  // the document and its page are built once per app, on first request (issue #18: not per request, not at import)
+  let openApiDocument: ReturnType<App["getOpenAPI31Document"]> | undefined;
+  let docsHtml: string | undefined;
+  const documentOf = () => (openApiDocument ??= app.getOpenAPI31Document(OPENAPI_INFO));
+  app.get("/openapi.json", (c) => c.json(documentOf()));
+  app.get("/docs", (c) => c.html((docsHtml ??= docsPage(documentOf()))));
 
   app.notFound((c) => problem(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`)));
   app.onError((error, c) => {

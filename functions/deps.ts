@@ -1,9 +1,11 @@
+import type { Context } from "hono";
 import type { Cache } from "./cache/cache";
 import type { Database } from "./db/database";
 import type { Clock } from "./lib/clock";
 import type { Logger } from "./lib/logger";
 import type { JobConfig } from "./jobs/types";
 import type { RateLimitConfig } from "./rate-limit/config";
+import type { DeliveryLedger } from "./cache/delivery-ledger";
 import type { VoiceConfigService } from "./voice/config-service";
 
 /** Everything the app needs from its runtime. Each entry (Node, Workers, tests) builds these and hands them over. */
@@ -18,12 +20,23 @@ export type AppDeps = {
   slowRequestMs?: number;
   /** settings of the scheduled jobs (retention, partitions ahead) */
   jobConfig?: JobConfig;
-  /** the demo read key the dashboard page (`GET /`) is prefilled with; only the Node entry on its embedded default sets it */
+  /**
+   * the demo read key the dashboard page (`GET /`) is prefilled with, for requests from a loopback address only (SPEC
+   * §11); only the Node entry on its embedded default sets it
+   */
   dashboardDemoKey?: string;
+  /** the address a request came from as the runtime sees it (Node: the socket's peer; Workers: cf-connecting-ip) */
+  clientAddress?: (c: Context) => string | undefined;
   /** the voice provider's agent configs (SPEC §9); absent without VOICE_API_URL/VOICE_API_KEY: every agent's voice is `none` */
   voice?: VoiceConfigService;
   /** how long `GET /api/agents` waits for the voice provider (ms); the service's own default (300) when absent */
   voiceBudgetMs?: number;
-  /** per-API-key sliding-window rate limit; default on (600 requests a minute per key, this instance's memory); `false`: off */
+  /** per-read-key sliding-window rate limit; default on (600 requests a minute per key, this instance's memory); `false`: off */
   rateLimit?: RateLimitConfig | false;
+  /** per-write-key (and admin key) limit; default on (6000 requests a minute per key); `false`: off */
+  writeRateLimit?: RateLimitConfig | false;
+  /** failed authentications per client address (SPEC §11); default on (60 a minute per address); `false`: off */
+  anonRateLimit?: RateLimitConfig | false;
+  /** the webhook deliveries already accepted (SPEC §11), in the cache's shared store; default: this process's memory */
+  webhookReplays?: DeliveryLedger;
 };

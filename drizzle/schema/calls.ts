@@ -23,7 +23,9 @@ export const contacts = pgTable(
 /**
  * The big table (10M+ rows). Range-partitioned by month on started_at (see the first migration and
  * sql/partitions.sql), so its primary key includes started_at and uniqueness of external ids lives in
- * call_external_ids.
+ * call_external_ids. Migration 0004 adds `(org_id, id, started_at)` unique and the composite foreign keys
+ * `(org_id, agent_id) → agents`, `(org_id, contact_id) → contacts` (hand-written: see docs/scaling.md; the
+ * single-column references below keep their ON DELETE actions).
  */
 export const calls = pgTable(
   "calls",

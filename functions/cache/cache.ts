@@ -37,6 +37,11 @@ export type FetchOptions = {
   staleIfErrorSec?: number;
   /** skip the read, load, and store the result; answers `bypass` */
   bypass?: boolean;
+  /**
+   * at most this many distinct keys of the namespace are stored per organization on this instance while an entry
+   * lives (keys a client chooses, issue #18); past it the value is loaded and answered as `bypass`, not stored
+   */
+  maxKeysPerOrg?: number;
   /** runs background refreshes for this call (overrides the cache's default) */
   waitUntil?: WaitUntil;
 };

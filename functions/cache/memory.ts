@@ -7,13 +7,15 @@ import { tieredCache } from "./tiered";
 
 /** Bound on entries kept in process: enough for every dashboard key of a few hundred active organizations. */
 export const MEMORY_CACHE_MAX_ENTRIES = 10_000;
+/** Bound on the in-process store's bytes (UTF-16 keys and values): entries may be up to a megabyte each (issue #18). */
+export const MEMORY_CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * The in-process LRU store: the embedded default when no Redis is configured. Expiry follows the injected clock. Two
  * caches handed the same store share it as two app instances share a Redis, which is how tests exercise coherence.
  */
-export function memoryStore(clock: Clock, maxEntries = MEMORY_CACHE_MAX_ENTRIES): CacheStore {
-  const entries = new ExpiringLru<string>(maxEntries, () => clock.now().getTime());
+export function memoryStore(clock: Clock, maxEntries = MEMORY_CACHE_MAX_ENTRIES, maxBytes = MEMORY_CACHE_MAX_BYTES): CacheStore {
+  const entries = new ExpiringLru<string>(maxEntries, () => clock.now().getTime(), { maxBytes, sizeOf: (key, value) => 2 * (key.length + value.length) });
   const holds = (guard: StoreGuard) => (entries.get(guard.key) ?? null) === guard.equals;
   return {
     kind: "memory",

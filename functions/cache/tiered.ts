@@ -3,6 +3,7 @@ import type { Logger } from "../lib/logger";
 import { STORE_RETRY_MS } from "./breaker";
 import type { Cache, CacheResult, CacheStats, CacheStatus, FetchOptions, WaitUntil } from "./cache";
 import { encodeEnvelope, shouldRefreshEarly, type Envelope } from "./envelope";
+import { KeyBudget } from "./key-budget";
 import { MAX_ENTRY_TTL_MS, splitOrgKey } from "./keys";
 import { CONFIG_NAMESPACES } from "./namespaces";
 import { CacheCounters } from "./stats";
@@ -23,7 +24,7 @@ export type TieredCacheOptions = {
   /** prefix of every key in the shared store (default `tally:`); tests use one of their own */
   keyPrefix?: string;
   /** the in-process tier in front of the store; `false` when the store already is in process */
-  l1?: { maxEntries?: number; ttlMs?: number } | false;
+  l1?: { maxEntries?: number; maxBytes?: number; ttlMs?: number } | false;
   /** namespaces read with `kind: "config"` unless a fetch says otherwise; default: the registry's config namespaces (`CONFIG_NAMESPACES`) */
   configNamespaces?: readonly string[];
   /** pause after a store failure before the store is tried again */
@@ -52,6 +53,7 @@ class TieredCache implements Cache {
   readonly #tiers: Tiers;
   readonly #configNamespaces: ReadonlySet<string>;
   readonly #loads = new Map<string, Promise<Loaded>>();
+  readonly #keyBudget = new KeyBudget();
   readonly #background = new Set<Promise<unknown>>();
   readonly #waitUntil: WaitUntil | undefined;
   readonly #beta: number;
@@ -79,6 +81,12 @@ class TieredCache implements Cache {
     const strict = options.kind ? options.kind === "config" : this.#configNamespaces.has(ns);
     const request: Request<T> = { ns, key, ...splitOrgKey(key), strict, load, options };
 
+    const lifetimeMs = (options.freshSec + (options.staleSec ?? 0) + (options.staleIfErrorSec ?? 0)) * 1000;
+    if (options.maxKeysPerOrg !== undefined && !this.#keyBudget.admit(ns, request.org, key, options.maxKeysPerOrg, lifetimeMs, this.#now())) {
+      // answered as a hit or a miss would be (the JSON round trip of the loader's value), stored nowhere
+      const asOf = options.asOf ?? this.#clock.now();
+      return { value: JSON.parse(JSON.stringify(await load())) as T, status: "bypass", asOf, ttlSec: 0 };
+    }
     if (options.bypass) {
       const loaded = await this.#loadAndStore(request, await this.#tiers.read(request, false));
       return { value: loaded.value as T, status: "bypass", asOf: loaded.asOf, ttlSec: options.freshSec };

@@ -16,6 +16,13 @@ import type { CacheStore } from "./store";
 export const L1_TTL_MS = 1_000;
 /** L1 entries per instance: the hot keys of the organizations one isolate or process serves at once. */
 export const L1_MAX_ENTRIES = 1_000;
+/**
+ * L1 bytes per instance (issue #18): entries may be up to a megabyte each, so a count alone would let one key's
+ * large answers hold a gigabyte; 32 MiB keeps a Workers isolate (128 MB) and a Node process comfortable.
+ */
+export const L1_MAX_BYTES = 32 * 1024 * 1024;
+/** What an L1 entry weighs: its raw envelope and key as UTF-16 (two bytes a code unit), the envelope once more parsed. */
+const l1Bytes = (key: string, entry: L1Entry) => 2 * (key.length + 2 * entry.raw.length);
 const KNOWN_VERSIONS_MAX = 10_000;
 const KNOWN_VERSION_TTL_MS = 10 * 60 * 1000;
 
@@ -36,7 +43,7 @@ export type TiersOptions = {
   logger: Logger;
   counters: CacheCounters;
   keyPrefix: string;
-  l1: { maxEntries?: number; ttlMs?: number } | false;
+  l1: { maxEntries?: number; maxBytes?: number; ttlMs?: number } | false;
   storeRetryMs: number;
 };
 
@@ -66,8 +73,8 @@ export class Tiers {
     this.breaker = new StoreBreaker(options.store, options.clock, options.logger, options.counters, options.storeRetryMs);
     this.#pending = new PendingInvalidations(this.breaker, this.layout, options.logger);
     const now = () => this.#clock.now().getTime();
-    const l1 = options.l1 === false ? { maxEntries: 0 } : options.l1;
-    this.#l1 = new ExpiringLru(l1.maxEntries ?? L1_MAX_ENTRIES, now);
+    const l1: { maxEntries?: number; maxBytes?: number; ttlMs?: number } = options.l1 === false ? { maxEntries: 0 } : options.l1;
+    this.#l1 = new ExpiringLru(l1.maxEntries ?? L1_MAX_ENTRIES, now, { maxBytes: l1.maxBytes ?? L1_MAX_BYTES, sizeOf: l1Bytes });
     this.#l1TtlMs = l1.ttlMs ?? L1_TTL_MS;
     this.#knownVersions = new ExpiringLru(KNOWN_VERSIONS_MAX, now);
   }

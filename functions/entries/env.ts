@@ -1,8 +1,11 @@
 import { z } from "zod";
+import type { AppDeps } from "../deps";
+import type { RateLimitStore } from "../rate-limit/stores";
 
 /**
- * `TALLY_RATE_LIMIT` (SPEC §11): `<requests>/<seconds>s`, e.g. `600/60s`, or `off`. Unset: the app's default
- * (600 requests a minute per key).
+ * A rate-limit variable (SPEC §11: `TALLY_RATE_LIMIT`, `TALLY_WRITE_RATE_LIMIT`, `TALLY_ANON_RATE_LIMIT`):
+ * `<requests>/<seconds>s`, e.g. `600/60s`, or `off`. Unset: the app's default (600 a minute per read key, 6000 per
+ * write key, 60 failed authentications per client address).
  */
 export const rateLimitSetting = z
   .string()
@@ -15,10 +18,22 @@ export const rateLimitSetting = z
   })
   .optional();
 
+type RateLimitSetting = z.infer<typeof rateLimitSetting>;
+
+/** The app's three limits from their variables, all counted in one store (the cache's Redis or Upstash when shared). */
+export function rateLimitsFrom(
+  env: { TALLY_RATE_LIMIT?: RateLimitSetting; TALLY_WRITE_RATE_LIMIT?: RateLimitSetting; TALLY_ANON_RATE_LIMIT?: RateLimitSetting },
+  store: RateLimitStore,
+): Pick<AppDeps, "rateLimit" | "writeRateLimit" | "anonRateLimit"> {
+  const limit = (setting: RateLimitSetting) => (setting === "off" ? (false as const) : { store, ...setting });
+  return { rateLimit: limit(env.TALLY_RATE_LIMIT), writeRateLimit: limit(env.TALLY_WRITE_RATE_LIMIT), anonRateLimit: limit(env.TALLY_ANON_RATE_LIMIT) };
+}
+
 /** The environment of the Node entry, validated once at start; a bad value stops the process with its name. */
 export const nodeEnvSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(8787),
-  HOST: z.string().default("0.0.0.0"),
+  /** SPEC §11: loopback unless told otherwise (containers set HOST=0.0.0.0) */
+  HOST: z.string().default("127.0.0.1"),
   DATABASE_URL: z.url().optional(),
   REDIS_URL: z.url().optional(),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
@@ -31,6 +46,8 @@ export const nodeEnvSchema = z.object({
   TALLY_SCHEDULER: z.enum(["on", "off"]).default("on"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   TALLY_RATE_LIMIT: rateLimitSetting,
+  TALLY_WRITE_RATE_LIMIT: rateLimitSetting,
+  TALLY_ANON_RATE_LIMIT: rateLimitSetting,
 });
 
 export type NodeEnv = z.infer<typeof nodeEnvSchema>;

@@ -10,11 +10,13 @@ import { openPglite } from "../db/pglite";
 import { openPostgres } from "../db/postgres";
 import { systemClock } from "../lib/clock";
 import { jsonLogger } from "../lib/logger";
-import { EnvError, nodeEnvSchema, parseEnv } from "./env";
+import { EnvError, nodeEnvSchema, parseEnv, rateLimitsFrom } from "./env";
 import { createDemoOrganization, type DemoKeys } from "./demo";
 import { startScheduler } from "../jobs/scheduler";
 import { createVoiceService, voiceStoreOver } from "../voice";
 import { rateLimitStoreOver } from "../rate-limit/stores";
+import { deliveryLedgerOver } from "../cache/delivery-ledger";
+import { nodeClientAddress } from "./client-address";
 
 const env = parseEnv(nodeEnvSchema, process.env);
 if (Boolean(env.VOICE_API_URL) !== Boolean(env.VOICE_API_KEY)) {
@@ -65,10 +67,13 @@ const deps = {
   logger,
   ...(env.TALLY_ADMIN_KEY ? { adminKey: env.TALLY_ADMIN_KEY } : {}),
   ...(dashboardDemoKey ? { dashboardDemoKey } : {}),
+  clientAddress: nodeClientAddress,
   ...(voice ? { voice } : {}),
-  // per-key rate limit (TALLY_RATE_LIMIT, default 600 a minute): counted in the cache's Redis when there is one, so
-  // every instance shares it
-  rateLimit: env.TALLY_RATE_LIMIT === "off" ? (false as const) : { store: rateLimitStoreOver(shared), ...env.TALLY_RATE_LIMIT },
+  // accepted webhook deliveries (SPEC §11 replays), in the cache's store: Redis is shared by every instance
+  webhookReplays: deliveryLedgerOver(shared),
+  // rate limits (SPEC §11: per read key, per write key, failed authentications per client address): counted in the
+  // cache's Redis when there is one, so every instance shares them
+  ...rateLimitsFrom(env, rateLimitStoreOver(shared)),
 };
 const app = createApp(deps);
 const scheduler = env.TALLY_SCHEDULER === "on" ? startScheduler(deps) : undefined;

@@ -28,8 +28,9 @@ import { runJob } from "../jobs/run";
 import { systemClock, type Clock } from "../lib/clock";
 import { jsonLogger } from "../lib/logger";
 import { rateLimitStoreOver } from "../rate-limit/stores";
+import { deliveryLedgerOver } from "../cache/delivery-ledger";
 import { createVoiceService, voiceStoreOver } from "../voice";
-import { EnvError, parseEnv, rateLimitSetting } from "./env";
+import { EnvError, parseEnv, rateLimitSetting, rateLimitsFrom } from "./env";
 
 /**
  * Connections one invocation may open. Workers allow six simultaneous outbound connections per invocation; one is
@@ -53,8 +54,12 @@ const workerEnvSchema = z
     TALLY_ADMIN_KEY: z.string().min(16, "TALLY_ADMIN_KEY must be at least 16 characters").optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     SLOW_REQUEST_MS: z.coerce.number().int().positive().optional(),
-    /** per-key limit, `<requests>/<seconds>s` or `off` (as on Node) */
+    /** per-read-key limit, `<requests>/<seconds>s` or `off` (as on Node) */
     TALLY_RATE_LIMIT: rateLimitSetting,
+    /** per-write-key limit (as on Node) */
+    TALLY_WRITE_RATE_LIMIT: rateLimitSetting,
+    /** failed authentications per client address (cf-connecting-ip), as on Node */
+    TALLY_ANON_RATE_LIMIT: rateLimitSetting,
   })
   .superRefine((env, ctx) => {
     if (env.DATABASE_DRIVER === "neon" && !env.DATABASE_URL) {
@@ -166,8 +171,12 @@ function buildIsolate(config: WorkerConfig, clock: Clock): Isolate {
     ...(config.TALLY_ADMIN_KEY ? { adminKey: config.TALLY_ADMIN_KEY } : {}),
     ...(config.SLOW_REQUEST_MS ? { slowRequestMs: config.SLOW_REQUEST_MS } : {}),
     ...(voice ? { voice } : {}),
-    // per-key limit counted in Upstash: shared by every isolate
-    rateLimit: config.TALLY_RATE_LIMIT === "off" ? false : { store: rateLimitStoreOver(shared), ...config.TALLY_RATE_LIMIT },
+    // accepted webhook deliveries (SPEC §11 replays), in the same Upstash store: a replay to another isolate is seen
+    webhookReplays: deliveryLedgerOver(shared),
+    // Cloudflare's edge sets cf-connecting-ip (a client cannot): the address the anonymous limit and the page go by
+    clientAddress: (c) => c.req.header("cf-connecting-ip") ?? undefined,
+    // the rate limits counted in Upstash: shared by every isolate
+    ...rateLimitsFrom(config, rateLimitStoreOver(shared)),
   };
   return { config, deps, app: createApp(deps) };
 }

@@ -25,7 +25,14 @@ export function isRealInstant(value: string): boolean {
 /** 9999-12-31T23:59:59.999Z: the last instant the API accepts. */
 const LAST_INSTANT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
-export const uuid = z.uuid({ message: "must be a UUID" }).openapi({ format: "uuid" });
+/**
+ * A UUID in any case, answered in lower case: Postgres stores one spelling, and cache keys, invalidations and advisory
+ * locks built from the parsed value must name the same resource for every spelling a client sends.
+ */
+export const uuid = z
+  .uuid({ message: "must be a UUID" })
+  .overwrite((value) => value.toLowerCase())
+  .openapi({ format: "uuid" });
 export const idParam = z.object({ id: uuid.openapi({ param: { name: "id", in: "path" } }) });
 
 /** E.164: a plus sign and 8 to 15 digits, the first not zero. */

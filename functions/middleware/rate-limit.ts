@@ -7,15 +7,19 @@ import { ApiError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import { decide, type RateLimitDecision } from "../rate-limit/algorithm";
 import {
+  DEFAULT_ANON_RATE_LIMIT_REQUESTS,
   DEFAULT_RATE_LIMIT_REQUESTS,
   DEFAULT_RATE_LIMIT_WINDOW_SEC,
+  DEFAULT_WRITE_RATE_LIMIT_REQUESTS,
+  KNOWN_KEYS_MAX,
   RATE_LIMIT_RETRY_MS,
   RATE_LIMIT_TIMEOUT_MS,
   type RateLimitConfig,
 } from "../rate-limit/config";
-import { memoryRateLimitStore } from "../rate-limit/stores";
+import { memoryRateLimitStore, type RateLimitStore } from "../rate-limit/stores";
+import { sha256Hex } from "../lib/api-keys";
 
-/** The HTTP side of the per-API-key rate limit; the algorithm, its script, stores and config are in `rate-limit/`. */
+/** The HTTP side of the rate limits; the algorithm, its script, stores and config are in `rate-limit/`. */
 
 /** The response headers of a decision (IETF draft `RateLimit-*` fields, plus `Retry-After` when refused). */
 export function rateLimitHeaders(decision: RateLimitDecision, windowSec: number): Record<string, string> {
@@ -32,48 +36,145 @@ export function rateLimitHeaders(decision: RateLimitDecision, windowSec: number)
 /** The identity a request is limited by: the API key's id (the bootstrap admin key has none). */
 const limitKey = (auth: Auth) => auth.keyId ?? "bootstrap-admin";
 
+type LimiterDeps = Pick<AppDeps, "clock" | "logger">;
+
 /**
- * The rate-limit middleware of one app instance. Runs after authentication (only authenticated requests count, per
- * key); requests without an API key (the signed webhook) pass. When the store fails or is slow, requests are let
- * through and the outage is logged once: the limiter protects the service, it must never take it down.
+ * One sliding-window limit over its store, failing open: when the store fails or is slow it answers null (let the
+ * request through) and the outage is logged once. The limiter protects the service, it must never take it down.
  */
-export function rateLimiter(deps: Pick<AppDeps, "clock" | "logger"> & { rateLimit?: RateLimitConfig | false }): MiddlewareHandler<AppEnv> {
-  const config = deps.rateLimit;
-  if (config === false) return (_c, next) => next();
-  const limit = config?.requests ?? DEFAULT_RATE_LIMIT_REQUESTS;
-  const windowSec = config?.windowSec ?? DEFAULT_RATE_LIMIT_WINDOW_SEC;
-  if (!(Number.isInteger(limit) && limit >= 1 && windowSec > 0)) throw new Error(`invalid rate limit: ${limit} requests per ${windowSec} s`);
-  const windowMs = Math.round(windowSec * 1000);
-  const store = config?.store ?? memoryRateLimitStore();
-  const clock = config?.clock ?? deps.clock;
-  const timeoutMs = config?.timeoutMs ?? RATE_LIMIT_TIMEOUT_MS;
-  const outage = new FailOpen(deps.logger, store.kind);
+class SlidingLimit {
+  readonly limit: number;
+  readonly windowSec: number;
+  readonly #windowMs: number;
+  readonly #store: RateLimitStore;
+  readonly #clock: Clock;
+  readonly #timeoutMs: number;
+  readonly #outage: FailOpen;
+
+  constructor(deps: LimiterDeps, config: RateLimitConfig | undefined, defaultRequests: number, sharedStore?: RateLimitStore) {
+    this.limit = config?.requests ?? defaultRequests;
+    this.windowSec = config?.windowSec ?? DEFAULT_RATE_LIMIT_WINDOW_SEC;
+    if (!(Number.isInteger(this.limit) && this.limit >= 1 && this.windowSec > 0))
+      throw new Error(`invalid rate limit: ${this.limit} requests per ${this.windowSec} s`);
+    this.#windowMs = Math.round(this.windowSec * 1000);
+    this.#store = config?.store ?? sharedStore ?? memoryRateLimitStore();
+    this.#clock = config?.clock ?? deps.clock;
+    this.#timeoutMs = config?.timeoutMs ?? RATE_LIMIT_TIMEOUT_MS;
+    this.#outage = new FailOpen(deps.logger, this.#store.kind);
+  }
+
+  /** Checks (and with `count`, counts) one request of `key`; null when the store could not say. */
+  async hit(key: string, count: boolean, requestId: string | undefined): Promise<RateLimitDecision | null> {
+    if (!this.#outage.shouldAsk(this.#clock)) return null;
+    const now = this.#clock.now().getTime();
+    const bucket = Math.floor(now / this.#windowMs);
+    const elapsedMs = now - bucket * this.#windowMs;
+    try {
+      const counts = await withDeadline(this.#store.hit({ key, bucket, elapsedMs, windowMs: this.#windowMs, limit: this.limit, count }), this.#timeoutMs);
+      this.#outage.recovered();
+      return decide(counts, elapsedMs, this.#windowMs, this.limit);
+    } catch (error) {
+      this.#outage.failed(this.#clock, error, requestId);
+      return null;
+    }
+  }
+
+  headers(decision: RateLimitDecision) {
+    return rateLimitHeaders(decision, this.windowSec);
+  }
+}
+
+function setHeaders(res: Response, headers: Record<string, string>) {
+  try {
+    for (const [name, value] of Object.entries(headers)) res.headers.set(name, value);
+  } catch {
+    // a response with immutable headers (one passed through from a fetch) goes out without them
+  }
+}
+
+/**
+ * The per-API-key rate limit (SPEC §11): `rateLimit` (TALLY_RATE_LIMIT) per read key, `writeRateLimit`
+ * (TALLY_WRITE_RATE_LIMIT) per write or admin key. Runs after authentication: only authenticated requests count here;
+ * the others meet the anonymous limit (`anonymousLimiter`).
+ */
+export function rateLimiter(deps: LimiterDeps & Pick<AppDeps, "rateLimit" | "writeRateLimit">): MiddlewareHandler<AppEnv> {
+  const read = deps.rateLimit === false ? null : new SlidingLimit(deps, deps.rateLimit, DEFAULT_RATE_LIMIT_REQUESTS);
+  const write = deps.writeRateLimit === false ? null : new SlidingLimit(deps, deps.writeRateLimit, DEFAULT_WRITE_RATE_LIMIT_REQUESTS);
+  if (!read && !write) return (_c, next) => next();
 
   return async (c, next) => {
     const auth = c.get("auth") as Auth | undefined;
-    if (!auth || !outage.shouldAsk(clock)) return next();
-    const now = clock.now().getTime();
-    const bucket = Math.floor(now / windowMs);
-    const elapsedMs = now - bucket * windowMs;
-    let decision: RateLimitDecision;
-    try {
-      const counts = await withDeadline(store.hit({ key: limitKey(auth), bucket, elapsedMs, windowMs, limit }), timeoutMs);
-      outage.recovered();
-      decision = decide(counts, elapsedMs, windowMs, limit);
-    } catch (error) {
-      outage.failed(clock, error, c.var.requestId);
-      return next();
-    }
-    const headers = rateLimitHeaders(decision, windowSec);
+    const limiter = !auth ? null : auth.scope === "read" ? read : write;
+    if (!auth || !limiter) return next();
+    const decision = await limiter.hit(limitKey(auth), true, c.var.requestId);
+    if (!decision) return next();
+    const headers = limiter.headers(decision);
     if (!decision.allowed)
-      throw new ApiError("rate_limited", `This API key sent more than ${limit} requests in ${windowSec} s; retry after ${headers["retry-after"]} s`, {
-        headers,
-      });
+      throw new ApiError(
+        "rate_limited",
+        `This API key sent more than ${limiter.limit} requests in ${limiter.windowSec} s; retry after ${headers["retry-after"]} s`,
+        { headers },
+      );
     await next();
-    try {
-      for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
-    } catch {
-      // a response with immutable headers (one passed through from a fetch) goes out without them
+    setHeaders(c.res, headers);
+  };
+}
+
+/** A bounded set of the keys (their SHA-256) this instance saw authenticate; the oldest is forgotten first. */
+class KnownKeys {
+  readonly #hashes = new Set<string>();
+  has(hash: string) {
+    return this.#hashes.has(hash);
+  }
+  add(hash: string) {
+    this.#hashes.delete(hash);
+    this.#hashes.add(hash);
+    if (this.#hashes.size > KNOWN_KEYS_MAX) this.#hashes.delete(this.#hashes.values().next().value as string);
+  }
+  delete(hash: string) {
+    this.#hashes.delete(hash);
+  }
+}
+
+const bearerToken = (header: string | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1];
+
+/**
+ * The anonymous limit (SPEC §11, `TALLY_ANON_RATE_LIMIT`): requests that fail authentication (401: no key, a
+ * malformed, unknown or revoked key, a bad webhook signature) count per client address; once an address is over,
+ * its requests are answered 429 here, before any key lookup or signature check, except those carrying a key this
+ * instance already saw authenticate. Runs before authentication, on every /api route including the webhook.
+ */
+export function anonymousLimiter(deps: LimiterDeps & Pick<AppDeps, "anonRateLimit" | "clientAddress">): MiddlewareHandler<AppEnv> {
+  if (deps.anonRateLimit === false) return (_c, next) => next();
+  const limiter = new SlidingLimit(deps, deps.anonRateLimit, DEFAULT_ANON_RATE_LIMIT_REQUESTS);
+  const known = new KnownKeys();
+  const addressOf = (c: Parameters<MiddlewareHandler<AppEnv>>[0]) => `anon:${deps.clientAddress?.(c) ?? "unknown"}`;
+
+  return async (c, next) => {
+    const token = bearerToken(c.req.header("authorization"));
+    // only a key of Tally's shape (or the bootstrap key's length) is worth a hash: anything else cannot be known
+    const hash = token && token.length <= 256 ? await sha256Hex(token) : undefined;
+    if (hash && known.has(hash)) {
+      await next();
+      if (c.res.status === 401) known.delete(hash); // revoked since: it meets the limit from now on
+      if (c.res.status === 401) await limiter.hit(addressOf(c), true, c.var.requestId);
+      return;
+    }
+    const address = addressOf(c);
+    const before = await limiter.hit(address, false, c.var.requestId);
+    if (before && !before.allowed) {
+      const headers = limiter.headers(before);
+      throw new ApiError(
+        "rate_limited",
+        `This address sent more than ${limiter.limit} requests that failed authentication in ${limiter.windowSec} s; retry after ${headers["retry-after"]} s`,
+        { headers },
+      );
+    }
+    await next();
+    if (c.res.status === 401) {
+      await limiter.hit(address, true, c.var.requestId);
+    } else if (hash && c.get("auth")) {
+      known.add(hash);
     }
   };
 }

@@ -4,10 +4,13 @@ import { windowEstimate, type WindowCounts } from "./algorithm";
 /** Bound on the in-process store's entries (one per active key); past it, entries of finished windows are dropped. */
 export const MEMORY_RATE_LIMIT_MAX_KEYS = 50_000;
 
-/** Where the buckets live. `hit` checks and counts in one atomic step (per key) and never counts a refused request. */
+/**
+ * Where the buckets live. `hit` checks and counts in one atomic step (per key) and never counts a refused request;
+ * with `count: false` it only checks (the anonymous limit asks whether an address is over before it counts a failure).
+ */
 export interface RateLimitStore {
   readonly kind: "memory" | "redis" | "upstash";
-  hit(input: { key: string; bucket: number; elapsedMs: number; windowMs: number; limit: number }): Promise<WindowCounts>;
+  hit(input: { key: string; bucket: number; elapsedMs: number; windowMs: number; limit: number; count?: boolean }): Promise<WindowCounts>;
 }
 
 /** The in-process store: one instance's own counts (the default; a Workers isolate or a single Node process). */
@@ -15,7 +18,7 @@ export function memoryRateLimitStore(maxKeys = MEMORY_RATE_LIMIT_MAX_KEYS): Rate
   const buckets = new Map<string, { bucket: number; current: number; previous: number }>();
   return {
     kind: "memory",
-    async hit({ key, bucket, elapsedMs, windowMs, limit }) {
+    async hit({ key, bucket, elapsedMs, windowMs, limit, count = true }) {
       let entry = buckets.get(key);
       if (!entry || entry.bucket < bucket) {
         const previous = entry && entry.bucket === bucket - 1 ? entry.current : 0;
@@ -24,7 +27,7 @@ export function memoryRateLimitStore(maxKeys = MEMORY_RATE_LIMIT_MAX_KEYS): Rate
       }
       // a clock that went back (another instance's, a test's) counts into the newest bucket seen
       const admitted = windowEstimate(entry.previous, entry.current, elapsedMs, windowMs) + 1 <= limit;
-      if (admitted) entry.current += 1;
+      if (admitted && count) entry.current += 1;
       if (buckets.size > maxKeys) {
         for (const [k, e] of buckets) if (e.bucket < bucket - 1) buckets.delete(k);
         if (buckets.size > maxKeys) buckets.delete(buckets.keys().next().value as string);
@@ -36,7 +39,8 @@ export function memoryRateLimitStore(maxKeys = MEMORY_RATE_LIMIT_MAX_KEYS): Rate
 
 /**
  * The check-and-count step for Redis-speaking stores. KEYS[1] is the current bucket's counter, KEYS[2] the previous
- * one's; ARGV: limit, window ms, ms elapsed in the current bucket. Answers {admitted 0|1, previous, current}.
+ * one's; ARGV: limit, window ms, ms elapsed in the current bucket, "0" to check without counting. Answers
+ * {admitted 0|1, previous, current}.
  * The same formula as `windowEstimate` (Lua numbers are doubles, as JS's are).
  */
 export const SLIDING_WINDOW_SCRIPT = `
@@ -46,6 +50,7 @@ local elapsed = tonumber(ARGV[3])
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
 if previous * (window - elapsed) / window + current + 1 <= limit then
+  if ARGV[4] == '0' then return {1, previous, current} end
   current = redis.call('INCR', KEYS[1])
   redis.call('PEXPIRE', KEYS[1], window * 2 + 1000)
   return {1, previous, current}
@@ -63,9 +68,9 @@ export type ScriptRunner = (script: string, keys: string[], args: string[]) => P
 export function scriptRateLimitStore(kind: "redis" | "upstash", run: ScriptRunner, keyPrefix = "tally:ratelimit:"): RateLimitStore {
   return {
     kind,
-    async hit({ key, bucket, elapsedMs, windowMs, limit }) {
+    async hit({ key, bucket, elapsedMs, windowMs, limit, count = true }) {
       const keys = [`${keyPrefix}{${key}}:${bucket}`, `${keyPrefix}{${key}}:${bucket - 1}`];
-      const reply = await run(SLIDING_WINDOW_SCRIPT, keys, [String(limit), String(windowMs), String(elapsedMs)]);
+      const reply = await run(SLIDING_WINDOW_SCRIPT, keys, [String(limit), String(windowMs), String(elapsedMs), count ? "1" : "0"]);
       if (!Array.isArray(reply) || reply.length !== 3) throw new Error(`unexpected rate-limit script reply: ${JSON.stringify(reply)}`);
       const [admitted, previous, current] = reply.map(Number) as [number, number, number];
       return { admitted: admitted === 1, previous, current };

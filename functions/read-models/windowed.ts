@@ -51,25 +51,41 @@ export function fetchWindowedAggregate<T>(ctx: ReadContext, aggregate: WindowedA
     throw new ApiError("validation_failed", `The window touches ${window.dates.length} local dates; at most ${aggregate.maxDates} are allowed`, {
       errors: [{ path: "from", message: `the window may span at most ${aggregate.maxDates} local dates` }],
     });
-  const params =
-    query.from === undefined && query.to === undefined
-      ? `days=${query.days ?? aggregate.defaultDays}:${localDate(now, org.timezone)}`
-      : `from=${window.from.toISOString()}:to=${window.to.toISOString()}`;
+  const explicit = query.from !== undefined || query.to !== undefined;
+  const params = explicit
+    ? `from=${window.from.toISOString()}:to=${window.to.toISOString()}`
+    : `days=${query.days ?? aggregate.defaultDays}:${localDate(now, org.timezone)}`;
   const previous = query.compare === "previous" ? previousWindow(query, window, aggregate.defaultDays) : undefined;
   const subject = aggregate.subject === undefined ? "" : `${aggregate.subject}:`;
   const compared = previous === undefined ? "" : ":compare=previous";
-  return aggregate.namespace.fetch(
-    ctx.cache,
-    `${org.id}:${subject}${org.timezone}:${params}${compared}`,
-    async () => ({
-      window: {
-        from: window.from.toISOString(),
-        to: window.to.toISOString(),
-        timezone: window.timezone,
-        ...(previous && { previous: { from: previous.from.toISOString(), to: previous.to.toISOString() } }),
-      },
-      value: await aggregate.read({ db: ctx.db, org, now }, { ...window, previous }),
-    }),
-    { asOf: now },
-  );
+  const load = async () => ({
+    window: {
+      from: window.from.toISOString(),
+      to: window.to.toISOString(),
+      timezone: window.timezone,
+      ...(previous && { previous: { from: previous.from.toISOString(), to: previous.to.toISOString() } }),
+    },
+    value: await aggregate.read({ db: ctx.db, org, now }, { ...window, previous }),
+  });
+  const key = `${org.id}:${subject}${org.timezone}:${params}${compared}`;
+  // Issue #18: an explicit window is a key the client chooses. One off the whole minute (a dashboard never sends one)
+  // is answered exactly but not cached, and an organization stores at most EXPLICIT_WINDOWS_PER_ORG distinct
+  // explicit windows per namespace on this instance: past that, answered exactly, uncached.
+  // A window without `to` ends at now: keyed by an instant that never comes again, it is not cached either.
+  const cacheable = query.to !== undefined && onWholeMinute(window.from) && onWholeMinute(window.to);
+  if (explicit && !cacheable) return uncached(load, now);
+  return aggregate.namespace.fetch(ctx.cache, key, load, { asOf: now, ...(explicit ? { maxKeysPerOrg: EXPLICIT_WINDOWS_PER_ORG } : {}) });
+}
+
+/**
+ * Distinct explicit windows one organization may store per aggregate namespace on one instance, for as long as an
+ * entry lives (the cache's `maxKeysPerOrg`); past it a window is answered exactly, uncached. A dashboard asks for a
+ * handful (its `days=N` windows are keyed by date and do not count).
+ */
+export const EXPLICIT_WINDOWS_PER_ORG = 64;
+
+const onWholeMinute = (instant: Date) => instant.getTime() % 60_000 === 0;
+
+async function uncached<T>(load: () => Promise<T>, now: Date): Promise<CacheResult<T>> {
+  return { value: await load(), status: "bypass", asOf: now, ttlSec: 0 };
 }

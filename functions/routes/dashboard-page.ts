@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { DASHBOARD_BUILD_ID, DASHBOARD_HTML, DASHBOARD_SCRIPT_SHA256 } from "../dashboard/assets.generated";
 import type { App, AppEnv } from "../hono/env";
+import { isLoopbackAddress } from "../lib/addresses";
 
 /** The slot of dashboard/index.html that carries the demo read key to the page (empty unless the entry passes one). */
 export const DEMO_KEY_SLOT = '<meta name="tally-demo-key" content="">';
@@ -44,8 +45,14 @@ export function dashboardPage(demoKey: string): Page {
   return page;
 }
 
+/** SPEC §11: the demo key goes only to a browser on this machine, never to anyone else on the network. */
+function demoKeyFor(c: Context<AppEnv>): string {
+  const { dashboardDemoKey, clientAddress } = c.var.deps;
+  return dashboardDemoKey && isLoopbackAddress(clientAddress?.(c)) ? dashboardDemoKey : "";
+}
+
 function serve(c: Context<AppEnv>) {
-  const page = dashboardPage(c.var.deps.dashboardDemoKey ?? "");
+  const page = dashboardPage(demoKeyFor(c));
   const headers = {
     etag: page.etag,
     // revalidated on every visit (a new build or a new demo key shows at once); the ETag makes that a 304

@@ -220,6 +220,17 @@ export async function putCallAnalysis(db: Db, orgId: string, callId: string, ana
   });
 }
 
+/** The call an external id names in the organization, if any: one statement. */
+export async function findCallByExternalId(db: Db, orgId: string, externalId: string): Promise<CallRow | undefined> {
+  const [row] = await db
+    .select({ call: calls })
+    .from(callExternalIds)
+    .innerJoin(calls, and(eq(calls.id, callExternalIds.callId), eq(calls.orgId, callExternalIds.orgId), eq(calls.startedAt, callExternalIds.startedAt)))
+    .where(and(eq(callExternalIds.orgId, orgId), eq(callExternalIds.externalId, externalId)))
+    .limit(1);
+  return row?.call;
+}
+
 /** One call with its agent, contact and analysis: two statements. */
 export async function getCall(db: Db, orgId: string, callId: string) {
   const [row] = await db

@@ -3,7 +3,10 @@ import { organizations } from "../../drizzle/schema";
 import type { Db } from "../db/database";
 import { timingSafeEqual } from "../lib/api-keys";
 
-/** SPEC §6: a delivery signed more than this far from now (either way) is refused, which bounds replays. */
+/**
+ * SPEC §6: a delivery signed this far from now or further (either way) is refused; "5 minutes or more" is refused, so
+ * exactly 300 s is. Inside the window a replay is recognised by the delivery ledger (`cache/delivery-ledger.ts`).
+ */
 export const SIGNATURE_TOLERANCE_SEC = 5 * 60;
 export const SIGNATURE_HEADER = "Tally-Signature";
 /** Bound on the header we parse; a real one is about 80 characters (more with several v1 signatures). */
@@ -47,7 +50,9 @@ export async function findWebhookSecret(db: Db, orgId: string): Promise<string |
   return row?.secret ?? null;
 }
 
-export type SignatureVerdict = { ok: true } | { ok: false; reason: "missing_or_malformed" | "outside_tolerance" | "no_secret" | "mismatch" };
+export type SignatureVerdict =
+  | { ok: true; delivery: { timestamp: number; signature: string } }
+  | { ok: false; reason: "missing_or_malformed" | "outside_tolerance" | "no_secret" | "mismatch" };
 
 /**
  * Checks a delivery's signature against the organization's secret. The reason is for the log only: the caller answers
@@ -61,11 +66,14 @@ export async function verifyVoiceSignature(input: {
 }): Promise<SignatureVerdict> {
   const parsed = parseSignatureHeader(input.header);
   if (!parsed) return { ok: false, reason: "missing_or_malformed" };
-  if (Math.abs(Math.floor(input.now.getTime() / 1000) - parsed.timestamp) > SIGNATURE_TOLERANCE_SEC) return { ok: false, reason: "outside_tolerance" };
+  if (Math.abs(input.now.getTime() / 1000 - parsed.timestamp) >= SIGNATURE_TOLERANCE_SEC) return { ok: false, reason: "outside_tolerance" };
   const secret = await input.secretOf();
   const expected = await hmacSha256Hex(secret ?? "no secret: compare against a value no sender can produce", `${parsed.timestamp}.${input.rawBody}`);
   if (secret === null) return { ok: false, reason: "no_secret" };
-  let match = false;
-  for (const signature of parsed.signatures) match = timingSafeEqual(signature, expected) || match;
-  return match ? { ok: true } : { ok: false, reason: "mismatch" };
+  let match: string | null = null;
+  for (const signature of parsed.signatures) if (timingSafeEqual(signature, expected)) match = signature;
+  return match ? { ok: true, delivery: { timestamp: parsed.timestamp, signature: match } } : { ok: false, reason: "mismatch" };
 }
+
+/** How long a delivery signed at `timestamp` (unix seconds) stays inside the tolerance window after `now`, in ms. */
+export const toleranceLeftMs = (timestamp: number, now: Date) => (timestamp + SIGNATURE_TOLERANCE_SEC) * 1000 - now.getTime();

@@ -94,8 +94,11 @@ export function createAgentLookups(options: AgentLookupsOptions) {
   const isFresh = (entry: AgentEntry | undefined, now: number) => entry?.fetchedAt != null && now - entry.fetchedAt < freshMs;
   const backingOff = (entry: AgentEntry | undefined, now: number) => entry?.failing !== undefined && now < entry.failing.retryAt;
 
-  /** Asks the provider for one agent; remembers the answer, or the failure with the agent's next backoff. Never throws. */
-  function refresh(orgId: string, voiceAgentId: string, previous: AgentEntry | undefined, budgetMs = defaultBudgetMs): Promise<Lookup> {
+  /**
+   * Asks the provider for one agent; remembers the answer, or the failure with the agent's next backoff. Never throws.
+   * `budgetEndsAt` (performance.now() time): when the request that starts it stops waiting for it.
+   */
+  function refresh(orgId: string, voiceAgentId: string, previous: AgentEntry | undefined, budgetEndsAt?: number): Promise<Lookup> {
     const key = keyOf(orgId, voiceAgentId);
     const inFlight = refreshing.get(key);
     if (inFlight) return inFlight.running;
@@ -131,7 +134,7 @@ export function createAgentLookups(options: AgentLookupsOptions) {
         refreshing.delete(key);
       }
     })();
-    refreshing.set(key, { running, waitedUntil: performance.now() + budgetMs });
+    refreshing.set(key, { running, waitedUntil: budgetEndsAt ?? performance.now() + defaultBudgetMs });
     return running;
   }
 

@@ -112,6 +112,8 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
       const settled = new Map<string, VoiceConfigResult>();
       // what each id answers if the budget runs out first
       const provisional = new Map<string, VoiceConfigResult>();
+      // when this request stops waiting: a lookup it starts is "waited out" from then on, whenever the lookup began
+      const budgetEndsAt = performance.now() + budgetMs;
 
       const work = (async () => {
         const cached = await lookups.read(ids.map((id) => keyOf(orgId, id)));
@@ -130,7 +132,7 @@ export function createVoiceConfigService(options: VoiceConfigServiceOptions): Vo
               return;
             }
             provisional.set(id, fallback(id, entry, now));
-            const { entry: after, answered } = await lookups.refresh(orgId, id, entry, budgetMs);
+            const { entry: after, answered } = await lookups.refresh(orgId, id, entry, budgetEndsAt);
             settled.set(id, answered && after ? answer(id, after, true) : fallback(id, after, now));
           }),
         );

@@ -122,6 +122,9 @@ describe.each(Object.keys(ROUTE_FIXTURES))("%s", (id) => {
     it("holds keys to their scope: 403 problem+json for too small a scope (or the admin key on an organization route), writing nothing", () =>
       runAll(suite().scope));
 
+  if (fixture.access !== "public")
+    it("names the same resource by an upper-case spelling of its ids, and another organization's ids stay refused", () => runAll(suite().spelling));
+
   if (fixture.foreign)
     it("answers 404 for another organization's ids in the path, query or body, and never reads or writes its rows", () => runAll(suite().tenancy));
 });

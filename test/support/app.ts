@@ -40,19 +40,33 @@ export async function createTestApp(
     /** the voice provider's config service (over a fixture provider); none by default */
     voice?: VoiceConfigService;
     voiceBudgetMs?: number;
-    /** the per-key rate limit (default: the app's default, 600 requests a minute per key) */
+    /** the per-key rate limit (default: the app's default, 600 requests a minute per key); also the write keys' unless `writeRateLimit` */
     rateLimit?: AppDeps["rateLimit"];
+    /** the per-write-key limit (default: `rateLimit` when given, else the app's default, 6000 a minute) */
+    writeRateLimit?: AppDeps["writeRateLimit"];
+    /**
+     * failed authentications per client address (default: off here, as the suites send hundreds of refused requests
+     * from one address; test/security/anonymous-limit.test.ts turns it on). The client address is the request's
+     * `cf-connecting-ip` header, as on the Worker, and 127.0.0.1 without one.
+     */
+    anonRateLimit?: AppDeps["anonRateLimit"];
   } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
   const clock = options.clock ?? systemClock;
   let logger = memoryLogger();
   let worker: WorkerInstance | undefined;
+  const writeRateLimit = options.writeRateLimit ?? options.rateLimit;
+  const limits = {
+    ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+    ...(writeRateLimit === undefined ? {} : { writeRateLimit }),
+    anonRateLimit: options.anonRateLimit ?? (false as const),
+  };
   if (testTarget() === "worker") {
     for (const option of ["cache", "voice", "voiceBudgetMs"] as const) {
       if (options[option] !== undefined) throw new Error(`createTestApp: the worker target has no equivalent of the ${option} option`);
     }
-    worker = await startWorkerTarget({ database, clock, adminKey: ADMIN_KEY, ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }) });
+    worker = await startWorkerTarget({ database, clock, adminKey: ADMIN_KEY, ...limits });
     logger = Object.assign(memoryLogger(), { lines: worker.logs });
   }
   const deps: AppDeps = {
@@ -63,7 +77,8 @@ export async function createTestApp(
     adminKey: ADMIN_KEY,
     ...(options.voice ? { voice: options.voice } : {}),
     ...(options.voiceBudgetMs === undefined ? {} : { voiceBudgetMs: options.voiceBudgetMs }),
-    ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+    ...limits,
+    clientAddress: (c) => c.req.header("cf-connecting-ip") ?? "127.0.0.1",
   };
   const app = createApp(deps);
   // the suites' requests (app.request calls this.fetch) go to the Worker; the app in process serves its route table

@@ -58,12 +58,19 @@ export async function startWorkerTarget(options: {
   clock: Clock;
   adminKey: string;
   rateLimit?: AppDeps["rateLimit"];
+  writeRateLimit?: AppDeps["writeRateLimit"];
+  anonRateLimit?: AppDeps["anonRateLimit"];
 }): Promise<WorkerInstance> {
   const { database, clock } = options;
   if (!database.url) throw new Error("the worker target runs over a Postgres database (a URL), not PGlite");
-  const rateLimit = options.rateLimit;
-  if (rateLimit && (rateLimit.store || rateLimit.timeoutMs !== undefined || (rateLimit.clock && rateLimit.clock !== clock)))
-    throw new Error("the worker target takes a rate limit's requests and window only");
+  /** a limit of the app's deps as the Worker's variable: `<requests>/<seconds>s` or `off` */
+  const variable = (name: string, limit: AppDeps["rateLimit"], defaultRequests: number): Record<string, string> => {
+    if (limit === undefined) return {};
+    if (limit === false) return { [name]: "off" };
+    if (limit.store || limit.timeoutMs !== undefined || (limit.clock && limit.clock !== clock))
+      throw new Error("the worker target takes a rate limit's requests and window only");
+    return { [name]: `${limit.requests ?? defaultRequests}/${limit.windowSec ?? 60}s` };
+  };
   const script = inject("workerTargetScript");
   const logs: LogFields[] = [];
   const waiting = new Map<string, () => void>();
@@ -80,8 +87,9 @@ export async function startWorkerTarget(options: {
       TALLY_ADMIN_KEY: options.adminKey,
       // what the in-process memory logger keeps
       LOG_LEVEL: "debug",
-      ...(rateLimit === false ? { TALLY_RATE_LIMIT: "off" } : {}),
-      ...(rateLimit ? { TALLY_RATE_LIMIT: `${rateLimit.requests ?? 600}/${rateLimit.windowSec ?? 60}s` } : {}),
+      ...variable("TALLY_RATE_LIMIT", options.rateLimit, 600),
+      ...variable("TALLY_WRITE_RATE_LIMIT", options.writeRateLimit, 6000),
+      ...variable("TALLY_ANON_RATE_LIMIT", options.anonRateLimit, 60),
     },
     handleRuntimeStdio(stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) {
       createInterface({ input: stdout }).on("line", (line) => {

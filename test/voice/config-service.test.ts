@@ -199,10 +199,11 @@ describe("getVoiceConfigs", () => {
     provider.setDefault(reply.hang());
     const { service } = serviceOf({ timeoutMs: 1_000, retry: { maxRetries: 0 } });
     const background: Promise<unknown>[] = [];
-    // the lookup hangs until its 1 s timeout, far past the first request's 50 ms budget
+    // the lookup hangs until its 1 s timeout, far past the first request's 250 ms budget (ample to start it, even on a
+    // loaded machine: a lookup the first request had not yet started is one the second would rightly wait for)
     let lookupEnded = false;
     const first = await service.getVoiceConfigs(ORG, ["held-up"], {
-      budgetMs: 50,
+      budgetMs: 250,
       waitUntil: (p) => {
         background.push(
           p.finally(() => {

@@ -1,4 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Db } from "../../db/database";
+import { memoizeFor } from "../../lib/memo";
 import { checkHealth } from "../../ops/health";
 import type { App } from "../../hono/env";
 
@@ -32,18 +34,28 @@ export const route = createRoute({
   },
 });
 
+/** Issue #18: /health is public, so its statements run at most once a second per app instance, whatever the traffic. */
+export const HEALTH_MEMO_MS = 1_000;
+
+type HealthAnswer = { ok: boolean; body: { data: Health; meta: { asOf: string } } };
+
 export function register(app: App) {
+  // per app instance, built on its first request (nothing at module scope)
+  let memo: ((db: Db) => Promise<HealthAnswer>) | undefined;
   app.openapi(route, async (c) => {
     const { deps } = c.var;
-    const report = await checkHealth({ db: c.var.db, cache: deps.cache, clock: deps.clock, logger: deps.logger });
-    const data: Health = {
-      status: report.status,
-      database: { ...report.database, driver: deps.database.kind },
-      cache: report.cache,
-      rollupLagSec: report.rollupLagSec,
-    };
+    memo ??= memoizeFor(deps.clock, HEALTH_MEMO_MS, async (db: Db) => {
+      const report = await checkHealth({ db, cache: deps.cache, clock: deps.clock, logger: deps.logger });
+      const data: Health = {
+        status: report.status,
+        database: { ...report.database, driver: deps.database.kind },
+        cache: report.cache,
+        rollupLagSec: report.rollupLagSec,
+      };
+      return { ok: report.database.ok, body: { data: healthSchema.parse(data), meta: { asOf: deps.clock.now().toISOString() } } };
+    });
+    const answer = await memo(c.var.db);
     c.header("cache-control", "no-store");
-    const body = { data: healthSchema.parse(data), meta: { asOf: deps.clock.now().toISOString() } };
-    return report.database.ok ? c.json(body, 200) : c.json(body, 503);
+    return answer.ok ? c.json(answer.body, 200) : c.json(answer.body, 503);
   });
 }

@@ -11,6 +11,7 @@ import { createTestDatabase } from "../../support/database";
 import { testTarget } from "../../support/worker-target";
 import { body, ManualClock } from "../../support/app";
 import { useTestApp } from "../../support/use-test-app";
+import { HEALTH_MEMO_MS } from "../../../functions/routes/ops/health";
 
 const NOW = new Date("2026-03-10T12:00:00Z");
 
@@ -45,7 +46,9 @@ describe("GET /health", () => {
   });
 
   it("reports the rollup lag as now minus the start of the last successful refresh-rollups run", async () => {
-    const lastSuccess = new Date(NOW.getTime() - 90_500);
+    // a second past the previous test's answer, which /health keeps for up to a second (HEALTH_MEMO_MS)
+    clock.set(new Date(NOW.getTime() + HEALTH_MEMO_MS));
+    const lastSuccess = new Date(clock.now().getTime() - 90_500);
     await t.database.db.execute(sql`
       INSERT INTO job_runs (name, last_started_at, last_success_at, last_duration_ms, runs)
       VALUES ('refresh-rollups', ${lastSuccess.toISOString()}::timestamptz, ${lastSuccess.toISOString()}::timestamptz, 1200, 4)
@@ -55,6 +58,22 @@ describe("GET /health", () => {
     expect(res.status, JSON.stringify(json)).toBe(200);
     expect(json.data.rollupLagSec).toBe(90.5);
     await t.database.db.execute(sql`DELETE FROM job_runs WHERE name = 'refresh-rollups'`);
+    clock.set(NOW);
+  });
+
+  it("runs its statements at most once a second, however many requests come (issue #18: it is public)", async () => {
+    clock.set(new Date(NOW.getTime() + 10 * HEALTH_MEMO_MS));
+    const statements = async () => {
+      const res = await t.request("GET", "/health", { key: null });
+      expect(res.status, await res.clone().text()).toBe(200);
+      const id = res.headers.get("x-request-id");
+      return t.logs.find((l) => l.requestId === id && (l.msg === "request" || l.msg === "slow request"))?.statements;
+    };
+    expect(await statements(), "the first request asks the database").toBeGreaterThan(0);
+    for (let i = 0; i < 5; i++) expect(await statements(), "within the second").toBe(0);
+    clock.advance(HEALTH_MEMO_MS);
+    expect(await statements(), "a second later").toBeGreaterThan(0);
+    clock.set(NOW);
   });
 
   it("answers 503 with database.ok false when the database does not answer, and says why only in the log", async () => {

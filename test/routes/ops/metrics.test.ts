@@ -5,6 +5,7 @@ import { PROMETHEUS_CONTENT_TYPE, RequestMetrics, renderMetrics, REQUEST_DURATIO
 import { testTarget } from "../../support/worker-target";
 import { body, ManualClock } from "../../support/app";
 import { useTestApp } from "../../support/use-test-app";
+import { METRICS_MEMO_MS } from "../../../functions/routes/ops/metrics";
 
 const NOW = new Date("2026-03-10T12:00:00Z");
 
@@ -98,7 +99,9 @@ describe("GET /metrics", () => {
     const run = await t.request("POST", "/api/admin/jobs/maintain-partitions/run");
     const report = await body(run);
     expect(run.status, JSON.stringify(report)).toBe(200);
-    const lastSuccess = new Date(NOW.getTime() - 42_000);
+    // a second past the previous scrape, whose job_runs read /metrics keeps for up to a second (METRICS_MEMO_MS)
+    clock.set(new Date(NOW.getTime() + METRICS_MEMO_MS));
+    const lastSuccess = new Date(clock.now().getTime() - 42_000);
     await t.database.db.execute(sql`
       INSERT INTO job_runs (name, last_started_at, last_success_at, last_duration_ms, runs, failures)
       VALUES ('refresh-rollups', ${lastSuccess.toISOString()}::timestamptz, ${lastSuccess.toISOString()}::timestamptz, 1500, 7, 2)
@@ -117,6 +120,22 @@ describe("GET /metrics", () => {
     expect(s.get("tally_rollup_lag_seconds")).toBe(42);
     expect(s.get("tally_database_up")).toBe(1);
     await t.database.db.execute(sql`DELETE FROM job_runs WHERE name = 'refresh-rollups'`);
+    clock.set(NOW);
+  });
+
+  it("reads the database at most once a second however often it is scraped, and counts requests live", async () => {
+    clock.set(new Date(NOW.getTime() + 10 * METRICS_MEMO_MS));
+    const statements = async () => {
+      const res = await t.request("GET", "/metrics", { key: null });
+      expect(res.status).toBe(200);
+      const id = res.headers.get("x-request-id");
+      return t.logs.find((l) => l.requestId === id && (l.msg === "request" || l.msg === "slow request"))?.statements;
+    };
+    expect(await statements()).toBeGreaterThan(0);
+    for (let i = 0; i < 5; i++) expect(await statements(), "within the second").toBe(0);
+    clock.advance(METRICS_MEMO_MS);
+    expect(await statements(), "a second later").toBeGreaterThan(0);
+    clock.set(NOW);
   });
 
   it("leaves out the voice breaker when the app has no voice client", async () => {

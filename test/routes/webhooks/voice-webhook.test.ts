@@ -54,9 +54,12 @@ describe("POST /api/webhooks/voice/{orgId}", () => {
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(201);
     expect(json.data).toMatchObject({ phoneNumber: "+14155550142", status: "in_progress", startedAt: "2026-03-10T11:58:00.000Z" });
-    const again = await deliver(o.orgId, raw, sign(o.secret, raw));
+    const again = await deliver(o.orgId, raw, sign(o.secret, raw, nowSec - 1));
     expect(again.status, await again.clone().text()).toBe(200);
     expect((await body(again)).data.id).toBe(json.data.id);
+    // the very same delivery again is a replay (SPEC §11): the call as it is, nothing changed
+    const replayed = await body(await deliver(o.orgId, raw, sign(o.secret, raw)));
+    expect(replayed).toMatchObject({ data: { id: json.data.id }, meta: { replayed: true } });
     const externalId = JSON.parse(raw).externalId;
     const update = JSON.stringify({ externalId, status: "completed", durationSec: 95 });
     const changed = await body(await deliver(o.orgId, update, sign(o.secret, update, nowSec - 10)));
@@ -76,7 +79,7 @@ describe("POST /api/webhooks/voice/{orgId}", () => {
 
   it("accepts a timestamp just inside the 5-minute tolerance either way", async () => {
     const o = await orgWithSecret();
-    for (const ts of [nowSec - 300, nowSec + 300]) {
+    for (const ts of [nowSec - 299, nowSec + 299]) {
       const raw = event();
       expect((await deliver(o.orgId, raw, sign(o.secret, raw, ts))).status).toBe(201);
     }
@@ -101,6 +104,9 @@ describe("POST /api/webhooks/voice/{orgId}", () => {
     const raw = event();
     await expectRejected(await deliver(o.orgId, raw, sign(o.secret, raw, nowSec - 301)), o.orgId);
     await expectRejected(await deliver(o.orgId, raw, sign(o.secret, raw, nowSec + 301)), o.orgId);
+    // "5 minutes or more is refused": exactly 300 s either way is outside
+    await expectRejected(await deliver(o.orgId, raw, sign(o.secret, raw, nowSec - 300)), o.orgId);
+    await expectRejected(await deliver(o.orgId, raw, sign(o.secret, raw, nowSec + 300)), o.orgId);
     // a delivery signed now, replayed six minutes later
     const fresh = sign(o.secret, raw);
     clock.advance(6 * 60 * 1000);

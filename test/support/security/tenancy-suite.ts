@@ -25,7 +25,28 @@ export type SuiteContext = {
 };
 
 export type SecurityCase = { name: string; run(): Promise<void> };
-export type RouteSuite = { auth: SecurityCase[]; scope: SecurityCase[]; tenancy: SecurityCase[] };
+export type RouteSuite = { auth: SecurityCase[]; scope: SecurityCase[]; tenancy: SecurityCase[]; spelling: SecurityCase[] };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The request with every UUID in its path, query and body spelled in upper case, and whether there was one. */
+export function upperCaseIds(spec: RequestSpec): { spec: RequestSpec; changed: boolean } {
+  let changed = false;
+  const up = (value: unknown): unknown => {
+    if (typeof value === "string" && UUID.test(value)) {
+      changed = true;
+      return value.toUpperCase();
+    }
+    if (Array.isArray(value)) return value.map(up);
+    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, up(v)]));
+    return value;
+  };
+  const out: RequestSpec = { ...spec };
+  if (spec.params) out.params = up(spec.params) as Record<string, string>;
+  if (spec.query) out.query = spec.query.map(([k, v]) => [k, up(v) as string]);
+  if (spec.body !== undefined) out.body = up(spec.body);
+  return { spec: out, changed };
+}
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
@@ -141,7 +162,7 @@ const warmUpRead = (scope: "read" | "write" | "admin") => (scope === "admin" ? "
 
 export function routeSuite(ctx: SuiteContext, op: Operation): RouteSuite {
   const fixture = fixtureFor(op);
-  const suite: RouteSuite = { auth: [], scope: [], tenancy: [] };
+  const suite: RouteSuite = { auth: [], scope: [], tenancy: [], spelling: [] };
   const valid = () => fixture.valid(ctx.w, ctx.t);
 
   if (fixture.access === "public") {
@@ -215,13 +236,32 @@ export function routeSuite(ctx: SuiteContext, op: Operation): RouteSuite {
       });
   }
 
+  const go = (spec: RequestSpec) => {
+    if (fixture.access !== "signature") return sendSpec(ctx, op, spec, { authorization: bearer(keyFor(ctx, fixture)) });
+    const raw = JSON.stringify(spec.body);
+    return sendSpec(ctx, op, spec, { rawBody: raw, signature: signWebhook(ctx.w.own.webhookSecret, raw) });
+  };
+  // issue #18: an id is lower-cased when parsed, so an upper-case spelling names the same resource (and the same
+  // cache entries and locks: test/security/ids.test.ts), and another organization's id stays out of reach
+  suite.spelling.push({
+    name: "accepts its own ids spelled in upper case",
+    run: async () => {
+      const { spec, changed } = upperCaseIds(await valid());
+      if (!changed) return;
+      await expectAccepted(ctx, { ...fixture, valid: () => spec }, `${op.id} with upper-case ids`, go);
+    },
+  });
+  for (const foreign of fixture.foreign?.(ctx.w) ?? []) {
+    const upper = upperCaseIds(foreign.request);
+    if (!upper.changed || foreign.expect === "isolated") continue;
+    suite.spelling.push({
+      name: `answers ${foreign.expect} for another organization's ${foreign.name} spelled in upper case`,
+      run: () => expectRefused(ctx, `${op.id} with another organization's ${foreign.name} in upper case`, foreign.expect as 404 | 409, () => upper.spec, go),
+    });
+  }
+
   for (const foreign of fixture.foreign?.(ctx.w) ?? []) {
     const what = `${op.id} with another organization's ${foreign.name}`;
-    const go = (spec: RequestSpec) => {
-      if (fixture.access !== "signature") return sendSpec(ctx, op, spec, { authorization: bearer(keyFor(ctx, fixture)) });
-      const raw = JSON.stringify(spec.body);
-      return sendSpec(ctx, op, spec, { rawBody: raw, signature: signWebhook(ctx.w.own.webhookSecret, raw) });
-    };
     suite.tenancy.push(
       foreign.expect !== "isolated"
         ? {
@@ -299,6 +339,7 @@ function webhookCases(ctx: SuiteContext, op: Operation, fixture: RouteFixture): 
       name: "answers 401 for a replay outside the 5-minute tolerance",
       run: async () => {
         await deliver("signed 301 s ago", (raw) => ({ signature: signWebhook(own.webhookSecret, raw, nowSec() - 301) }));
+        await deliver("signed 300 s ago (5 minutes or more is refused)", (raw) => ({ signature: signWebhook(own.webhookSecret, raw, nowSec() - 300) }));
         await deliver("signed 6 minutes ago (a replay)", (raw) => ({ signature: signWebhook(own.webhookSecret, raw, nowSec() - 360) }));
         await deliver("signed 301 s ahead", (raw) => ({ signature: signWebhook(own.webhookSecret, raw, nowSec() + 301) }));
       },
