@@ -244,9 +244,18 @@ describe("the rollup query layer and the aggregate routes", () => {
                 else if (c.field === "agent")
                   await db.execute(sql`UPDATE calls SET agent_id = ${c.value === null ? null : (liveAgents()[c.value] ?? null)}::uuid WHERE id = ${id}::uuid`);
                 else if (c.field === "org")
-                  await db.execute(
-                    sql`UPDATE calls SET org_id = CASE WHEN org_id = ${orgId}::uuid THEN ${other!.id}::uuid ELSE ${orgId}::uuid END WHERE id = ${id}::uuid`,
-                  );
+                  // the call moves with its links (the database refuses a cross-organization one, issue #18): its
+                  // contact's phone becomes a contact of the other organization, and its agent, the old one's, goes
+                  await db.execute(sql`
+                    WITH moved AS (
+                      SELECT CASE WHEN calls.org_id = ${orgId}::uuid THEN ${other!.id}::uuid ELSE ${orgId}::uuid END AS org_id, contacts.phone
+                      FROM calls JOIN contacts ON contacts.id = calls.contact_id WHERE calls.id = ${id}::uuid
+                    ), contact AS (
+                      INSERT INTO contacts (org_id, phone) SELECT org_id, phone FROM moved
+                      ON CONFLICT (org_id, phone) DO UPDATE SET phone = EXCLUDED.phone RETURNING id
+                    )
+                    UPDATE calls SET org_id = (SELECT org_id FROM moved), contact_id = (SELECT id FROM contact), agent_id = NULL
+                    WHERE id = ${id}::uuid`);
                 else if (c.field === "status") await db.execute(sql`UPDATE calls SET status = ${c.value}::call_status WHERE id = ${id}::uuid`);
                 else if (c.field === "outcome") await db.execute(sql`UPDATE calls SET outcome = ${c.value}::call_outcome WHERE id = ${id}::uuid`);
                 else if (c.field === "direction") await db.execute(sql`UPDATE calls SET direction = ${c.value}::call_direction WHERE id = ${id}::uuid`);
