@@ -1,8 +1,8 @@
 import uPlot from "uplot";
-import { bars, COUNT_STEPS, hourColumns } from "./analytics";
+import { bars, dailyChart, hourColumns } from "./analytics";
 import type { AgentPerformanceResponse } from "./api-types";
 import { h } from "./dom";
-import { formatDecimal, formatDuration, formatInt, formatLocalDate, formatRate } from "./format";
+import { formatDecimal, formatDuration, formatInt, formatRate } from "./format";
 
 type Performance = AgentPerformanceResponse["data"];
 
@@ -39,39 +39,10 @@ function totals(p: Performance): HTMLElement {
   );
 }
 
-function buildChart(p: Performance, width: number): uPlot {
-  const dates = p.series.map((point) => point.date);
-  const label = (i: number) => (Number.isInteger(i) && dates[i] !== undefined ? formatLocalDate(dates[i]!) : "");
-  const data: uPlot.AlignedData = [dates.map((_, i) => i), ...SERIES.map((s) => p.series.map((point) => point[s.key]))];
-  return new uPlot(
-    {
-      width,
-      height: CHART_HEIGHT,
-      scales: { x: { time: false, range: (_u, min, max) => (min === max ? [min - 0.5, max + 0.5] : [min, max]) } },
-      axes: [
-        { values: (_u, splits) => splits.map(label), incrs: [1, 2, 7, 14, 28], space: 56 },
-        { values: (_u, splits) => splits.map((n) => formatInt(n)), incrs: COUNT_STEPS, size: 56 },
-      ],
-      series: [
-        { label: "Date", value: (_u, i) => (i === null ? "—" : label(i)) },
-        ...SERIES.map((s) => ({
-          label: s.label,
-          stroke: s.color,
-          width: 2,
-          points: { show: p.series.length <= 31 },
-          value: (_u: uPlot, n: number | null) => (n === null ? "—" : formatInt(n)),
-        })),
-      ],
-      cursor: { drag: { x: false, y: false } },
-    },
-    data,
-  );
-}
-
 /** One agent's story: who it is, its totals, its daily series (uPlot), outcomes and calls by local hour; Back returns. */
 export function renderAgentPerformance(p: Performance, body: HTMLElement): Node[] {
   chart?.destroy();
-  chart = buildChart(p, Math.max(320, body.clientWidth || 640));
+  chart = dailyChart(p.series, SERIES, Math.max(320, body.clientWidth || 640), CHART_HEIGHT);
   chart.root.dataset.points = String(p.series.length);
   const outcomes = Object.entries(p.outcomes).sort(([, x], [, y]) => y - x);
   return [

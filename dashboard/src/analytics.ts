@@ -15,7 +15,7 @@ const SERIES = [
 
 const CHART_HEIGHT = 240;
 /** Counts are whole: the value axis steps 1, 2, 5, 10, 20, 50… so it never labels 0.2 as "0". */
-export const COUNT_STEPS = Array.from({ length: 8 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
+const COUNT_STEPS = Array.from({ length: 8 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
 
 let chart: uPlot | null = null;
 let resizeObserver: ResizeObserver | null = null;
@@ -61,13 +61,22 @@ export function hourColumns(byHour: number[]): HTMLElement {
   );
 }
 
-function buildChart(a: Analytics, width: number): uPlot {
-  const dates = a.series.map((p) => p.date);
+/** One line of a daily chart: the series point's count under `key`. */
+export type DailyLine<K extends string> = { readonly key: K; readonly label: string; readonly color: string };
+
+/** A daily series as a uPlot line chart (one x step per local date), shared by the analytics and agent panels. */
+export function dailyChart<K extends string>(
+  series: readonly ({ date: string } & Record<K, number>)[],
+  lines: readonly DailyLine<K>[],
+  width: number,
+  height: number,
+): uPlot {
+  const dates = series.map((p) => p.date);
   const label = (i: number) => (Number.isInteger(i) && dates[i] !== undefined ? formatLocalDate(dates[i]!) : "");
-  const data: uPlot.AlignedData = [dates.map((_, i) => i), ...SERIES.map((s) => a.series.map((p) => p[s.key]))];
+  const data: uPlot.AlignedData = [dates.map((_, i) => i), ...lines.map((s) => series.map((p) => p[s.key]))];
   const options: uPlot.Options = {
     width,
-    height: CHART_HEIGHT,
+    height,
     scales: { x: { time: false, range: (_u, min, max) => (min === max ? [min - 0.5, max + 0.5] : [min, max]) } },
     axes: [
       { values: (_u, splits) => splits.map(label), incrs: [1, 2, 7, 14, 28], space: 56 },
@@ -75,11 +84,11 @@ function buildChart(a: Analytics, width: number): uPlot {
     ],
     series: [
       { label: "Date", value: (_u, i) => (i === null ? "—" : label(i)) },
-      ...SERIES.map((s) => ({
+      ...lines.map((s) => ({
         label: s.label,
         stroke: s.color,
         width: 2,
-        points: { show: a.series.length <= 31 },
+        points: { show: series.length <= 31 },
         value: (_u: uPlot, n: number | null) => (n === null ? "—" : formatInt(n)),
       })),
     ],
@@ -92,7 +101,7 @@ function buildChart(a: Analytics, width: number): uPlot {
 export function renderAnalytics(a: Analytics, body: HTMLElement): Node[] {
   chart?.destroy();
   const width = Math.max(320, body.clientWidth || 640);
-  chart = buildChart(a, width);
+  chart = dailyChart(a.series, SERIES, width, CHART_HEIGHT);
   chart.root.dataset.points = String(a.series.length);
   if (!resizeObserver) {
     resizeObserver = new ResizeObserver(() => {
