@@ -316,8 +316,9 @@ export async function benchRefresh(options: BenchOptions) {
           ids.length,
           now,
           () =>
-            db.execute(sql`WITH gone AS (DELETE FROM call_milestones WHERE call_id = ANY(${idArray(ids)}) RETURNING call_id, org_id)
-                         INSERT INTO call_milestones (call_id, org_id, key, achieved) SELECT DISTINCT call_id, org_id, 'bench', true FROM gone`),
+            db.execute(sql`WITH gone AS (DELETE FROM call_milestones WHERE call_id = ANY(${idArray(ids)}) RETURNING call_id, call_started_at, org_id)
+                         INSERT INTO call_milestones (call_id, call_started_at, org_id, key, achieved)
+                         SELECT DISTINCT call_id, call_started_at, org_id, 'bench', true FROM gone`),
           orgId,
         ),
       );

@@ -29,12 +29,17 @@ export const appointments = pgTable(
     contactId: uuid("contact_id")
       .notNull()
       .references(() => contacts.id, { onDelete: "cascade" }),
-    /** no foreign key: calls is partitioned and keyed by (id, started_at) */
+    /** With `call_started_at`, the whole key of the call (calls is partitioned by started_at): migration 0005's
+     *  composite foreign key (org_id, call_id, call_started_at) → calls; both set or both empty. */
     callId: uuid("call_id"),
+    callStartedAt: tstz("call_started_at"),
     serviceId: uuid("service_id").references(() => catalogItems.id, { onDelete: "set null" }),
     scheduledAt: tstz("scheduled_at").notNull(),
     status: appointmentStatus("status").notNull().default("scheduled"),
     ...timestamps,
   },
-  (t) => [index("appointments_org_status_scheduled_idx").on(t.orgId, t.status, t.scheduledAt)],
+  (t) => [
+    index("appointments_org_status_scheduled_idx").on(t.orgId, t.status, t.scheduledAt),
+    check("appointments_call_key_whole", sql`(${t.callId} IS NULL) = (${t.callStartedAt} IS NULL)`),
+  ],
 );

@@ -86,10 +86,16 @@ export const callExternalIds = pgTable(
   (t) => [primaryKey({ name: "call_external_ids_pkey", columns: [t.orgId, t.externalId] })],
 );
 
+/**
+ * A call's analysis rows name their call by its whole key, `(org_id, call_id, call_started_at)`, so migration 0005's
+ * composite foreign keys to the partitioned calls table (whose unique keys must hold `started_at`) refuse a row of
+ * one organization's call filed under another; a call that moves in time carries them along (ON UPDATE CASCADE).
+ */
 export const callMilestones = pgTable(
   "call_milestones",
   {
     callId: uuid("call_id").notNull(),
+    callStartedAt: tstz("call_started_at").notNull(),
     orgId: uuid("org_id")
       .notNull()
       .references(() => organizations.id, { onDelete: "cascade" }),
@@ -104,6 +110,7 @@ export const callObjections = pgTable(
   {
     id: id(),
     callId: uuid("call_id").notNull(),
+    callStartedAt: tstz("call_started_at").notNull(),
     orgId: uuid("org_id")
       .notNull()
       .references(() => organizations.id, { onDelete: "cascade" }),

@@ -6,7 +6,9 @@ import type { JobDefinition } from "./types";
  * Creates the coming months' partitions of calls and widget_pageviews ahead of time and applies the retention:
  * month partitions wholly older than the retention are detached, then dropped. The current month is never touched.
  * Dropping a partition fires no trigger, so the rollups of the dropped calls are forgotten in the same transaction
- * (`tally_rollup_forget_before`): no read ever sees rollup rows of calls that are gone (SPEC §7).
+ * (`tally_rollup_forget_before`): no read ever sees rollup rows of calls that are gone (SPEC §7). Nor does it run
+ * the foreign keys' actions: `tally_drop_month_partition` (sql/001_partitions.sql) deletes the calls' analysis rows
+ * and external ids first and unlinks their appointments.
  */
 export const maintainPartitions: JobDefinition = {
   cron: "0 3 * * *",
@@ -33,8 +35,7 @@ export const maintainPartitions: JobDefinition = {
            ORDER BY 1, 2`,
     );
     const drop = async (tx: Db, parent: string, child: string) => {
-      await tx.execute(sql.raw(`ALTER TABLE "${parent}" DETACH PARTITION "${child}"`));
-      await tx.execute(sql.raw(`DROP TABLE "${child}"`));
+      await tx.execute(sql`SELECT tally_drop_month_partition(${parent}::regclass, ${child}::regclass)`);
     };
     const expiredCalls = expired.filter((e) => e.parent === "calls");
     let rollupRowsForgotten = 0;

@@ -33,9 +33,20 @@ export const CALL_COLUMNS = [
   "updated_at",
 ] as const;
 export const EXTERNAL_ID_COLUMNS = ["org_id", "external_id", "call_id", "started_at"] as const;
-export const MILESTONE_COLUMNS = ["call_id", "org_id", "key", "achieved"] as const;
-export const OBJECTION_COLUMNS = ["id", "call_id", "org_id", "kind", "handled"] as const;
-export const APPOINTMENT_COLUMNS = ["id", "org_id", "contact_id", "call_id", "service_id", "scheduled_at", "status", "created_at", "updated_at"] as const;
+export const MILESTONE_COLUMNS = ["call_id", "call_started_at", "org_id", "key", "achieved"] as const;
+export const OBJECTION_COLUMNS = ["id", "call_id", "call_started_at", "org_id", "kind", "handled"] as const;
+export const APPOINTMENT_COLUMNS = [
+  "id",
+  "org_id",
+  "contact_id",
+  "call_id",
+  "call_started_at",
+  "service_id",
+  "scheduled_at",
+  "status",
+  "created_at",
+  "updated_at",
+] as const;
 
 /** A call younger than this is still ringing (outbound) or queued (inbound). */
 const RINGING_MS = 20_000;
@@ -202,26 +213,26 @@ function emitCall(
     iso(updatedAt),
   ]);
   if (externalId) sinks.externalIds([org.id, externalId, id, startedAt]);
-  if (analysed) emitAnalysis(org, rng, sinks, id, score, skill, analysedAt);
-  if (outcome === "appointment_booked" && end !== null) emitAppointment(org, rng, sinks, id, contact.id, end);
+  if (analysed) emitAnalysis(org, rng, sinks, id, startedAt, score, skill, analysedAt);
+  if (outcome === "appointment_booked" && end !== null) emitAppointment(org, rng, sinks, id, startedAt, contact.id, end);
 }
 
-function emitAnalysis(org: OrgModel, rng: Random, sinks: CallSinks, callId: string, score: number, skill: number, at: number) {
+function emitAnalysis(org: OrgModel, rng: Random, sinks: CallSinks, callId: string, callStartedAt: string, score: number, skill: number, at: number) {
   const achieved = [0.97, 0.45 + 0.45 * skill, 0.3 + 0.5 * (score / 100), score >= 70 ? 0.8 : score >= 40 ? 0.4 : 0.1];
   MILESTONE_KEYS.forEach((key, i) => {
-    sinks.milestones([callId, org.id, key, rng.chance(achieved[i]!)]);
+    sinks.milestones([callId, callStartedAt, org.id, key, rng.chance(achieved[i]!)]);
   });
   const r = rng.float();
   const count = r < 0.4 ? 0 : r < 0.75 ? 1 : r < 0.93 ? 2 : 3;
   const first = rng.int(OBJECTION_KINDS.length);
   for (let j = 0; j < count; j++) {
     const kind = OBJECTION_KINDS[(first + j) % OBJECTION_KINDS.length]!;
-    sinks.objections([rng.uuidAt(at), callId, org.id, kind, rng.chance(0.35 + 0.55 * skill)]);
+    sinks.objections([rng.uuidAt(at), callId, callStartedAt, org.id, kind, rng.chance(0.35 + 0.55 * skill)]);
   }
 }
 
 /** A booked call's appointment: a weekday business-hour slot 1–21 local days later, resolved if it is past. */
-function emitAppointment(org: OrgModel, rng: Random, sinks: CallSinks, callId: string, contactId: string, end: number) {
+function emitAppointment(org: OrgModel, rng: Random, sinks: CallSinks, callId: string, callStartedAt: string, contactId: string, end: number) {
   const zone = org.plan.timeZone;
   const date = localCalendarDay(zone, end);
   date.setUTCDate(date.getUTCDate() + 1 + rng.int(21));
@@ -233,5 +244,5 @@ function emitAppointment(org: OrgModel, rng: Random, sinks: CallSinks, callId: s
   const createdAt = Math.min(now, end + 60_000);
   const updatedAt = status === "scheduled" ? createdAt : at < now ? Math.min(now, at + 2 * 3_600_000) : createdAt + Math.floor(rng.float() * (now - createdAt));
   const service = rng.chance(0.9) ? rng.pick(org.services).id : null;
-  sinks.appointments([rng.uuidAt(createdAt), org.id, contactId, callId, service, iso(at), status, iso(createdAt), iso(updatedAt)]);
+  sinks.appointments([rng.uuidAt(createdAt), org.id, contactId, callId, callStartedAt, service, iso(at), status, iso(createdAt), iso(updatedAt)]);
 }

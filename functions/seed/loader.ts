@@ -16,7 +16,15 @@ const PGLITE_IN_FLIGHT = 1;
 const INSERT_ROWS = 1_000;
 
 type PgliteClient = { query(query: string, params?: unknown[], options?: { blob?: Blob }): Promise<unknown> };
-type TableBuffer = { columns: readonly string[]; batchRows: number; lines: string[]; rows: Row[] };
+type TableBuffer = {
+  columns: readonly string[];
+  batchRows: number;
+  /** the table this one's foreign keys name (its rows must be committed first), if it is loaded alongside */
+  parent: string | undefined;
+  lines: string[];
+  rows: Row[];
+  inFlight: Set<Promise<void>>;
+};
 
 /**
  * Streams generated rows into tables in batches: COPY on postgres.js (`Database.copyText`, several statements
@@ -41,9 +49,14 @@ export class BulkLoader {
     this.maxInFlight = database.copyText ? POSTGRES_IN_FLIGHT : PGLITE_IN_FLIGHT;
   }
 
-  /** Declares a table's column order once; `add` then takes values in that order. */
-  table(name: string, columns: readonly string[], batchRows = DEFAULT_BATCH_ROWS): (row: Row) => void {
-    const buffer: TableBuffer = { columns, batchRows, lines: [], rows: [] };
+  /**
+   * Declares a table's column order once; `add` then takes values in that order. With `parent` (a table declared
+   * before, whose rows this one's foreign keys name), a batch of this table is sent only after every row added to
+   * the parent so far is committed.
+   */
+  table(name: string, columns: readonly string[], batchRows = DEFAULT_BATCH_ROWS, parent?: string): (row: Row) => void {
+    if (parent !== undefined && !this.buffers.has(parent)) throw new Error(`${name}: declare its parent ${parent} first`);
+    const buffer: TableBuffer = { columns, batchRows, parent, lines: [], rows: [], inFlight: new Set() };
     this.buffers.set(name, buffer);
     this.counts[name] ??= 0;
     if (this.copies) {
@@ -78,20 +91,29 @@ export class BulkLoader {
     const buffer = this.buffers.get(name)!;
     const size = buffer.lines.length + buffer.rows.length;
     if (size === 0) return;
+    let parentCommitted: Promise<unknown> = Promise.resolve();
+    if (buffer.parent !== undefined) {
+      this.flushTable(buffer.parent);
+      parentCommitted = Promise.all(this.buffers.get(buffer.parent)!.inFlight);
+    }
     const text = buffer.lines.length > 0 ? `${buffer.lines.join("\n")}\n` : "";
     const rows = buffer.rows;
     buffer.lines = [];
     buffer.rows = [];
     this.counts[name]! += size;
     // PGlite runs one statement at a time anyway: chaining keeps at most one batch waiting in its queue
-    const start = this.database.copyText ? Promise.resolve() : this.last;
+    const start = this.database.copyText ? parentCommitted : Promise.all([this.last, parentCommitted]);
     const done: Promise<void> = start
       .then(() => (this.failure ? undefined : this.load(name, buffer.columns, text, rows)))
       .catch((error: unknown) => {
         this.failure ??= error;
       })
-      .finally(() => this.inFlight.delete(done));
+      .finally(() => {
+        this.inFlight.delete(done);
+        buffer.inFlight.delete(done);
+      });
     this.inFlight.add(done);
+    buffer.inFlight.add(done);
     this.last = done;
   }
 

@@ -152,10 +152,11 @@ async function loadContacts(loader: BulkLoader, models: readonly OrgModel[], rep
 async function loadActivity(loader: BulkLoader, models: readonly OrgModel[], report: (p: SeedProgress) => void) {
   const sinks = {
     calls: loader.table("calls", CALL_COLUMNS),
-    externalIds: loader.table("call_external_ids", EXTERNAL_ID_COLUMNS, 20_000),
-    milestones: loader.table("call_milestones", MILESTONE_COLUMNS, 40_000),
-    objections: loader.table("call_objections", OBJECTION_COLUMNS, 20_000),
-    appointments: loader.table("appointments", APPOINTMENT_COLUMNS, 5_000),
+    // the rest reference calls by (org_id, id, started_at): each batch waits until the calls it names are committed
+    externalIds: loader.table("call_external_ids", EXTERNAL_ID_COLUMNS, 20_000, "calls"),
+    milestones: loader.table("call_milestones", MILESTONE_COLUMNS, 40_000, "calls"),
+    objections: loader.table("call_objections", OBJECTION_COLUMNS, 20_000, "calls"),
+    appointments: loader.table("appointments", APPOINTMENT_COLUMNS, 5_000, "calls"),
   };
   const addSession = loader.table("agent_sessions", SESSION_COLUMNS, 5_000);
   const addPageview = loader.table("widget_pageviews", PAGEVIEW_COLUMNS, 20_000);

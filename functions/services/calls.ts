@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, sql } from "drizzle-orm";
 import { agents, callExternalIds, callMilestones, callObjections, calls, contacts } from "../../drizzle/schema";
 import { rows, type Db } from "../db/database";
 import { ApiError, notFound } from "../lib/errors";
@@ -204,18 +204,21 @@ export type CallAnalysis = {
 export async function putCallAnalysis(db: Db, orgId: string, callId: string, analysis: CallAnalysis, now: Date) {
   return db.transaction(async (txx) => {
     const tx = txx as unknown as Db;
-    const [call] = await tx
+    const [updated] = await tx
       .update(calls)
       .set({ leadScore: analysis.leadScore, updatedAt: now })
       .where(and(eq(calls.id, callId), eq(calls.orgId, orgId)))
-      .returning();
-    if (!call) throw notFound("Call");
+      // the rest of the call's key as text: started_at may hold microseconds a JavaScript Date would drop
+      .returning({ ...getTableColumns(calls), startedAtKey: sql<string>`${calls.startedAt}::text` });
+    if (!updated) throw notFound("Call");
+    const { startedAtKey, ...call } = updated;
+    const callStartedAt = sql`${startedAtKey}::timestamptz`;
     await tx.delete(callMilestones).where(and(eq(callMilestones.callId, callId), eq(callMilestones.orgId, orgId)));
     await tx.delete(callObjections).where(and(eq(callObjections.callId, callId), eq(callObjections.orgId, orgId)));
     if (analysis.milestones.length)
-      await tx.insert(callMilestones).values(analysis.milestones.map((m) => ({ callId, orgId, key: m.key, achieved: m.achieved })));
+      await tx.insert(callMilestones).values(analysis.milestones.map((m) => ({ callId, callStartedAt, orgId, key: m.key, achieved: m.achieved })));
     if (analysis.objections.length)
-      await tx.insert(callObjections).values(analysis.objections.map((o) => ({ callId, orgId, kind: o.kind, handled: o.handled })));
+      await tx.insert(callObjections).values(analysis.objections.map((o) => ({ callId, callStartedAt, orgId, kind: o.kind, handled: o.handled })));
     return { call, ...analysis };
   });
 }

@@ -83,6 +83,12 @@ describe("maintain-partitions", () => {
     await expectExact(db, orgId, all, "right after the drop");
     const [{ n } = { n: -1 }] = await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM calls WHERE org_id = ${orgId}::uuid`);
     expect(n).toBe(5);
+    const [analysis] = await rows<{ milestones: number; objections: number }>(
+      db,
+      sql`SELECT (SELECT count(*)::int FROM call_milestones WHERE org_id = ${orgId}::uuid) AS milestones,
+                 (SELECT count(*)::int FROM call_objections WHERE org_id = ${orgId}::uuid) AS objections`,
+    );
+    expect(analysis, "the dropped calls' analysis rows went with them, the kept calls' stayed").toEqual({ milestones: 5, objections: 3 });
 
     await refreshRollups(db, clock.now());
     expect(await rolledBefore(), "the refresh rebuilds the rows of the calls that are still there").toEqual({ calls: 2, agents: 2 });

@@ -272,11 +272,11 @@ describe("the rollup query layer and the aggregate routes", () => {
                   await tx.execute(sql`DELETE FROM call_objections WHERE call_id = ${id}::uuid`);
                   for (const m of s.analysis.milestones)
                     await tx.execute(
-                      sql`INSERT INTO call_milestones (call_id, org_id, key, achieved) SELECT id, org_id, ${m.key}, ${m.achieved} FROM calls WHERE id = ${id}::uuid`,
+                      sql`INSERT INTO call_milestones (call_id, call_started_at, org_id, key, achieved) SELECT id, started_at, org_id, ${m.key}, ${m.achieved} FROM calls WHERE id = ${id}::uuid`,
                     );
                   for (const o of s.analysis.objections)
                     await tx.execute(
-                      sql`INSERT INTO call_objections (call_id, org_id, kind, handled) SELECT id, org_id, ${o.kind}, ${o.handled} FROM calls WHERE id = ${id}::uuid`,
+                      sql`INSERT INTO call_objections (call_id, call_started_at, org_id, kind, handled) SELECT id, started_at, org_id, ${o.kind}, ${o.handled} FROM calls WHERE id = ${id}::uuid`,
                     );
                 });
                 return;

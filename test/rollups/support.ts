@@ -47,8 +47,10 @@ export async function addCalls(db: Db, orgId: string, seeds: CallSeed[]): Promis
       }),
     )
     .returning({ id: calls.id });
-  const milestones = seeds.flatMap((s, i) => (s.milestones ?? []).map((m) => ({ callId: inserted[i]!.id, orgId, ...m })));
-  const objections = seeds.flatMap((s, i) => (s.objections ?? []).map((o) => ({ callId: inserted[i]!.id, orgId, ...o })));
+  // seeds' times are whole milliseconds, so a Date holds the call's key exactly
+  const key = (i: number) => ({ callId: inserted[i]!.id, callStartedAt: seeds[i]!.startedAt, orgId });
+  const milestones = seeds.flatMap((s, i) => (s.milestones ?? []).map((m) => ({ ...key(i), ...m })));
+  const objections = seeds.flatMap((s, i) => (s.objections ?? []).map((o) => ({ ...key(i), ...o })));
   if (milestones.length) await db.insert(callMilestones).values(milestones);
   if (objections.length) await db.insert(callObjections).values(objections);
   return inserted.map((r) => r.id);

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { rows } from "../../functions/db/database";
@@ -8,7 +7,8 @@ import { useTestApp } from "../support/use-test-app";
 /**
  * Issue #18, item 6: every organization's table has (org_id, id) unique and every reference is a composite foreign
  * key (org_id, x_id) → (org_id, id) (migration 0004), so the database itself refuses a cross-organization link that a
- * write path forgot to check; the ON DELETE behaviour stays as it was; the migration applies to a populated database.
+ * write path forgot to check; the ON DELETE behaviour stays as it was. Migrations 0004 and 0005 on a populated
+ * database, and the references to calls (0005): test/db/migrate.test.ts.
  */
 
 const t = useTestApp({ rateLimit: false });
@@ -85,21 +85,5 @@ describe("composite organization keys", () => {
     expect(sessions!.n).toBe(0);
     const b = await world();
     expect(await failure(sql`DELETE FROM organizations WHERE id = ${b.orgId}`)).toBeNull();
-  });
-
-  it("applies to a populated database, dropping a cross-organization link where the column may be empty", async () => {
-    const a = await world();
-    const b = await world();
-    const migration = readFileSync(new URL("../../drizzle/migrations/0004_composite_org_keys.sql", import.meta.url), "utf8");
-    const constraints = [...migration.matchAll(/ALTER TABLE "([a-z_]+)" ADD CONSTRAINT "([a-z_]+)"/g)].map((m) => [m[1]!, m[2]!] as const);
-    expect(constraints.length).toBeGreaterThan(15);
-    // the database as it was before the migration, with data and one bad link the old schema allowed
-    for (const [table, name] of constraints.reverse()) await t.database.db.execute(sql.raw(`ALTER TABLE "${table}" DROP CONSTRAINT "${name}"`));
-    await t.database.db.execute(sql`UPDATE calls SET agent_id = ${b.agentId} WHERE id = ${a.callId}`);
-    for (const statement of migration.split("--> statement-breakpoint")) await t.database.db.execute(sql.raw(statement));
-    const [call] = await rows<{ agent_id: string | null }>(t.database.db, sql`SELECT agent_id FROM calls WHERE id = ${a.callId}`);
-    expect(call, "the cross-organization agent link was dropped").toEqual({ agent_id: null });
-    const refused = await failure(sql`UPDATE calls SET agent_id = ${b.agentId} WHERE id = ${a.callId}`);
-    expect(refused?.code).toBe("23503");
   });
 });

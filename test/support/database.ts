@@ -38,6 +38,29 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   });
 }
 
+/** An empty database (no migration applied): an in-memory PGlite, or a new database on the local Postgres. */
+export async function createEmptyDatabase(): Promise<TestDatabase> {
+  if (testDbKind() === "pglite") {
+    const db = await openPglite({});
+    return Object.assign(db, { drop: () => db.close() });
+  }
+  const url = process.env.TALLY_TEST_PG_URL!;
+  const name = `tally_empty_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = postgres(adminUrl(url), { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const db = openPostgres({ url: databaseUrl(url, name), max: 2 });
+  return Object.assign(db, {
+    url: databaseUrl(url, name),
+    drop: async () => {
+      await db.close();
+      const a = postgres(adminUrl(url), { max: 1, onnotice: () => {} });
+      await a.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await a.end();
+    },
+  });
+}
+
 /** CREATE DATABASE ... TEMPLATE fails while another session copies the same template; retry briefly. */
 async function createFromTemplate(admin: postgres.Sql, name: string) {
   for (let attempt = 0; ; attempt++) {

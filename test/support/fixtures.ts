@@ -91,8 +91,10 @@ export async function insertCalls(db: Db, orgId: string, seeds: CallSeed[]): Pro
         }),
       )
       .returning({ id: calls.id });
-    const milestones = batch.flatMap((s, j) => (s.milestones ?? []).map((m) => ({ callId: inserted[j]!.id, orgId, ...m })));
-    const objections = batch.flatMap((s, j) => (s.objections ?? []).map((o) => ({ callId: inserted[j]!.id, orgId, ...o })));
+    // seeds' times are whole milliseconds, so a Date holds the call's key exactly
+    const key = (j: number) => ({ callId: inserted[j]!.id, callStartedAt: batch[j]!.startedAt, orgId });
+    const milestones = batch.flatMap((s, j) => (s.milestones ?? []).map((m) => ({ ...key(j), ...m })));
+    const objections = batch.flatMap((s, j) => (s.objections ?? []).map((o) => ({ ...key(j), ...o })));
     if (milestones.length) await db.insert(callMilestones).values(milestones);
     if (objections.length) await db.insert(callObjections).values(objections);
     out.push(...inserted);
