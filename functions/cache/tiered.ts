@@ -3,7 +3,7 @@ import type { Logger } from "../lib/logger";
 import { STORE_RETRY_MS } from "./breaker";
 import type { Cache, CacheResult, CacheStats, CacheStatus, FetchOptions, WaitUntil } from "./cache";
 import { encodeEnvelope, shouldRefreshEarly, type Envelope } from "./envelope";
-import { KeyBudget } from "./key-budget";
+import { KeyBudget, SHARED_BUDGET_SCRIPT } from "./key-budget";
 import { MAX_ENTRY_TTL_MS, splitOrgKey } from "./keys";
 import { CONFIG_NAMESPACES } from "./namespaces";
 import { CacheCounters } from "./stats";
@@ -53,7 +53,7 @@ class TieredCache implements Cache {
   readonly #tiers: Tiers;
   readonly #configNamespaces: ReadonlySet<string>;
   readonly #loads = new Map<string, Promise<Loaded>>();
-  readonly #keyBudget = new KeyBudget();
+  readonly #keyBudget: KeyBudget;
   readonly #background = new Set<Promise<unknown>>();
   readonly #waitUntil: WaitUntil | undefined;
   readonly #beta: number;
@@ -71,6 +71,13 @@ class TieredCache implements Cache {
       l1: options.l1 ?? {},
       storeRetryMs: options.storeRetryMs ?? STORE_RETRY_MS,
     });
+    const store = options.store;
+    const budgetPrefix = `${options.keyPrefix ?? "tally:"}budget:`;
+    this.#keyBudget = new KeyBudget(
+      store.eval &&
+        (async (ns, org, key, limit, periodMs) =>
+          Number(await store.eval!(SHARED_BUDGET_SCRIPT, [`${budgetPrefix}${ns}:${org}`], [key, String(limit), String(Math.ceil(periodMs))])) === 1),
+    );
     this.#configNamespaces = new Set(options.configNamespaces ?? CONFIG_NAMESPACES);
     this.#waitUntil = options.waitUntil;
     this.#beta = options.xfetchBeta ?? 1;
@@ -82,7 +89,8 @@ class TieredCache implements Cache {
     const request: Request<T> = { ns, key, ...splitOrgKey(key), strict, load, options };
 
     const lifetimeMs = (options.freshSec + (options.staleSec ?? 0) + (options.staleIfErrorSec ?? 0)) * 1000;
-    if (options.maxKeysPerOrg !== undefined && !this.#keyBudget.admit(ns, request.org, key, options.maxKeysPerOrg, lifetimeMs, this.#now())) {
+    const admitted = options.maxKeysPerOrg === undefined || this.#keyBudget.admit(ns, request.org, key, options.maxKeysPerOrg, lifetimeMs, this.#now());
+    if (admitted === false || (admitted !== true && !(await admitted))) {
       // answered as a hit or a miss would be (the JSON round trip of the loader's value), stored nowhere
       const asOf = options.asOf ?? this.#clock.now();
       return { value: JSON.parse(JSON.stringify(await load())) as T, status: "bypass", asOf, ttlSec: 0 };

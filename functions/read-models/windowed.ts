@@ -70,7 +70,7 @@ export function fetchWindowedAggregate<T>(ctx: ReadContext, aggregate: WindowedA
   const key = `${org.id}:${subject}${org.timezone}:${params}${compared}`;
   // Issue #18: an explicit window is a key the client chooses. One off the whole minute (a dashboard never sends one)
   // is answered exactly but not cached, and an organization stores at most EXPLICIT_WINDOWS_PER_ORG distinct
-  // explicit windows per namespace on this instance: past that, answered exactly, uncached.
+  // explicit windows per namespace, counted in the shared store across instances: past that, answered exactly, uncached.
   // A window without `to` ends at now: keyed by an instant that never comes again, it is not cached either.
   const cacheable = query.to !== undefined && onWholeMinute(window.from) && onWholeMinute(window.to);
   if (explicit && !cacheable) return uncached(load, now);
@@ -78,8 +78,9 @@ export function fetchWindowedAggregate<T>(ctx: ReadContext, aggregate: WindowedA
 }
 
 /**
- * Distinct explicit windows one organization may store per aggregate namespace on one instance, for as long as an
- * entry lives (the cache's `maxKeysPerOrg`); past it a window is answered exactly, uncached. A dashboard asks for a
+ * Distinct explicit windows one organization may store per aggregate namespace, across instances (the count lives in
+ * the shared store: `cache/key-budget.ts`), for as long as an entry lives (the cache's `maxKeysPerOrg`); past it a
+ * window is answered exactly, uncached. A dashboard asks for a
  * handful (its `days=N` windows are keyed by date and do not count).
  */
 export const EXPLICIT_WINDOWS_PER_ORG = 64;
