@@ -22,7 +22,6 @@ if (!postgresUrl && !notified.tallyWorkerdSkipNotice) {
 const WORKER_SUITES = [
   "test/routes/**/*.test.ts",
   "test/app/*.test.ts",
-  "test/security/*.test.ts",
   "test/middleware/*.test.ts",
   "test/services/api-key-lookup.test.ts",
   "test/entries/worker-bundle.test.ts",

@@ -12,7 +12,7 @@ const DEMO_KEY = 'tly_demo_read_key_<&">';
 
 beforeAll(async () => {
   t = await createTestApp();
-  // a browser on this machine (SPEC §11: the demo key goes to loopback clients only; test/security/listening-address.test.ts)
+  // a browser on this machine (SPEC §11: the demo key goes to loopback clients only; test/entries/listening-address.test.ts)
   withDemo = createApp({ ...t.deps, dashboardDemoKey: DEMO_KEY, clientAddress: () => "127.0.0.1" });
 });
 afterAll(async () => {

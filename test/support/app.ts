@@ -46,7 +46,7 @@ export async function createTestApp(
     writeRateLimit?: AppDeps["writeRateLimit"];
     /**
      * failed authentications per client address (default: off here, as the suites send hundreds of refused requests
-     * from one address; test/security/anonymous-limit.test.ts turns it on). The client address is the request's
+     * from one address; test/middleware/anonymous-limit.test.ts turns it on). The client address is the request's
      * `cf-connecting-ip` header, as on the Worker, and 127.0.0.1 without one.
      */
     anonRateLimit?: AppDeps["anonRateLimit"];

@@ -242,7 +242,7 @@ export function routeSuite(ctx: SuiteContext, op: Operation): RouteSuite {
     return sendSpec(ctx, op, spec, { rawBody: raw, signature: signWebhook(ctx.w.own.webhookSecret, raw) });
   };
   // issue #18: an id is lower-cased when parsed, so an upper-case spelling names the same resource (and the same
-  // cache entries and locks: test/security/ids.test.ts), and another organization's id stays out of reach
+  // cache entries and locks: test/app/ids.test.ts), and another organization's id stays out of reach
   suite.spelling.push({
     name: "accepts its own ids spelled in upper case",
     run: async () => {

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { body, ManualClock } from "../support/app";
-import { useTestApp } from "../support/use-test-app";
+import { body, ManualClock } from "../../support/app";
+import { useTestApp } from "../../support/use-test-app";
 
 /**
  * Issue #18, item 3 (SPEC §11 "Webhook replays"): a delivery whose `(t, v1)` pair was already accepted answers 200
