@@ -9,9 +9,9 @@
 --     It reads W under pg_advisory_xact_lock_shared(watermark lock), held to its commit; the refresh advances W under
 --     the exclusive lock, so every writer that read the old W has committed before the recompute looks at [B, W).
 --   * Reads: rollup rows of buckets below B that have no mark, plus raw rows everywhere else.
---   * call_rollup_daily and agent_rollup_daily hold, per (org, UTC day) and per (org, agent, UTC day), the sums of
---     that day's call_rollup_15m and agent_rollup_hourly rows (the recompute applies each changed bucket's and hour's
---     difference in the same statement); a day is read from them only when it lies wholly below B and has no mark.
+--   * agent_rollup_daily holds, per (org, agent, UTC day), the sums of that day's agent_rollup_hourly rows (the
+--     recompute applies each changed hour's difference in the same statement); a day is read from it only when it
+--     lies wholly below B and has no mark.
 
 -- The 15-minute UTC bucket of an instant (also the floor to 15 minutes). Infinity stays infinity.
 CREATE OR REPLACE FUNCTION tally_rollup_bucket(at timestamptz) RETURNS timestamptz
@@ -56,12 +56,6 @@ CREATE INDEX IF NOT EXISTS call_rollup_15m_covering_idx ON call_rollup_15m (org_
 CREATE INDEX IF NOT EXISTS agent_rollup_hourly_covering_idx ON agent_rollup_hourly (org_id, bucket_start) INCLUDE (
   agent_id, calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used,
   milestones, milestones_achieved, objections, objections_handled);
---> statement-breakpoint
-
-CREATE INDEX IF NOT EXISTS call_rollup_daily_covering_idx ON call_rollup_daily (org_id, day_start) INCLUDE (
-  calls, completed, duration_completed_sum, scored, qualified, score_sum, hot, warm, cold, booked,
-  outcome_appointment_booked, outcome_qualified, outcome_callback_requested, outcome_not_interested, outcome_voicemail,
-  outcome_wrong_number, credits_used);
 --> statement-breakpoint
 
 CREATE INDEX IF NOT EXISTS agent_rollup_daily_covering_idx ON agent_rollup_daily (org_id, day_start) INCLUDE (

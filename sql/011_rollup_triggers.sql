@@ -77,7 +77,6 @@ BEGIN
   DELETE FROM call_rollup_15m;
   DELETE FROM agent_rollup_hourly;
   DELETE FROM agent_rollup_daily;
-  DELETE FROM call_rollup_daily;
   RETURN NULL;
 END;
 $$;

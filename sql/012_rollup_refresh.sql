@@ -28,8 +28,6 @@ DECLARE
   z_org uuid[];
   z_day timestamptz[];
   z_agent uuid[];
-  zc_org uuid[];
-  zc_day timestamptz[];
 BEGIN
   calls_read := 0; call_rows := 0; agent_rows := 0; hours := 0;
   IF coalesce(cardinality(p_org), 0) = 0 THEN
@@ -158,92 +156,6 @@ BEGIN
         WHERE NOT EXISTS (SELECT 1 FROM call_new n WHERE n.org_id = w.org_id AND n.bucket_start = w.bucket_start)))
     RETURNING 1
   ),
-  -- call_rollup_daily: each day of the buckets moves by the buckets' new rows minus their current ones (read by key),
-  -- so a day row stays the sum of its 15-minute rows
-  call_old AS MATERIALIZED (
-    SELECT o.* FROM unnest(p_org, p_bucket) AS w (org_id, bucket_start)
-      CROSS JOIN LATERAL (
-        SELECT o.org_id, o.bucket_start, o.calls, o.completed, o.duration_completed_sum, o.scored, o.qualified, o.score_sum, o.hot, o.warm, o.cold, o.booked, o.outcome_appointment_booked, o.outcome_qualified, o.outcome_callback_requested, o.outcome_not_interested, o.outcome_voicemail, o.outcome_wrong_number, o.credits_used, o.inbound_queued, o.inbound_ringing, o.inbound_in_progress, o.inbound_completed, o.inbound_failed, o.inbound_missed, o.inbound_abandoned, o.outbound_queued, o.outbound_ringing, o.outbound_in_progress, o.outbound_completed, o.outbound_failed, o.outbound_missed, o.outbound_abandoned
-          FROM call_rollup_15m o WHERE o.org_id = w.org_id AND o.bucket_start = w.bucket_start
-        OFFSET 0
-      ) o
-  ),
-  call_day_delta (org_id, day_start, calls, completed, duration_completed_sum, scored, qualified, score_sum, hot, warm, cold, booked, outcome_appointment_booked, outcome_qualified, outcome_callback_requested, outcome_not_interested, outcome_voicemail, outcome_wrong_number, credits_used, inbound_queued, inbound_ringing, inbound_in_progress, inbound_completed, inbound_failed, inbound_missed, inbound_abandoned, outbound_queued, outbound_ringing, outbound_in_progress, outbound_completed, outbound_failed, outbound_missed, outbound_abandoned) AS (
-    SELECT d.org_id, tally_rollup_day(d.bucket_start),
-           sum(d.calls),
-           sum(d.completed),
-           sum(d.duration_completed_sum),
-           sum(d.scored),
-           sum(d.qualified),
-           sum(d.score_sum),
-           sum(d.hot),
-           sum(d.warm),
-           sum(d.cold),
-           sum(d.booked),
-           sum(d.outcome_appointment_booked),
-           sum(d.outcome_qualified),
-           sum(d.outcome_callback_requested),
-           sum(d.outcome_not_interested),
-           sum(d.outcome_voicemail),
-           sum(d.outcome_wrong_number),
-           sum(d.credits_used),
-           sum(d.inbound_queued),
-           sum(d.inbound_ringing),
-           sum(d.inbound_in_progress),
-           sum(d.inbound_completed),
-           sum(d.inbound_failed),
-           sum(d.inbound_missed),
-           sum(d.inbound_abandoned),
-           sum(d.outbound_queued),
-           sum(d.outbound_ringing),
-           sum(d.outbound_in_progress),
-           sum(d.outbound_completed),
-           sum(d.outbound_failed),
-           sum(d.outbound_missed),
-           sum(d.outbound_abandoned)
-      FROM (SELECT n.org_id, n.bucket_start, n.calls, n.completed, n.duration_completed_sum, n.scored, n.qualified, n.score_sum, n.hot, n.warm, n.cold, n.booked, n.outcome_appointment_booked, n.outcome_qualified, n.outcome_callback_requested, n.outcome_not_interested, n.outcome_voicemail, n.outcome_wrong_number, n.credits_used, n.inbound_queued, n.inbound_ringing, n.inbound_in_progress, n.inbound_completed, n.inbound_failed, n.inbound_missed, n.inbound_abandoned, n.outbound_queued, n.outbound_ringing, n.outbound_in_progress, n.outbound_completed, n.outbound_failed, n.outbound_missed, n.outbound_abandoned FROM call_new n
-            UNION ALL
-            SELECT o.org_id, o.bucket_start, -o.calls, -o.completed, -o.duration_completed_sum, -o.scored, -o.qualified, -o.score_sum, -o.hot, -o.warm, -o.cold, -o.booked, -o.outcome_appointment_booked, -o.outcome_qualified, -o.outcome_callback_requested, -o.outcome_not_interested, -o.outcome_voicemail, -o.outcome_wrong_number, -o.credits_used, -o.inbound_queued, -o.inbound_ringing, -o.inbound_in_progress, -o.inbound_completed, -o.inbound_failed, -o.inbound_missed, -o.inbound_abandoned, -o.outbound_queued, -o.outbound_ringing, -o.outbound_in_progress, -o.outbound_completed, -o.outbound_failed, -o.outbound_missed, -o.outbound_abandoned FROM call_old o) d
-     GROUP BY 1, 2
-  ),
-  call_day_applied AS (
-    INSERT INTO call_rollup_daily (org_id, day_start, calls, completed, duration_completed_sum, scored, qualified, score_sum, hot, warm, cold, booked, outcome_appointment_booked, outcome_qualified, outcome_callback_requested, outcome_not_interested, outcome_voicemail, outcome_wrong_number, credits_used, inbound_queued, inbound_ringing, inbound_in_progress, inbound_completed, inbound_failed, inbound_missed, inbound_abandoned, outbound_queued, outbound_ringing, outbound_in_progress, outbound_completed, outbound_failed, outbound_missed, outbound_abandoned)
-    SELECT d.org_id, d.day_start, d.calls, d.completed, d.duration_completed_sum, d.scored, d.qualified, d.score_sum, d.hot, d.warm, d.cold, d.booked, d.outcome_appointment_booked, d.outcome_qualified, d.outcome_callback_requested, d.outcome_not_interested, d.outcome_voicemail, d.outcome_wrong_number, d.credits_used, d.inbound_queued, d.inbound_ringing, d.inbound_in_progress, d.inbound_completed, d.inbound_failed, d.inbound_missed, d.inbound_abandoned, d.outbound_queued, d.outbound_ringing, d.outbound_in_progress, d.outbound_completed, d.outbound_failed, d.outbound_missed, d.outbound_abandoned FROM call_day_delta d
-     WHERE (d.calls, d.completed, d.duration_completed_sum, d.scored, d.qualified, d.score_sum, d.hot, d.warm, d.cold, d.booked, d.outcome_appointment_booked, d.outcome_qualified, d.outcome_callback_requested, d.outcome_not_interested, d.outcome_voicemail, d.outcome_wrong_number, d.credits_used, d.inbound_queued, d.inbound_ringing, d.inbound_in_progress, d.inbound_completed, d.inbound_failed, d.inbound_missed, d.inbound_abandoned, d.outbound_queued, d.outbound_ringing, d.outbound_in_progress, d.outbound_completed, d.outbound_failed, d.outbound_missed, d.outbound_abandoned) IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    ON CONFLICT (org_id, day_start) DO UPDATE SET
-      calls = call_rollup_daily.calls + EXCLUDED.calls,
-      completed = call_rollup_daily.completed + EXCLUDED.completed,
-      duration_completed_sum = call_rollup_daily.duration_completed_sum + EXCLUDED.duration_completed_sum,
-      scored = call_rollup_daily.scored + EXCLUDED.scored,
-      qualified = call_rollup_daily.qualified + EXCLUDED.qualified,
-      score_sum = call_rollup_daily.score_sum + EXCLUDED.score_sum,
-      hot = call_rollup_daily.hot + EXCLUDED.hot,
-      warm = call_rollup_daily.warm + EXCLUDED.warm,
-      cold = call_rollup_daily.cold + EXCLUDED.cold,
-      booked = call_rollup_daily.booked + EXCLUDED.booked,
-      outcome_appointment_booked = call_rollup_daily.outcome_appointment_booked + EXCLUDED.outcome_appointment_booked,
-      outcome_qualified = call_rollup_daily.outcome_qualified + EXCLUDED.outcome_qualified,
-      outcome_callback_requested = call_rollup_daily.outcome_callback_requested + EXCLUDED.outcome_callback_requested,
-      outcome_not_interested = call_rollup_daily.outcome_not_interested + EXCLUDED.outcome_not_interested,
-      outcome_voicemail = call_rollup_daily.outcome_voicemail + EXCLUDED.outcome_voicemail,
-      outcome_wrong_number = call_rollup_daily.outcome_wrong_number + EXCLUDED.outcome_wrong_number,
-      credits_used = call_rollup_daily.credits_used + EXCLUDED.credits_used,
-      inbound_queued = call_rollup_daily.inbound_queued + EXCLUDED.inbound_queued,
-      inbound_ringing = call_rollup_daily.inbound_ringing + EXCLUDED.inbound_ringing,
-      inbound_in_progress = call_rollup_daily.inbound_in_progress + EXCLUDED.inbound_in_progress,
-      inbound_completed = call_rollup_daily.inbound_completed + EXCLUDED.inbound_completed,
-      inbound_failed = call_rollup_daily.inbound_failed + EXCLUDED.inbound_failed,
-      inbound_missed = call_rollup_daily.inbound_missed + EXCLUDED.inbound_missed,
-      inbound_abandoned = call_rollup_daily.inbound_abandoned + EXCLUDED.inbound_abandoned,
-      outbound_queued = call_rollup_daily.outbound_queued + EXCLUDED.outbound_queued,
-      outbound_ringing = call_rollup_daily.outbound_ringing + EXCLUDED.outbound_ringing,
-      outbound_in_progress = call_rollup_daily.outbound_in_progress + EXCLUDED.outbound_in_progress,
-      outbound_completed = call_rollup_daily.outbound_completed + EXCLUDED.outbound_completed,
-      outbound_failed = call_rollup_daily.outbound_failed + EXCLUDED.outbound_failed,
-      outbound_missed = call_rollup_daily.outbound_missed + EXCLUDED.outbound_missed,
-      outbound_abandoned = call_rollup_daily.outbound_abandoned + EXCLUDED.outbound_abandoned
-    RETURNING call_rollup_daily.org_id, call_rollup_daily.day_start, call_rollup_daily.calls
-  ),
   -- milestones and objections per call, probed in call id order
   agent_calls AS (
     SELECT c.org_id, c.agent_id, c.started_at, c.status, c.duration_sec, c.credits_used, c.outcome, c.lead_score,
@@ -354,21 +266,12 @@ BEGIN
     RETURNING agent_rollup_daily.org_id, agent_rollup_daily.day_start, agent_rollup_daily.agent_id, agent_rollup_daily.calls
   )
   SELECT (SELECT count(*) FROM hc),
-         (SELECT count(*) FROM call_upserted) + (SELECT count(*) FROM call_deleted) + (SELECT count(*) FROM call_day_applied),
+         (SELECT count(*) FROM call_upserted) + (SELECT count(*) FROM call_deleted),
          (SELECT count(*) FROM agent_upserted) + (SELECT count(*) FROM agent_deleted) + (SELECT count(*) FROM day_applied),
          (SELECT array_agg(z.org_id) FROM day_applied z WHERE z.calls = 0),
          (SELECT array_agg(z.day_start) FROM day_applied z WHERE z.calls = 0),
-         (SELECT array_agg(z.agent_id) FROM day_applied z WHERE z.calls = 0),
-         (SELECT array_agg(z.org_id) FROM call_day_applied z WHERE z.calls = 0),
-         (SELECT array_agg(z.day_start) FROM call_day_applied z WHERE z.calls = 0)
-    INTO calls_read, call_rows, agent_rows, z_org, z_day, z_agent, zc_org, zc_day;
-
-  -- a day with no call left (its sums are all zero then) goes, by key
-  IF zc_org IS NOT NULL THEN
-    DELETE FROM call_rollup_daily r
-     USING unnest(zc_org, zc_day) AS z (org_id, day_start)
-     WHERE r.org_id = z.org_id AND r.day_start = z.day_start AND r.calls = 0;
-  END IF;
+         (SELECT array_agg(z.agent_id) FROM day_applied z WHERE z.calls = 0)
+    INTO calls_read, call_rows, agent_rows, z_org, z_day, z_agent;
 
   -- a day whose agent has no call left (its sums are all zero then) goes, by key
   IF z_org IS NOT NULL THEN
@@ -496,7 +399,6 @@ BEGIN
   DELETE FROM call_rollup_15m WHERE org_id = p_org;
   DELETE FROM agent_rollup_hourly WHERE org_id = p_org;
   DELETE FROM agent_rollup_daily WHERE org_id = p_org;
-  DELETE FROM call_rollup_daily WHERE org_id = p_org;
   SELECT * INTO r FROM tally_rollup_insert_grouped(p_org, v_b);
   DELETE FROM rollup_dirty WHERE id = ANY (v_ids);
   RETURN jsonb_build_object(
@@ -562,11 +464,6 @@ BEGIN
     RETURNING calls
   )
   SELECT count(*), coalesce(sum(calls), 0) INTO call_rows, calls_read FROM inserted;
-  INSERT INTO call_rollup_daily (org_id, day_start, calls, completed, duration_completed_sum, scored, qualified, score_sum, hot, warm, cold, booked, outcome_appointment_booked, outcome_qualified, outcome_callback_requested, outcome_not_interested, outcome_voicemail, outcome_wrong_number, credits_used, inbound_queued, inbound_ringing, inbound_in_progress, inbound_completed, inbound_failed, inbound_missed, inbound_abandoned, outbound_queued, outbound_ringing, outbound_in_progress, outbound_completed, outbound_failed, outbound_missed, outbound_abandoned)
-  SELECT q.org_id, tally_rollup_day(q.bucket_start), sum(q.calls), sum(q.completed), sum(q.duration_completed_sum), sum(q.scored), sum(q.qualified), sum(q.score_sum), sum(q.hot), sum(q.warm), sum(q.cold), sum(q.booked), sum(q.outcome_appointment_booked), sum(q.outcome_qualified), sum(q.outcome_callback_requested), sum(q.outcome_not_interested), sum(q.outcome_voicemail), sum(q.outcome_wrong_number), sum(q.credits_used), sum(q.inbound_queued), sum(q.inbound_ringing), sum(q.inbound_in_progress), sum(q.inbound_completed), sum(q.inbound_failed), sum(q.inbound_missed), sum(q.inbound_abandoned), sum(q.outbound_queued), sum(q.outbound_ringing), sum(q.outbound_in_progress), sum(q.outbound_completed), sum(q.outbound_failed), sum(q.outbound_missed), sum(q.outbound_abandoned)
-    FROM call_rollup_15m q
-   WHERE p_org IS NULL OR q.org_id = p_org
-   GROUP BY 1, 2;
   WITH milestones AS (
     SELECT m.call_id, m.org_id, count(*) AS n, count(*) FILTER (WHERE m.achieved) AS achieved FROM call_milestones m
      WHERE p_org IS NULL OR m.org_id = p_org GROUP BY 1, 2
@@ -628,7 +525,6 @@ BEGIN
   DELETE FROM call_rollup_15m;
   DELETE FROM agent_rollup_hourly;
   DELETE FROM agent_rollup_daily;
-  DELETE FROM call_rollup_daily;
   SELECT * INTO r FROM tally_rollup_insert_grouped(NULL, v_w);
   DELETE FROM rollup_dirty WHERE id = ANY (v_ids);
   UPDATE rollup_state SET built_to = v_w, refreshed_at = p_now WHERE id = 1;
@@ -664,12 +560,6 @@ BEGIN
   DELETE FROM agent_rollup_hourly WHERE bucket_start < v_cutoff;
   GET DIAGNOSTICS v_agents = ROW_COUNT;
   DELETE FROM agent_rollup_daily WHERE day_start < tally_rollup_day_ceil(v_cutoff);
-  DELETE FROM call_rollup_daily WHERE day_start < tally_rollup_day_ceil(v_cutoff);
-  INSERT INTO call_rollup_daily (org_id, day_start, calls, completed, duration_completed_sum, scored, qualified, score_sum, hot, warm, cold, booked, outcome_appointment_booked, outcome_qualified, outcome_callback_requested, outcome_not_interested, outcome_voicemail, outcome_wrong_number, credits_used, inbound_queued, inbound_ringing, inbound_in_progress, inbound_completed, inbound_failed, inbound_missed, inbound_abandoned, outbound_queued, outbound_ringing, outbound_in_progress, outbound_completed, outbound_failed, outbound_missed, outbound_abandoned)
-  SELECT q.org_id, tally_rollup_day(q.bucket_start), sum(q.calls), sum(q.completed), sum(q.duration_completed_sum), sum(q.scored), sum(q.qualified), sum(q.score_sum), sum(q.hot), sum(q.warm), sum(q.cold), sum(q.booked), sum(q.outcome_appointment_booked), sum(q.outcome_qualified), sum(q.outcome_callback_requested), sum(q.outcome_not_interested), sum(q.outcome_voicemail), sum(q.outcome_wrong_number), sum(q.credits_used), sum(q.inbound_queued), sum(q.inbound_ringing), sum(q.inbound_in_progress), sum(q.inbound_completed), sum(q.inbound_failed), sum(q.inbound_missed), sum(q.inbound_abandoned), sum(q.outbound_queued), sum(q.outbound_ringing), sum(q.outbound_in_progress), sum(q.outbound_completed), sum(q.outbound_failed), sum(q.outbound_missed), sum(q.outbound_abandoned)
-    FROM call_rollup_15m q
-   WHERE q.bucket_start >= tally_rollup_day(v_cutoff) AND q.bucket_start < tally_rollup_day_ceil(v_cutoff)
-   GROUP BY 1, 2;
   INSERT INTO agent_rollup_daily (org_id, agent_id, day_start, calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used, milestones, milestones_achieved, objections, objections_handled)
   SELECT h.org_id, h.agent_id, tally_rollup_day(h.bucket_start),
          sum(h.calls), sum(h.completed), sum(h.duration_completed_sum), sum(h.scored), sum(h.score_sum), sum(h.booked), sum(h.credits_used), sum(h.milestones), sum(h.milestones_achieved), sum(h.objections), sum(h.objections_handled)
@@ -693,5 +583,3 @@ ALTER TABLE agent_rollup_hourly SET (autovacuum_vacuum_scale_factor = 0.01, auto
 
 --> statement-breakpoint
 ALTER TABLE agent_rollup_daily SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02);
---> statement-breakpoint
-ALTER TABLE call_rollup_daily SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02);

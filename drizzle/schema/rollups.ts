@@ -16,34 +16,10 @@ import { organizations } from "./organizations";
 /** The call count of each (direction, status) pair, as a column `<direction>_<status>` (the calls list's exact total). */
 export const CALL_COUNT_COLUMNS = CALL_DIRECTIONS.flatMap((d) => CALL_STATUSES.map((s) => `${d}_${s}` as const));
 
-/** The call counters a call rollup row holds (a function: each table needs its own column builders). */
-const callCounters = () => ({
-  calls: integer("calls").notNull(),
-  completed: integer("completed").notNull(),
-  /** sum of duration_sec of completed calls */
-  durationCompletedSum: bigint("duration_completed_sum", { mode: "number" }).notNull(),
-  /** calls with a lead_score */
-  scored: integer("scored").notNull(),
-  /** lead_score ≥ 70 */
-  qualified: integer("qualified").notNull(),
-  scoreSum: bigint("score_sum", { mode: "number" }).notNull(),
-  hot: integer("hot").notNull(),
-  warm: integer("warm").notNull(),
-  cold: integer("cold").notNull(),
-  /** outcome appointment_booked, scored or not */
-  booked: integer("booked").notNull(),
-  outcomeAppointmentBooked: integer("outcome_appointment_booked").notNull(),
-  outcomeQualified: integer("outcome_qualified").notNull(),
-  outcomeCallbackRequested: integer("outcome_callback_requested").notNull(),
-  outcomeNotInterested: integer("outcome_not_interested").notNull(),
-  outcomeVoicemail: integer("outcome_voicemail").notNull(),
-  outcomeWrongNumber: integer("outcome_wrong_number").notNull(),
-  creditsUsed: bigint("credits_used", { mode: "number" }).notNull(),
-  ...(Object.fromEntries(CALL_COUNT_COLUMNS.map((name) => [name, integer(name).notNull()])) as Record<
-    (typeof CALL_COUNT_COLUMNS)[number],
-    ReturnType<typeof integer>
-  >),
-});
+const callCountColumns = Object.fromEntries(CALL_COUNT_COLUMNS.map((name) => [name, integer(name).notNull()])) as Record<
+  (typeof CALL_COUNT_COLUMNS)[number],
+  ReturnType<typeof integer>
+>;
 
 /**
  * Call counters per (organization, 15-minute UTC bucket): one row per bucket with calls, whatever their direction and
@@ -56,27 +32,30 @@ export const callRollup15m = pgTable(
       .notNull()
       .references(() => organizations.id, { onDelete: "cascade" }),
     bucketStart: tstz("bucket_start").notNull(),
-    ...callCounters(),
+    calls: integer("calls").notNull(),
+    completed: integer("completed").notNull(),
+    /** sum of duration_sec of completed calls */
+    durationCompletedSum: bigint("duration_completed_sum", { mode: "number" }).notNull(),
+    /** calls with a lead_score */
+    scored: integer("scored").notNull(),
+    /** lead_score ≥ 70 */
+    qualified: integer("qualified").notNull(),
+    scoreSum: bigint("score_sum", { mode: "number" }).notNull(),
+    hot: integer("hot").notNull(),
+    warm: integer("warm").notNull(),
+    cold: integer("cold").notNull(),
+    /** outcome appointment_booked, scored or not */
+    booked: integer("booked").notNull(),
+    outcomeAppointmentBooked: integer("outcome_appointment_booked").notNull(),
+    outcomeQualified: integer("outcome_qualified").notNull(),
+    outcomeCallbackRequested: integer("outcome_callback_requested").notNull(),
+    outcomeNotInterested: integer("outcome_not_interested").notNull(),
+    outcomeVoicemail: integer("outcome_voicemail").notNull(),
+    outcomeWrongNumber: integer("outcome_wrong_number").notNull(),
+    creditsUsed: bigint("credits_used", { mode: "number" }).notNull(),
+    ...callCountColumns,
   },
   (t) => [primaryKey({ name: "call_rollup_15m_pkey", columns: [t.orgId, t.bucketStart] })],
-);
-
-/**
- * Call counters per (organization, UTC day): the sums of the day's call_rollup_15m rows, kept equal to them by the
- * refresh (it adds the changed buckets' differences). Window totals (the overview, the calls list's total) read one
- * row per whole day and 15-minute rows only for the partial days at the edges.
- */
-export const callRollupDaily = pgTable(
-  "call_rollup_daily",
-  {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
-    /** 00:00 UTC of the day */
-    dayStart: tstz("day_start").notNull(),
-    ...callCounters(),
-  },
-  (t) => [primaryKey({ name: "call_rollup_daily_pkey", columns: [t.orgId, t.dayStart] })],
 );
 
 /** Per-agent counters per (organization, agent, 1-hour UTC bucket); calls without an agent are not counted. */

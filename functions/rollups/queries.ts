@@ -112,58 +112,19 @@ const ROLLUP_CALL_PART = sql.raw(`
   r.credits_used::bigint AS credits_used`);
 
 /**
- * The clean rollup rows of [lo, hi) (below B, no mark): with `daily`, one call_rollup_daily row per whole UTC day
- * without a mark (its `day_start` read as `bucket_start`) and 15-minute rows for the rest (the partial days at the
- * edges and the days with a mark); without, 15-minute rows only (a series or the hours need them).
- */
-function cleanRollupRowsSql(org: SQL, lo: SQL, hi: SQL, rollup: SQL, daily: boolean): SQL {
-  const clean = sql`NOT EXISTS (SELECT 1 FROM rollup_dirty d WHERE d.org_id = r.org_id AND d.bucket_start = r.bucket_start)`;
-  if (!daily) {
-    return sql`
-    SELECT ${rollup}
-      FROM call_rollup_15m r
-     WHERE r.org_id = ${org} AND r.bucket_start >= ${lo} AND r.bucket_start < ${hi} AND ${clean}`;
-  }
-  // the whole UTC days inside [lo, hi): [dlo, dhi), empty when dhi = dlo
-  const dlo = sql`tally_rollup_day_ceil(${lo})`;
-  const dhi = sql`(SELECT greatest(${dlo}, tally_rollup_day(${hi})))`;
-  const dirtyDays = sql`(SELECT DISTINCT tally_rollup_day(d.bucket_start) AS day FROM rollup_dirty d
-                          WHERE d.org_id = ${org} AND d.bucket_start >= ${dlo} AND d.bucket_start < ${dhi})`;
-  return sql`
-    SELECT ${rollup}
-      FROM (SELECT q.*, q.day_start AS bucket_start FROM call_rollup_daily q
-             WHERE q.org_id = ${org} AND q.day_start >= ${dlo} AND q.day_start < ${dhi}
-               AND q.day_start NOT IN (SELECT dd.day FROM ${dirtyDays} dd)) r
-    UNION ALL
-    SELECT ${rollup}
-      FROM call_rollup_15m r
-     WHERE r.org_id = ${org} AND r.bucket_start >= ${lo} AND r.bucket_start < least(${dlo}, ${hi}) AND ${clean}
-    UNION ALL
-    SELECT ${rollup}
-      FROM call_rollup_15m r
-     WHERE r.org_id = ${org} AND r.bucket_start >= ${dhi} AND r.bucket_start < ${hi} AND ${clean}
-    UNION ALL
-    SELECT x.*
-      FROM ${dirtyDays} dirty_days
-      CROSS JOIN LATERAL (
-        -- the 15-minute rows of a day with a mark (one index range scan per such day)
-        SELECT ${rollup} FROM call_rollup_15m r
-         WHERE r.org_id = ${org} AND r.bucket_start >= dirty_days.day AND r.bucket_start < dirty_days.day + interval '1 day' AND ${clean}
-        OFFSET 0
-      ) x`;
-}
-
-/**
  * The rollup-or-raw split of a window, shared by every call query: `rollup` selects the clean rollup rows `r` inside
- * the window, `raw` the window's raw calls `c` elsewhere (each as a SELECT list over those aliases). `daily`: whole
- * days from call_rollup_daily (for totals; `r.bucket_start` is then a day's start).
+ * the window, `raw` the window's raw calls `c` elsewhere (each as a SELECT list over those aliases).
  */
-function callSplitSql(orgId: string, window: RollupWindow, rollup: SQL, raw: SQL, rawWhere: SQL = sql``, daily = false): SQL {
+function callSplitSql(orgId: string, window: RollupWindow, rollup: SQL, raw: SQL, rawWhere: SQL = sql``): SQL {
   const e = edges(window, BUCKET_MS);
   const lo = sql`${e.lo}::timestamptz`;
   const hi = sql`(SELECT greatest(${lo}, least(${e.floorTo}::timestamptz, ${builtTo})))`;
   const org = sql`${orgId}::uuid`;
-  return sql`${cleanRollupRowsSql(org, lo, hi, rollup, daily)}
+  return sql`
+    SELECT ${rollup}
+      FROM call_rollup_15m r
+     WHERE r.org_id = ${org} AND r.bucket_start >= ${lo} AND r.bucket_start < ${hi}
+       AND NOT EXISTS (SELECT 1 FROM rollup_dirty d WHERE d.org_id = r.org_id AND d.bucket_start = r.bucket_start)
     UNION ALL
     SELECT ${raw}
       FROM calls c
@@ -193,11 +154,6 @@ export function callPartsSql(orgId: string, window: RollupWindow): SQL {
   return callSplitSql(orgId, window, ROLLUP_CALL_PART, RAW_CALL_PART);
 }
 
-/** The window's calls as part rows for totals: as `callPartsSql`, but whole UTC days are one row each (`at` unused). */
-function callTotalPartsSql(orgId: string, window: RollupWindow): SQL {
-  return callSplitSql(orgId, window, ROLLUP_CALL_PART, RAW_CALL_PART, sql``, true);
-}
-
 /** One row `(calls)`: the window's calls of one direction and/or status (the calls list's exact `meta.total`). */
 export function callCountSql(orgId: string, window: RollupWindow, filters: CallFilters = {}): SQL {
   const directions = filters.direction ? [filters.direction] : CALL_DIRECTIONS;
@@ -206,7 +162,7 @@ export function callCountSql(orgId: string, window: RollupWindow, filters: CallF
   const where: SQL[] = [];
   if (filters.direction) where.push(sql`AND c.direction = ${filters.direction}::call_direction`);
   if (filters.status) where.push(sql`AND c.status = ${filters.status}::call_status`);
-  const parts = callSplitSql(orgId, window, sql.raw(`(${columns.join(" + ")})::bigint AS n`), sql.raw(`1::bigint AS n`), sql.join(where, sql` `), true);
+  const parts = callSplitSql(orgId, window, sql.raw(`(${columns.join(" + ")})::bigint AS n`), sql.raw(`1::bigint AS n`), sql.join(where, sql` `));
   return sql`SELECT coalesce(sum(p.n), 0)::int AS calls FROM (${parts}) p`;
 }
 
@@ -241,7 +197,7 @@ type TotalsRow = {
 
 /** One row: the window's totals (columns as in TOTALS_COLUMNS; read them with `callTotalsFromRow`). */
 export function callTotalsSql(orgId: string, window: RollupWindow): SQL {
-  return sql`SELECT ${TOTALS_COLUMNS} FROM (${callTotalPartsSql(orgId, window)}) p`;
+  return sql`SELECT ${TOTALS_COLUMNS} FROM (${callPartsSql(orgId, window)}) p`;
 }
 
 const countersFromRow = (r: TotalsRow): CallCounters => ({
