@@ -288,6 +288,25 @@ describe("the incremental refresh", () => {
     await expectExact(db, orgId, all, "after forgetting the dropped month");
   });
 
+  it("forgets up to a cutoff inside a day: that day's agent_rollup_daily row is summed again from its remaining hours", async () => {
+    const { orgId, agentIds } = await newOrg("Cutoff mid-day");
+    // 48 calls every 30 minutes over the day before the clock's: hours both sides of 12:00 on 2026-11-19
+    await addCalls(db, orgId, callsBack(48, new Date("2026-11-20T00:00:00Z"), 30 * MINUTE, agentIds));
+    await refreshRollups(db, clock.now());
+    await db.execute(sql`SELECT tally_rollup_forget_before('2026-11-19T12:00:00Z'::timestamptz)`);
+    const [day] = await rows<{ daily: number; hourly: number }>(
+      db,
+      sql`SELECT (SELECT coalesce(sum(calls), 0)::int FROM agent_rollup_daily WHERE org_id = ${orgId}::uuid AND day_start = '2026-11-19T00:00:00Z') AS daily,
+                 (SELECT coalesce(sum(calls), 0)::int FROM agent_rollup_hourly WHERE org_id = ${orgId}::uuid AND bucket_start >= '2026-11-19T00:00:00Z' AND bucket_start < '2026-11-20T00:00:00Z') AS hourly`,
+    );
+    expect(day!.hourly).toBe(23); // the calls from 12:00 on (23:29:53, 22:59:53, … 12:29:53)
+    expect(day!.daily).toBe(day!.hourly);
+    // the calls before the cutoff are still there (no partition was dropped): marked, so every answer stays exact
+    await expectExact(db, orgId, daysWindow(3, "UTC", clock.now()), "after forgetting up to mid-day");
+    await refreshRollups(db, clock.now());
+    await expectExact(db, orgId, daysWindow(3, "UTC", clock.now()), "after the refresh that rebuilt the marked buckets");
+  });
+
   it("a full recompute writes the same rows as the incremental refreshes", async () => {
     const { orgId, agentIds } = await newOrg("Full");
     await addCalls(db, orgId, callsBack(150, new Date("2026-11-20T10:00:00Z"), 6 * MINUTE, agentIds));
