@@ -9,6 +9,9 @@
 --     It reads W under pg_advisory_xact_lock_shared(watermark lock), held to its commit; the refresh advances W under
 --     the exclusive lock, so every writer that read the old W has committed before the recompute looks at [B, W).
 --   * Reads: rollup rows of buckets below B that have no mark, plus raw rows everywhere else.
+--   * agent_rollup_daily holds, per (org, agent, UTC day), the sums of that day's agent_rollup_hourly rows (the
+--     recompute applies each changed hour's difference in the same statement); a day is read from it only when it
+--     lies wholly below B and has no mark.
 
 -- The 15-minute UTC bucket of an instant (also the floor to 15 minutes). Infinity stays infinity.
 CREATE OR REPLACE FUNCTION tally_rollup_bucket(at timestamptz) RETURNS timestamptz
@@ -20,6 +23,17 @@ AS $$ SELECT date_bin('15 minutes', at, '1970-01-01 00:00:00+00') $$;
 CREATE OR REPLACE FUNCTION tally_rollup_hour(at timestamptz) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT date_bin('1 hour', at, '1970-01-01 00:00:00+00') $$;
+--> statement-breakpoint
+
+-- The UTC day of an instant (agent_rollup_daily), and the first UTC midnight at or after it. Infinity stays infinity.
+CREATE OR REPLACE FUNCTION tally_rollup_day(at timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT date_bin('1 day', at, '1970-01-01 00:00:00+00') $$;
+--> statement-breakpoint
+
+CREATE OR REPLACE FUNCTION tally_rollup_day_ceil(at timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT CASE WHEN public.tally_rollup_day(at) = at THEN at ELSE public.tally_rollup_day(at) + interval '1 day' END $$;
 --> statement-breakpoint
 
 -- The first 15-minute boundary at or after an instant. (Schema-qualified: the admin view's refresh runs with a
@@ -40,6 +54,11 @@ CREATE INDEX IF NOT EXISTS call_rollup_15m_covering_idx ON call_rollup_15m (org_
 --> statement-breakpoint
 
 CREATE INDEX IF NOT EXISTS agent_rollup_hourly_covering_idx ON agent_rollup_hourly (org_id, bucket_start) INCLUDE (
+  agent_id, calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used,
+  milestones, milestones_achieved, objections, objections_handled);
+--> statement-breakpoint
+
+CREATE INDEX IF NOT EXISTS agent_rollup_daily_covering_idx ON agent_rollup_daily (org_id, day_start) INCLUDE (
   agent_id, calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used,
   milestones, milestones_achieved, objections, objections_handled);
 --> statement-breakpoint

@@ -76,6 +76,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM call_rollup_15m;
   DELETE FROM agent_rollup_hourly;
+  DELETE FROM agent_rollup_daily;
   RETURN NULL;
 END;
 $$;

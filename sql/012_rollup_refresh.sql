@@ -25,6 +25,9 @@ DECLARE
   h_org uuid[];
   h_hour timestamptz[];
   h_mask int[];
+  z_org uuid[];
+  z_day timestamptz[];
+  z_agent uuid[];
 BEGIN
   calls_read := 0; call_rows := 0; agent_rows := 0; hours := 0;
   IF coalesce(cardinality(p_org), 0) = 0 THEN
@@ -60,7 +63,7 @@ BEGIN
         OFFSET 0
       ) c
   ),
-  call_new AS MATERIALIZED (
+  call_new (org_id, bucket_start, calls, completed, duration_completed_sum, scored, qualified, score_sum, hot, warm, cold, booked, outcome_appointment_booked, outcome_qualified, outcome_callback_requested, outcome_not_interested, outcome_voicemail, outcome_wrong_number, credits_used, inbound_queued, inbound_ringing, inbound_in_progress, inbound_completed, inbound_failed, inbound_missed, inbound_abandoned, outbound_queued, outbound_ringing, outbound_in_progress, outbound_completed, outbound_failed, outbound_missed, outbound_abandoned) AS MATERIALIZED (
     SELECT c.org_id, tally_rollup_bucket(c.started_at) AS bucket_start,
              count(*),
              count(*) FILTER (WHERE c.status = 'completed'),
@@ -223,11 +226,59 @@ BEGIN
         WHERE NOT EXISTS (SELECT 1 FROM agent_new n
                            WHERE n.org_id = o.org_id AND n.bucket_start = o.bucket_start AND n.agent_id = o.agent_id)))
     RETURNING 1
+  ),
+  -- agent_rollup_daily: each (agent, day) of the hours moves by the hours' new rows minus their current ones, so a
+  -- day row stays the sum of its hourly rows (O(changed agent hours), never a re-read of the day)
+  day_delta AS (
+    SELECT d.org_id, d.agent_id, tally_rollup_day(d.bucket_start) AS day_start,
+           sum(d.calls) AS calls,
+           sum(d.completed) AS completed,
+           sum(d.duration_completed_sum) AS duration_completed_sum,
+           sum(d.scored) AS scored,
+           sum(d.score_sum) AS score_sum,
+           sum(d.booked) AS booked,
+           sum(d.credits_used) AS credits_used,
+           sum(d.milestones) AS milestones,
+           sum(d.milestones_achieved) AS milestones_achieved,
+           sum(d.objections) AS objections,
+           sum(d.objections_handled) AS objections_handled
+      FROM (SELECT n.org_id, n.agent_id, n.bucket_start, n.calls, n.completed, n.duration_completed_sum, n.scored, n.score_sum, n.booked, n.credits_used, n.milestones, n.milestones_achieved, n.objections, n.objections_handled FROM agent_new n
+            UNION ALL
+            SELECT o.org_id, o.agent_id, o.bucket_start, -o.calls, -o.completed, -o.duration_completed_sum, -o.scored, -o.score_sum, -o.booked, -o.credits_used, -o.milestones, -o.milestones_achieved, -o.objections, -o.objections_handled FROM agent_old o) d
+     GROUP BY 1, 2, 3
+  ),
+  day_applied AS (
+    INSERT INTO agent_rollup_daily (org_id, agent_id, day_start, calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used, milestones, milestones_achieved, objections, objections_handled)
+    SELECT d.org_id, d.agent_id, d.day_start, d.calls, d.completed, d.duration_completed_sum, d.scored, d.score_sum, d.booked, d.credits_used, d.milestones, d.milestones_achieved, d.objections, d.objections_handled FROM day_delta d
+     WHERE (d.calls, d.completed, d.duration_completed_sum, d.scored, d.score_sum, d.booked, d.credits_used, d.milestones, d.milestones_achieved, d.objections, d.objections_handled) IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    ON CONFLICT (org_id, day_start, agent_id) DO UPDATE SET
+      calls = agent_rollup_daily.calls + EXCLUDED.calls,
+      completed = agent_rollup_daily.completed + EXCLUDED.completed,
+      duration_completed_sum = agent_rollup_daily.duration_completed_sum + EXCLUDED.duration_completed_sum,
+      scored = agent_rollup_daily.scored + EXCLUDED.scored,
+      score_sum = agent_rollup_daily.score_sum + EXCLUDED.score_sum,
+      booked = agent_rollup_daily.booked + EXCLUDED.booked,
+      credits_used = agent_rollup_daily.credits_used + EXCLUDED.credits_used,
+      milestones = agent_rollup_daily.milestones + EXCLUDED.milestones,
+      milestones_achieved = agent_rollup_daily.milestones_achieved + EXCLUDED.milestones_achieved,
+      objections = agent_rollup_daily.objections + EXCLUDED.objections,
+      objections_handled = agent_rollup_daily.objections_handled + EXCLUDED.objections_handled
+    RETURNING agent_rollup_daily.org_id, agent_rollup_daily.day_start, agent_rollup_daily.agent_id, agent_rollup_daily.calls
   )
   SELECT (SELECT count(*) FROM hc),
          (SELECT count(*) FROM call_upserted) + (SELECT count(*) FROM call_deleted),
-         (SELECT count(*) FROM agent_upserted) + (SELECT count(*) FROM agent_deleted)
-    INTO calls_read, call_rows, agent_rows;
+         (SELECT count(*) FROM agent_upserted) + (SELECT count(*) FROM agent_deleted) + (SELECT count(*) FROM day_applied),
+         (SELECT array_agg(z.org_id) FROM day_applied z WHERE z.calls = 0),
+         (SELECT array_agg(z.day_start) FROM day_applied z WHERE z.calls = 0),
+         (SELECT array_agg(z.agent_id) FROM day_applied z WHERE z.calls = 0)
+    INTO calls_read, call_rows, agent_rows, z_org, z_day, z_agent;
+
+  -- a day whose agent has no call left (its sums are all zero then) goes, by key
+  IF z_org IS NOT NULL THEN
+    DELETE FROM agent_rollup_daily r
+     USING unnest(z_org, z_day, z_agent) AS z (org_id, day_start, agent_id)
+     WHERE r.org_id = z.org_id AND r.day_start = z.day_start AND r.agent_id = z.agent_id AND r.calls = 0;
+  END IF;
 
   RETURN NEXT;
 END;
@@ -347,6 +398,7 @@ BEGIN
   SELECT coalesce(array_agg(id), '{}') INTO v_ids FROM rollup_dirty WHERE org_id = p_org;
   DELETE FROM call_rollup_15m WHERE org_id = p_org;
   DELETE FROM agent_rollup_hourly WHERE org_id = p_org;
+  DELETE FROM agent_rollup_daily WHERE org_id = p_org;
   SELECT * INTO r FROM tally_rollup_insert_grouped(p_org, v_b);
   DELETE FROM rollup_dirty WHERE id = ANY (v_ids);
   RETURN jsonb_build_object(
@@ -444,6 +496,13 @@ BEGIN
     RETURNING 1
   )
   SELECT count(*) INTO agent_rows FROM inserted;
+  -- the days: sums of the hourly rows just written
+  INSERT INTO agent_rollup_daily (org_id, agent_id, day_start, calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used, milestones, milestones_achieved, objections, objections_handled)
+  SELECT h.org_id, h.agent_id, tally_rollup_day(h.bucket_start),
+         sum(h.calls), sum(h.completed), sum(h.duration_completed_sum), sum(h.scored), sum(h.score_sum), sum(h.booked), sum(h.credits_used), sum(h.milestones), sum(h.milestones_achieved), sum(h.objections), sum(h.objections_handled)
+    FROM agent_rollup_hourly h
+   WHERE p_org IS NULL OR h.org_id = p_org
+   GROUP BY 1, 2, 3;
   RETURN NEXT;
 END;
 $$;
@@ -465,6 +524,7 @@ BEGIN
   SELECT coalesce(array_agg(id), '{}') INTO v_ids FROM rollup_dirty;
   DELETE FROM call_rollup_15m;
   DELETE FROM agent_rollup_hourly;
+  DELETE FROM agent_rollup_daily;
   SELECT * INTO r FROM tally_rollup_insert_grouped(NULL, v_w);
   DELETE FROM rollup_dirty WHERE id = ANY (v_ids);
   UPDATE rollup_state SET built_to = v_w, refreshed_at = p_now WHERE id = 1;
@@ -480,7 +540,8 @@ $$;
 
 -- Forgets the rollups of the time retention removed from calls: maintain-partitions detaches and drops whole month
 -- partitions, which fires no row or statement trigger, so the rows and marks of buckets before the cutoff (raised to
--- the hour; month boundaries are) are deleted here, in the transaction that dropped the partitions. Calls that are
+-- the hour; month boundaries are) are deleted here (agent_rollup_daily: the days before it, and the day holding it
+-- summed again from its remaining hours), in the transaction that dropped the partitions. Calls that are
 -- still there before the cutoff (the default partition holds months without a partition of their own) get their
 -- buckets marked, so the answers stay exact and the next refreshes rebuild those rows. Answers the rollup rows deleted.
 CREATE OR REPLACE FUNCTION tally_rollup_forget_before(p_cutoff timestamptz)
@@ -498,6 +559,13 @@ BEGIN
   GET DIAGNOSTICS v_calls = ROW_COUNT;
   DELETE FROM agent_rollup_hourly WHERE bucket_start < v_cutoff;
   GET DIAGNOSTICS v_agents = ROW_COUNT;
+  DELETE FROM agent_rollup_daily WHERE day_start < tally_rollup_day_ceil(v_cutoff);
+  INSERT INTO agent_rollup_daily (org_id, agent_id, day_start, calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used, milestones, milestones_achieved, objections, objections_handled)
+  SELECT h.org_id, h.agent_id, tally_rollup_day(h.bucket_start),
+         sum(h.calls), sum(h.completed), sum(h.duration_completed_sum), sum(h.scored), sum(h.score_sum), sum(h.booked), sum(h.credits_used), sum(h.milestones), sum(h.milestones_achieved), sum(h.objections), sum(h.objections_handled)
+    FROM agent_rollup_hourly h
+   WHERE h.bucket_start >= tally_rollup_day(v_cutoff) AND h.bucket_start < tally_rollup_day_ceil(v_cutoff)
+   GROUP BY 1, 2, 3;
   DELETE FROM rollup_dirty WHERE bucket_start < v_cutoff;
   INSERT INTO rollup_dirty (org_id, bucket_start)
   SELECT DISTINCT c.org_id, tally_rollup_bucket(c.started_at) FROM calls c WHERE c.started_at < least(v_cutoff, v_w);
@@ -512,3 +580,6 @@ $$;
 ALTER TABLE call_rollup_15m SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02);
 --> statement-breakpoint
 ALTER TABLE agent_rollup_hourly SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02);
+
+--> statement-breakpoint
+ALTER TABLE agent_rollup_daily SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02);

@@ -86,6 +86,35 @@ export const agentRollupHourly = pgTable(
 );
 
 /**
+ * Per-agent counters per (organization, agent, UTC day): the sums of the agent's hourly rows of that day, kept equal to
+ * them by the refresh (it adds the changed hours' differences). A 30–90-day window of the agents list or the variance
+ * reads one row per agent and whole day, and hourly rows only for its partial days at the edges.
+ */
+export const agentRollupDaily = pgTable(
+  "agent_rollup_daily",
+  {
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    agentId: uuid("agent_id").notNull(),
+    /** 00:00 UTC of the day */
+    dayStart: tstz("day_start").notNull(),
+    calls: integer("calls").notNull(),
+    completed: integer("completed").notNull(),
+    durationCompletedSum: bigint("duration_completed_sum", { mode: "number" }).notNull(),
+    scored: integer("scored").notNull(),
+    scoreSum: bigint("score_sum", { mode: "number" }).notNull(),
+    booked: integer("booked").notNull(),
+    creditsUsed: bigint("credits_used", { mode: "number" }).notNull(),
+    milestones: integer("milestones").notNull(),
+    milestonesAchieved: integer("milestones_achieved").notNull(),
+    objections: integer("objections").notNull(),
+    objectionsHandled: integer("objections_handled").notNull(),
+  },
+  (t) => [primaryKey({ name: "agent_rollup_daily_pkey", columns: [t.orgId, t.dayStart, t.agentId] })],
+);
+
+/**
  * The single row of rollup bookkeeping. `watermark` (W) is what the triggers compare against: a change to a call
  * that started before W marks its bucket dirty. `builtTo` (B ≤ W) is what reads split on: rollup rows of buckets
  * before B are complete unless marked dirty; calls from B on are read raw. The refresh first advances W (short

@@ -279,22 +279,51 @@ const AGENT_COUNTER_COLUMNS = [
 ] as const;
 
 /**
- * The window's calls that have an agent as part rows `(agent_id, <AGENT_COUNTER_COLUMNS>)`: one per clean hourly
- * rollup row, one per raw call with its milestone and objection counts. Window edges that cut an hour (local
- * midnight in Asia/Kolkata) are read raw for just that partial hour.
+ * The window's calls that have an agent as part rows `(agent_id, <AGENT_COUNTER_COLUMNS>)`: one per clean daily rollup
+ * row (a whole UTC day inside the window, below B, without a mark), one per clean hourly rollup row of the rest (the
+ * partial days at the edges, the days with a mark), one per raw call with its milestone and objection counts. Window
+ * edges that cut an hour (local midnight in Asia/Kolkata) are read raw for just that partial hour. A 30-day window
+ * reads about 30 daily rows per agent and at most two days of hourly rows, however busy the agents.
  */
 export function agentPartsSql(orgId: string, window: RollupWindow): SQL {
   const e = edges(window, HOUR_MS);
   const lo = sql`${e.lo}::timestamptz`;
   const hi = sql`(SELECT greatest(${lo}, least(${e.floorTo}::timestamptz, tally_rollup_hour(${builtTo}))))`;
+  // the whole UTC days inside [lo, hi): [dlo, dhi), empty when dhi = dlo
+  const dlo = sql`tally_rollup_day_ceil(${lo})`;
+  const dhi = sql`(SELECT greatest(${dlo}, tally_rollup_day(${hi})))`;
   const org = sql`${orgId}::uuid`;
   const rawCall = sql.raw(`c.id, c.agent_id, c.status, c.duration_sec, c.lead_score, c.outcome, c.credits_used`);
+  const counters = sql.raw(AGENT_COUNTER_COLUMNS.map((col) => `r.${col}::bigint AS ${col}`).join(", "));
+  const dirtyHours = sql`(SELECT tally_rollup_hour(d.bucket_start) FROM rollup_dirty d
+                           WHERE d.org_id = ${org} AND d.bucket_start >= ${lo} AND d.bucket_start < ${hi})`;
   return sql`
-    SELECT r.agent_id, ${sql.raw(AGENT_COUNTER_COLUMNS.map((col) => `r.${col}::bigint AS ${col}`).join(", "))}
+    SELECT r.agent_id, ${counters}
+      FROM agent_rollup_daily r
+     WHERE r.org_id = ${org} AND r.day_start >= ${dlo} AND r.day_start < ${dhi}
+       AND r.day_start NOT IN (SELECT tally_rollup_day(d.bucket_start) FROM rollup_dirty d
+                                WHERE d.org_id = ${org} AND d.bucket_start >= ${dlo} AND d.bucket_start < ${dhi})
+    UNION ALL
+    SELECT r.agent_id, ${counters}
       FROM agent_rollup_hourly r
-     WHERE r.org_id = ${org} AND r.bucket_start >= ${lo} AND r.bucket_start < ${hi}
-       AND r.bucket_start NOT IN (SELECT tally_rollup_hour(d.bucket_start) FROM rollup_dirty d
-                                   WHERE d.org_id = ${org} AND d.bucket_start >= ${lo} AND d.bucket_start < ${hi})
+     WHERE r.org_id = ${org} AND r.bucket_start >= ${lo} AND r.bucket_start < least(${dlo}, ${hi})
+       AND r.bucket_start NOT IN ${dirtyHours}
+    UNION ALL
+    SELECT r.agent_id, ${counters}
+      FROM agent_rollup_hourly r
+     WHERE r.org_id = ${org} AND r.bucket_start >= ${dhi} AND r.bucket_start < ${hi}
+       AND r.bucket_start NOT IN ${dirtyHours}
+    UNION ALL
+    SELECT r.*
+      FROM (SELECT DISTINCT tally_rollup_day(d.bucket_start) AS day FROM rollup_dirty d
+             WHERE d.org_id = ${org} AND d.bucket_start >= ${dlo} AND d.bucket_start < ${dhi}) dirty_days
+      CROSS JOIN LATERAL (
+        -- the hourly rows of a day with a mark (one index range scan per such day)
+        SELECT r.agent_id, ${counters} FROM agent_rollup_hourly r
+         WHERE r.org_id = ${org} AND r.bucket_start >= dirty_days.day AND r.bucket_start < dirty_days.day + interval '1 day'
+           AND r.bucket_start NOT IN ${dirtyHours}
+        OFFSET 0
+      ) r
     UNION ALL
     SELECT raw.agent_id,
            1::bigint,

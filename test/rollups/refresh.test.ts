@@ -125,8 +125,9 @@ describe("the incremental refresh", () => {
       // rows read: the calls of the hours holding those buckets (40 calls an hour here: each hour is read once, for
       // its 15-minute buckets and its agent rows), and the marks; not the table
       expect(report.rowsRead).toBeLessThanOrEqual(report.hoursRecomputed * 40 + report.dirtyMarks);
-      // rows written: the rollup rows that changed (one 15-minute row per changed call, its agent's hourly row) and the marks
-      expect(report.rowsWritten).toBeLessThanOrEqual(10 + report.hoursRecomputed * agentIds.length + report.dirtyMarks);
+      // rows written: the rollup rows that changed (one 15-minute row per changed call, its agent's hourly row and daily
+      // row) and the marks
+      expect(report.rowsWritten).toBeLessThanOrEqual(10 + 2 * report.hoursRecomputed * agentIds.length + report.dirtyMarks);
       await expectExact(db, orgId, daysWindow(7, "America/New_York", clock.now()), `size ${size}`);
     }
     expect(reports[0]!.bucketsRecomputed).toBe(reports[1]!.bucketsRecomputed);
@@ -168,10 +169,10 @@ describe("the incremental refresh", () => {
     await db.execute(sql`UPDATE calls SET credits_used = credits_used - 1 WHERE id = ${ids[5]!}::uuid`);
     const same = await refreshRollups(db, clock.now());
     expect(same, JSON.stringify(same)).toMatchObject({ dirtyMarks: 2, bucketsRecomputed: 1, hoursRecomputed: 1, rowsWritten: 2 });
-    // a real change: its 15-minute row and its agent's hourly row, nothing else of the hour
+    // a real change: its 15-minute row, its agent's hourly row and daily row, nothing else of the hour
     await db.execute(sql`UPDATE calls SET lead_score = 99 WHERE id = ${ids[5]!}::uuid`);
     const changed = await refreshRollups(db, clock.now());
-    expect(changed, JSON.stringify(changed)).toMatchObject({ dirtyMarks: 1, bucketsRecomputed: 1, rowsWritten: 1 + 2 });
+    expect(changed, JSON.stringify(changed)).toMatchObject({ dirtyMarks: 1, bucketsRecomputed: 1, rowsWritten: 1 + 3 });
     await expectExact(db, orgId, daysWindow(1, "UTC", clock.now()), "after an undone and a real change");
   });
 
@@ -291,6 +292,25 @@ describe("the incremental refresh", () => {
     await expectExact(db, orgId, all, "after forgetting the dropped month");
   });
 
+  it("forgets up to a cutoff inside a day: that day's agent_rollup_daily row is summed again from its remaining hours", async () => {
+    const { orgId, agentIds } = await newOrg("Cutoff mid-day");
+    // 48 calls every 30 minutes over the day before the clock's: hours both sides of 12:00 on 2026-11-19
+    await addCalls(db, orgId, callsBack(48, new Date("2026-11-20T00:00:00Z"), 30 * MINUTE, agentIds));
+    await refreshRollups(db, clock.now());
+    await db.execute(sql`SELECT tally_rollup_forget_before('2026-11-19T12:00:00Z'::timestamptz)`);
+    const [day] = await rows<{ daily: number; hourly: number }>(
+      db,
+      sql`SELECT (SELECT coalesce(sum(calls), 0)::int FROM agent_rollup_daily WHERE org_id = ${orgId}::uuid AND day_start = '2026-11-19T00:00:00Z') AS daily,
+                 (SELECT coalesce(sum(calls), 0)::int FROM agent_rollup_hourly WHERE org_id = ${orgId}::uuid AND bucket_start >= '2026-11-19T00:00:00Z' AND bucket_start < '2026-11-20T00:00:00Z') AS hourly`,
+    );
+    expect(day!.hourly).toBe(23); // the calls from 12:00 on (23:29:53, 22:59:53, … 12:29:53)
+    expect(day!.daily).toBe(day!.hourly);
+    // the calls before the cutoff are still there (no partition was dropped): marked, so every answer stays exact
+    await expectExact(db, orgId, daysWindow(3, "UTC", clock.now()), "after forgetting up to mid-day");
+    await refreshRollups(db, clock.now());
+    await expectExact(db, orgId, daysWindow(3, "UTC", clock.now()), "after the refresh that rebuilt the marked buckets");
+  });
+
   it("a full recompute writes the same rows as the incremental refreshes", async () => {
     const { orgId, agentIds } = await newOrg("Full");
     await addCalls(db, orgId, callsBack(150, new Date("2026-11-20T10:00:00Z"), 6 * MINUTE, agentIds));
@@ -302,6 +322,7 @@ describe("the incremental refresh", () => {
     const dump = async () => ({
       calls: await rows(db, sql`SELECT * FROM call_rollup_15m WHERE org_id = ${orgId}::uuid ORDER BY bucket_start`),
       agents: await rows(db, sql`SELECT * FROM agent_rollup_hourly WHERE org_id = ${orgId}::uuid ORDER BY bucket_start, agent_id`),
+      days: await rows(db, sql`SELECT * FROM agent_rollup_daily WHERE org_id = ${orgId}::uuid ORDER BY day_start, agent_id`),
     });
     const incremental = await dump();
     const full = await recomputeAllRollups(db, clock.now());

@@ -60,6 +60,7 @@ export async function addCalls(db: Db, orgId: string, seeds: CallSeed[]): Promis
 export async function resetRollups(db: Db): Promise<void> {
   await db.execute(sql`DELETE FROM call_rollup_15m`);
   await db.execute(sql`DELETE FROM agent_rollup_hourly`);
+  await db.execute(sql`DELETE FROM agent_rollup_daily`);
   await db.execute(sql`DELETE FROM rollup_dirty`);
   await db.execute(sql`UPDATE rollup_state SET watermark = '-infinity', built_to = '-infinity' WHERE id = 1`);
 }
