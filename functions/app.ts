@@ -9,6 +9,7 @@ import type { AppDeps } from "./deps";
 import type { App, AppEnv } from "./hono/env";
 import { ApiError, fromDatabaseError, fromHttpException, problem, validationError, withoutQueryParams } from "./lib/errors";
 import { authenticate } from "./middleware/auth";
+import { httpCaching } from "./middleware/http-caching";
 import { serverTiming } from "./middleware/server-timing";
 import { anonymousLimiter, rateLimiter } from "./middleware/rate-limit";
 import { recordRequestMetrics } from "./ops/metrics";
@@ -86,6 +87,8 @@ export function createApp(deps: AppDeps): App {
     return authenticate(c, next);
   });
   app.use("/api/*", rateLimiter(deps)); // per API key, after auth: only authenticated requests count
+  // ETag and 304 on GET JSON answers (SPEC §11), inside the rate limiter: a 304 still counts
+  app.use("/api/*", httpCaching);
 
   registerRoutes(app);
   registerOpsRoutes(app);

@@ -1,7 +1,7 @@
 import { renderAgentPerformance } from "./agent";
 import { renderAgents } from "./agents";
 import { renderAnalytics } from "./analytics";
-import { failureMessage, getJson, type ApiFailure, type ApiResult } from "./api";
+import { download, failureMessage, getJson, type ApiFailure, type ApiResult } from "./api";
 import type {
   AgentListResponse,
   AgentPerformanceResponse,
@@ -26,6 +26,8 @@ const DAYS_STORAGE = "tally.days";
 const WINDOWS = [1, 7, 30, 90] as const;
 const DEFAULT_DAYS = 30;
 const CALLS_PAGE = 20;
+/** Panels ask the server again this often while the tab is visible (each unchanged one costs a 304, SPEC §11). */
+const REFRESH_MS = 15_000;
 /** A 429 without Retry-After is retried after this long; a longer Retry-After than the cap still waits only the cap. */
 const RETRY_DEFAULT_SEC = 5;
 const RETRY_CAP_SEC = 60;
@@ -46,10 +48,26 @@ const panels = {
 const AGENT_HASH = /^#agent=([0-9a-fA-F-]{36})$/;
 const agentOfHash = (): string | null => AGENT_HASH.exec(location.hash)?.[1] ?? null;
 
+/** `?days=N` of the page's URL (1–90, SPEC §4), or null: the window is part of the URL, so a view can be shared. */
+function daysOfUrl(): number | null {
+  const value = new URLSearchParams(location.search).get("days");
+  const days = Number(value);
+  return value !== null && Number.isInteger(days) && days >= 1 && days <= 90 ? days : null;
+}
+
+/** This page's URL with the window `days` (the path, other parameters and the `#agent=` hash kept). */
+function urlWithDays(days: number): string {
+  const url = new URL(location.href);
+  url.searchParams.set("days", String(days));
+  return url.pathname + url.search + url.hash;
+}
+
 const storedDays = Number(localStorage.getItem(DAYS_STORAGE));
+const demoKey = document.querySelector<HTMLMetaElement>('meta[name="tally-demo-key"]')?.content ?? "";
 const state = {
-  key: localStorage.getItem(KEY_STORAGE),
-  days: (WINDOWS as readonly number[]).includes(storedDays) ? storedDays : DEFAULT_DAYS,
+  // a key this browser saved, else the demo key the server gave this page (loopback clients on the embedded default)
+  key: localStorage.getItem(KEY_STORAGE) ?? (demoKey || null),
+  days: daysOfUrl() ?? ((WINDOWS as readonly number[]).includes(storedDays) ? storedDays : DEFAULT_DAYS),
   /** bumped by every load; an answer of an older load is dropped */
   windowLoad: 0,
   fullLoad: 0,
@@ -67,9 +85,12 @@ const state = {
   callsShown: 0,
   keyFormShown: false,
   firstRender: true,
+  /** the calls panel's filters (and its CSV export's) */
+  callsFilter: { direction: "", status: "" },
+  /** `performance.now()` of the last load (shown or background), for the refresh timer */
+  lastLoadAt: 0,
+  refreshing: false,
 };
-
-const demoKey = document.querySelector<HTMLMetaElement>('meta[name="tally-demo-key"]')?.content ?? "";
 const banner = one("#banner");
 const keyCard = one("#key-card");
 const keyInput = one<HTMLInputElement>("#key-input");
@@ -111,9 +132,11 @@ async function loadPanel<T>(options: {
   meta: (body: T) => FreshnessMeta & { timezone?: string };
   render: (body: T, timeZone: string) => Node[];
   after?: (body: T) => void;
+  /** a background refresh: the panel keeps showing its numbers while it asks */
+  quiet?: boolean;
 }): Promise<void> {
   const { panel } = options;
-  panel.loading();
+  if (!options.quiet) panel.loading();
   const [result, orgZone] = await Promise.all([getJson<T>(options.path, state.key ?? "", options.signal), state.timeZone]);
   if (!options.current()) return;
   if (!result.ok) {
@@ -128,10 +151,14 @@ async function loadPanel<T>(options: {
     }
     return;
   }
+  if (result.notModified && panel.shownPath === options.path) {
+    panel.confirmed();
+    return;
+  }
   const meta = options.meta(result.body);
   const timeZone = orgZone ?? meta.timezone ?? "UTC";
   try {
-    panel.show(options.render(result.body, timeZone), meta, result.timing, timeZone);
+    panel.show(options.render(result.body, timeZone), meta, result.timing, timeZone, options.path);
     options.after?.(result.body);
   } catch (error) {
     panel.fail({
@@ -175,7 +202,7 @@ function showWindowLabels(): void {
 }
 
 /** The four panels whose numbers depend on the window. */
-function windowPanels(): Promise<void>[] {
+function windowPanels(quiet: boolean): Promise<void>[] {
   const load = ++state.windowLoad;
   state.windowAbort.abort();
   state.windowAbort = new AbortController();
@@ -189,6 +216,7 @@ function windowPanels(): Promise<void>[] {
       path: `/api/dashboard/overview?${days}&compare=previous`,
       signal,
       current,
+      quiet,
       meta: (b) => b.meta,
       render: (b) => renderOverview(b.data),
     }),
@@ -197,6 +225,7 @@ function windowPanels(): Promise<void>[] {
       path: `/api/dashboard/analytics?${days}`,
       signal,
       current,
+      quiet,
       meta: (b) => b.meta,
       render: (b) => renderAnalytics(b.data, panels.analytics.body),
     }),
@@ -205,6 +234,7 @@ function windowPanels(): Promise<void>[] {
       path: `/api/analytics/agent-variance?${days}`,
       signal,
       current,
+      quiet,
       meta: (b) => b.meta,
       render: (b) => renderVariance(b.data),
     }),
@@ -213,15 +243,16 @@ function windowPanels(): Promise<void>[] {
       path: `/api/coverage?${days}`,
       signal,
       current,
+      quiet,
       meta: (b) => b.meta,
       render: (b) => renderCoverage(b.data),
     }),
-    ...(state.agentId ? [loadAgent()] : []),
+    ...(state.agentId ? [loadAgent(quiet)] : []),
   ];
 }
 
 /** The open agent's panel over the window (`GET /api/agents/{id}/performance`). */
-function loadAgent(): Promise<void> {
+function loadAgent(quiet = false): Promise<void> {
   const agentId = state.agentId;
   if (!agentId) return Promise.resolve();
   const load = ++state.agentLoad;
@@ -232,6 +263,7 @@ function loadAgent(): Promise<void> {
     path: `/api/agents/${encodeURIComponent(agentId)}/performance?days=${state.days}`,
     signal: state.agentAbort.signal,
     current: () => load === state.agentLoad && state.agentId === agentId,
+    quiet,
     meta: (b) => b.meta,
     render: (b) => renderAgentPerformance(b.data, panels.agent.body),
   });
@@ -250,21 +282,30 @@ function showView(): void {
   }
 }
 
+/** The calls panel's filters as query parameters (`direction=inbound&status=missed`), empty ones left out. */
+function callsFilterQuery(): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(state.callsFilter)) if (value) params.set(name, value);
+  return params.toString();
+}
+
 /** The first page of the latest calls, or the next one ("load more") over the keyset cursor. */
-function loadCalls(signal: AbortSignal, current: () => boolean, more: boolean): Promise<void> {
+function loadCalls(signal: AbortSignal, current: () => boolean, more: boolean, quiet = false): Promise<void> {
   const cursor = more && state.callsCursor ? `&cursor=${encodeURIComponent(state.callsCursor)}` : "";
-  const path = `/api/calls?limit=${CALLS_PAGE}${cursor}`;
+  const filter = callsFilterQuery();
+  const path = `/api/calls?limit=${CALLS_PAGE}${filter ? `&${filter}` : ""}${cursor}`;
   if (!more) {
     return loadPanel<CallListResponse>({
       panel: panels.calls,
       path,
       signal,
       current,
+      quiet,
       meta: (b) => b.meta,
       render: (b, zone) => {
         state.callsShown = b.data.length;
         state.callsCursor = b.meta.nextCursor;
-        if (b.data.length === 0) return [h("p", { class: "empty" }, "No calls yet.")];
+        if (b.data.length === 0) return [h("p", { class: "empty" }, filter ? "No calls match these filters." : "No calls yet.")];
         return [callsTable(callRows(b.data, zone)), callsFooter(b.meta.total)];
       },
     });
@@ -307,8 +348,10 @@ function callsFooter(total: number): HTMLElement {
  * Loads panels and, when every one has settled, marks the page rendered (`body[data-rendered=true]`, and the time in
  * the header). `full` also reloads what the window does not change: settings, agents, latest calls.
  */
-async function load(full: boolean): Promise<void> {
+async function load(full: boolean, background = false): Promise<void> {
   const started = performance.now();
+  state.lastLoadAt = started;
+  if (background) return refreshInBackground(full);
   banner.hidden = true;
   document.body.dataset.rendered = "false";
   for (const button of document.querySelectorAll<HTMLButtonElement>(".window-picker button")) {
@@ -328,7 +371,7 @@ async function load(full: boolean): Promise<void> {
     );
   }
   const windowLoad = state.windowLoad + 1;
-  tasks.push(...windowPanels());
+  tasks.push(...windowPanels(false));
   await Promise.all(tasks);
   if (windowLoad !== state.windowLoad) return;
   const ms = performance.now() - started;
@@ -342,6 +385,46 @@ async function load(full: boolean): Promise<void> {
   state.firstRender = false;
   one("#render-time").textContent = parts.join(" · ");
   document.body.dataset.rendered = "true";
+}
+
+/**
+ * Asks the server again for every panel, quietly: each sends the ETag of what it shows, an unchanged panel gets a 304
+ * and only its "updated … ago" moves; a changed one is redrawn. The calls list is left alone once "load more" has
+ * added pages to it (a refresh would drop them).
+ */
+async function refreshInBackground(full: boolean): Promise<void> {
+  if (state.refreshing || document.body.dataset.rendered !== "true") return;
+  state.refreshing = true;
+  try {
+    const tasks: Promise<void>[] = [];
+    if (full) {
+      const load = state.fullLoad;
+      const current = () => load === state.fullLoad;
+      const signal = state.fullAbort.signal;
+      tasks.push(
+        loadPanel<AgentListResponse>({
+          panel: panels.agents,
+          path: "/api/agents",
+          signal,
+          current,
+          quiet: true,
+          meta: (b) => b.meta,
+          render: (b) => renderAgents(b.data),
+        }),
+      );
+      if (state.callsShown <= CALLS_PAGE) tasks.push(loadCalls(signal, current, false, true));
+    }
+    tasks.push(...windowPanels(true));
+    await Promise.all(tasks);
+    document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes ?? "0") + 1);
+  } finally {
+    state.refreshing = false;
+  }
+}
+
+function refreshIfDue(): void {
+  if (!state.key || main.hidden || document.visibilityState !== "visible") return;
+  if (performance.now() - state.lastLoadAt >= REFRESH_MS - 50) void load(true, true);
 }
 
 function openDashboard(): void {
@@ -368,6 +451,7 @@ for (const button of document.querySelectorAll<HTMLButtonElement>(".window-picke
     if (days === state.days && document.body.dataset.rendered === "true") return;
     state.days = days;
     localStorage.setItem(DAYS_STORAGE, String(days));
+    history.pushState(null, "", urlWithDays(days));
     if (state.key) void load(false);
   });
 }
@@ -404,7 +488,49 @@ panels.agent.body.addEventListener("click", (event) => {
   }
 });
 window.addEventListener("hashchange", showView);
+// Back and Forward move between windows (each window a URL of its own)
+window.addEventListener("popstate", () => {
+  const days = daysOfUrl() ?? DEFAULT_DAYS;
+  if (days === state.days) return;
+  state.days = days;
+  if (state.key) void load(false);
+});
 
+// the calls panel's filters reload its list; "Export CSV" downloads every call matching them
+for (const select of document.querySelectorAll<HTMLSelectElement>(".calls-filters select")) {
+  select.addEventListener("change", () => {
+    state.callsFilter = { direction: one<HTMLSelectElement>("#calls-direction").value, status: one<HTMLSelectElement>("#calls-status").value };
+    if (!state.key) return;
+    const load = state.fullLoad;
+    void loadCalls(state.fullAbort.signal, () => load === state.fullLoad, false);
+  });
+}
+one("#export-csv").addEventListener("click", async () => {
+  if (!state.key) return;
+  const button = one<HTMLButtonElement>("#export-csv");
+  const status = one("#export-status");
+  button.disabled = true;
+  status.textContent = "Exporting…";
+  const filter = callsFilterQuery();
+  const result = await download(`/api/calls/export${filter ? `?${filter}` : ""}`, state.key);
+  button.disabled = false;
+  if (result.ok) {
+    status.textContent = `Saved ${result.filename}`;
+    status.dataset.filename = result.filename;
+  } else {
+    status.textContent = failureMessage(result);
+    onFailure(result);
+  }
+});
+
+// live: every panel asks again every 15 s while the tab is visible, and at once when it becomes visible after that
+setInterval(refreshIfDue, 1000);
+document.addEventListener("visibilitychange", refreshIfDue);
+setInterval(() => {
+  for (const panel of Object.values(panels)) panel.tick();
+}, 1000);
+
+history.replaceState(null, "", urlWithDays(state.days));
 showWindowLabels();
 main.dataset.view = state.agentId ? "agent" : "dashboard";
 if (state.key) openDashboard();

@@ -16,6 +16,10 @@ export class Panel {
   readonly section: HTMLElement;
   readonly body: HTMLElement;
   private readonly footer: HTMLElement;
+  /** the URL whose answer the body shows (a 304 for it needs no new rendering) */
+  shownPath: string | null = null;
+  /** when the shown answer was last confirmed by the server (a 200 or a 304), `Date.now()` */
+  private updatedAt: number | null = null;
 
   constructor(readonly name: PanelName) {
     this.section = one(`[data-panel="${name}"]`);
@@ -32,10 +36,29 @@ export class Panel {
   }
 
   /** Replaces the body with `content` and the footer with the answer's freshness and timing. */
-  show(content: Node[], meta: FreshnessMeta, timing: Timing, timeZone: string): void {
+  show(content: Node[], meta: FreshnessMeta, timing: Timing, timeZone: string, path: string | null = null): void {
     this.body.replaceChildren(...content);
     this.showMeta(meta, timing, timeZone);
+    this.shownPath = path;
     this.section.dataset.state = "ready";
+    this.section.dataset.revalidated = "200";
+  }
+
+  /** The server confirmed the shown answer (304 to the page's If-None-Match): only "updated … ago" moves. */
+  confirmed(): void {
+    this.updatedAt = Date.now();
+    this.section.dataset.revalidated = "304";
+    this.section.dataset.state = "ready";
+    this.tick();
+  }
+
+  /** Rewrites "updated N s ago" (the page calls this every second). */
+  tick(): void {
+    const span = this.footer.querySelector<HTMLElement>(".updated");
+    if (!span || this.updatedAt === null) return;
+    const sec = Math.max(0, Math.floor((Date.now() - this.updatedAt) / 1000));
+    span.textContent = sec < 60 ? `updated ${sec} s ago` : `updated ${Math.floor(sec / 60)} min ago`;
+    span.dataset.sec = String(sec);
   }
 
   /** Updates only the footer (a "load more" page of the same list). */
@@ -72,16 +95,21 @@ export class Panel {
       );
     }
     if (meta.partial) parts.push(h("span", { class: "flag flag-partial" }, "partial: some voice configurations are stale or unavailable"));
+    parts.push(h("span", { class: "updated", title: "when the server last confirmed these numbers (the page asks again every 15 s while it is visible)" }));
+    this.updatedAt = Date.now();
     this.footer.replaceChildren(...parts.flatMap((part, i) => (i === 0 ? [part] : [" · ", part])));
     this.section.dataset.cache = meta.cache ?? "";
     this.section.dataset.serverMs = timing.serverMs === null ? "" : String(timing.serverMs);
     if (meta.asOf) this.section.dataset.asOf = meta.asOf;
+    this.tick();
   }
 
   /** A failure in words; a route the server lacks is "unavailable", anything else an error. */
   fail(failure: Exclude<ApiFailure, { kind: "aborted" }>): void {
     this.body.replaceChildren(h("p", { class: `message message-${failure.kind}` }, failureMessage(failure)));
     this.footer.replaceChildren();
+    this.shownPath = null;
+    this.updatedAt = null;
     this.section.dataset.state = failure.kind === "missing" ? "unavailable" : "error";
   }
 }

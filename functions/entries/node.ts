@@ -11,7 +11,7 @@ import { openPostgres } from "../db/postgres";
 import { systemClock } from "../lib/clock";
 import { jsonLogger } from "../lib/logger";
 import { EnvError, nodeEnvSchema, parseEnv, rateLimitsFrom } from "./env";
-import { createDemoOrganization, type DemoKeys } from "./demo";
+import { createDemoOrganization, startupLines, type DemoKeys } from "./demo";
 import { startScheduler } from "../jobs/scheduler";
 import { createVoiceService, voiceStoreOver } from "../voice";
 import { rateLimitStoreOver } from "../rate-limit/stores";
@@ -79,22 +79,8 @@ const app = createApp(deps);
 const scheduler = env.TALLY_SCHEDULER === "on" ? startScheduler(deps) : undefined;
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
   const base = `http://localhost:${info.port}`;
-  const lines = [
-    `Tally is listening on ${base} (database: ${database.kind}${database.kind === "pglite" ? ` in ${env.TALLY_DATA_DIR}/pgdata` : ""}, cache: ${cacheStore}, voice provider: ${voice ? new URL(env.VOICE_API_URL!).host : "none"})`,
-    `Dashboard: ${base}/`,
-    `API reference: ${base}/docs   OpenAPI: ${base}/openapi.json`,
-  ];
-  if (demo) {
-    lines.push(
-      `Demo organization "${demo.organizationName}" (${demo.orgId})`,
-      `  read key:  ${demo.readKey}`,
-      `  write key: ${demo.writeKey}`,
-      `Try:`,
-      `  curl -H "Authorization: Bearer ${demo.readKey}" "${base}/api/calls/${demo.sampleCallId}"`,
-      `  curl -X POST -H "Authorization: Bearer ${demo.writeKey}" -H "content-type: application/json" \\`,
-      `       -d '{"phoneNumber":"+14155550123","direction":"inbound","status":"completed","durationSec":95}' ${base}/api/calls`,
-    );
-  }
+  const server = `Tally is listening on ${base} (database: ${database.kind}${database.kind === "pglite" ? ` in ${env.TALLY_DATA_DIR}/pgdata` : ""}, cache: ${cacheStore}, voice provider: ${voice ? new URL(env.VOICE_API_URL!).host : "none"})`;
+  const lines = startupLines({ base, server, demo, demoKeyOnPage: dashboardDemoKey !== undefined });
   process.stdout.write(lines.join("\n") + "\n");
 });
 

@@ -178,3 +178,27 @@ export async function reconnectableCall(ctx: { db: Db; org: OrgContext }, token:
     .limit(1);
   return row ? toItem(row) : undefined;
 }
+
+/**
+ * Every call matching `filters`, newest first, a page of `pageSize` at a time over the same keyset as the list (one
+ * statement a page, no count): what the CSV export streams, holding one page in memory whatever the total.
+ */
+export async function* allCallPages(ctx: { db: Db; org: OrgContext }, filters: CallListFilters, pageSize: number): AsyncGenerator<CallListItem[]> {
+  const where = filterConditions(ctx.org.id, filters);
+  let cursor: CallCursor | null = null;
+  for (;;) {
+    const pageWhere: SQL[] = cursor ? [...where, sql`(${calls.startedAt}, ${calls.id}) < (${cursor.startedAt}::timestamptz, ${cursor.id}::uuid)`] : where;
+    const found = await ctx.db
+      .select(itemColumns)
+      .from(calls)
+      .leftJoin(agents, eq(agents.id, calls.agentId))
+      .innerJoin(contacts, eq(contacts.id, calls.contactId))
+      .where(and(...pageWhere))
+      .orderBy(desc(calls.startedAt), desc(calls.id))
+      .limit(pageSize);
+    if (found.length > 0) yield found.map(toItem);
+    const last = found[found.length - 1];
+    if (found.length < pageSize || !last) return;
+    cursor = { startedAt: last.cursorAt, id: last.call.id };
+  }
+}

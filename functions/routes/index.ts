@@ -10,6 +10,7 @@ import * as getCall from "./calls/get-call";
 import * as updateCall from "./calls/update-call";
 import * as putCallAnalysis from "./calls/put-call-analysis";
 import * as listCalls from "./calls/list-calls";
+import * as exportCalls from "./calls/export-calls";
 import * as reconnectCall from "./calls/reconnect-call";
 import * as routeCall from "./calls/route-call";
 import * as listAgents from "./agents/list-agents";
@@ -54,6 +55,7 @@ export const routeModules = [
   updateCall,
   putCallAnalysis,
   listCalls,
+  exportCalls,
   reconnectCall,
   routeCall,
   getCall,

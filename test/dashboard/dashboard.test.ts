@@ -91,24 +91,24 @@ afterAll(async () => {
 });
 
 describe.skipIf(!runBrowserSuites)(browserSuite("the dashboard page in headless Chromium"), () => {
-  it("asks for a key once (prefilled with the demo key), then renders every panel with the API's numbers", async () => {
+  it("opens on the demo numbers with no click, every panel with the API's numbers", async () => {
     const page = await browser.newPage();
     const requests: string[] = [];
     page.on("request", (r) => requests.push(r.url()));
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(String(e)));
     await page.goto(server.url + "/");
-    await expect.poll(() => page.inputValue("#key-input")).toBe(readKey);
-    expect(await page.isVisible("#key-hint")).toBe(true);
-    await page.click("#key-form button[type=submit]");
     await waitRendered(page);
+    expect(await page.isVisible("#key-card"), "no key box: the page opened on the demo key").toBe(false);
+    expect(new URL(page.url()).search, "the window is in the URL").toBe("?days=30");
 
     const states = await page.$$eval("[data-panel]:not([data-panel=agent])", (els) =>
       els.map((e) => `${e.getAttribute("data-panel")}:${e.getAttribute("data-state")}`),
     );
     const messages = await page.$$eval("[data-panel] .message", (els) => els.map((e) => e.textContent));
     expect(states, messages.join("\n")).toEqual(["overview:ready", "analytics:ready", "variance:ready", "agents:ready", "coverage:ready", "calls:ready"]);
-    expect(await page.evaluate(() => localStorage.getItem("tally.apiKey"))).toBe(readKey);
+    // the demo key is used, not saved: a key the user types is what the browser keeps
+    expect(await page.evaluate(() => localStorage.getItem("tally.apiKey"))).toBeNull();
     expect(await page.textContent("#org-name")).toBe("Browser Dental");
     expect(await page.textContent("#org-timezone")).toBe("Times in America/New_York");
 
@@ -199,11 +199,8 @@ describe.skipIf(!runBrowserSuites)(browserSuite("the dashboard page in headless 
 
   it("switching the window refetches the four windowed panels, and only those", async () => {
     const page = await browser.newPage();
-    await page.goto(server.url + "/");
-    await page.evaluate((key) => {
-      localStorage.setItem("tally.apiKey", key);
-      localStorage.setItem("tally.days", "30");
-    }, readKey);
+    await page.goto(server.url + "/?days=30");
+    await page.evaluate((key) => localStorage.setItem("tally.apiKey", key), readKey);
     const requests = recordApiRequests(page);
     await page.reload();
     await waitRendered(page);
@@ -232,12 +229,7 @@ describe.skipIf(!runBrowserSuites)(browserSuite("the dashboard page in headless 
 
   it("shows each overview KPI's change against the previous period, the previous value on hover, — when it was 0", async () => {
     const page = await browser.newPage();
-    await page.goto(server.url + "/");
-    await page.evaluate((key) => {
-      localStorage.setItem("tally.apiKey", key);
-      localStorage.setItem("tally.days", "7");
-    }, readKey);
-    await page.reload();
+    await page.goto(server.url + "/?days=7");
     await waitRendered(page);
     const week = await api("/api/dashboard/overview?days=7&compare=previous");
     const fields = ["calls.total", "calls.successRate", "calls.avgDurationSec", "leads.total", "leads.conversionRate", "leads.booked"];
@@ -277,11 +269,8 @@ describe.skipIf(!runBrowserSuites)(browserSuite("the dashboard page in headless 
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(String(e)));
-    await page.goto(server.url + "/");
-    await page.evaluate((key) => {
-      localStorage.setItem("tally.apiKey", key);
-      localStorage.setItem("tally.days", "30");
-    }, readKey);
+    await page.goto(server.url + "/?days=30");
+    await page.evaluate((key) => localStorage.setItem("tally.apiKey", key), readKey);
     await page.reload();
     await waitRendered(page);
     const variance = await api("/api/analytics/agent-variance?days=30");
@@ -407,11 +396,8 @@ describe.skipIf(!runBrowserSuites)(browserSuite("the dashboard page in headless 
 
   it("marks a panel served stale from the cache as stale", async () => {
     const page = await browser.newPage();
-    await page.goto(server.url + "/");
-    await page.evaluate((key) => {
-      localStorage.setItem("tally.apiKey", key);
-      localStorage.setItem("tally.days", "30");
-    }, readKey);
+    await page.goto(server.url + "/?days=30");
+    await page.evaluate((key) => localStorage.setItem("tally.apiKey", key), readKey);
     await page.reload();
     await waitRendered(page);
     // past the aggregates' 30 s fresh window, inside their stale window: answered from the cache, marked stale

@@ -6,14 +6,25 @@ import { decodeCursor, DEFAULT_PAGE_SIZE, listCalls, MAX_PAGE_SIZE, type CallLis
 import { callSchema } from "./call-schemas";
 import type { App, AppEnv } from "../../hono/env";
 
+/** The filters of a calls list (and of its CSV export). */
+export const callFilterFields = {
+  direction: z.enum(CALL_DIRECTIONS).optional(),
+  status: z.enum(CALL_STATUSES).optional(),
+  agentId: uuid.optional().openapi({ description: "calls of this agent (an id of another organization matches nothing)" }),
+  from: instant.optional().openapi({ description: "started at or after (ISO instant)" }),
+  to: instant.optional().openapi({ description: "started before (ISO instant)" }),
+};
+
+/** `from` after `to` is refused (a window of no instants is a mistake, not an empty answer). */
+export const fromNotAfterTo: [(q: { from?: string | undefined; to?: string | undefined }) => boolean, { message: string; path: string[] }] = [
+  (q) => q.from === undefined || q.to === undefined || Date.parse(q.from) <= Date.parse(q.to),
+  { message: "must not be after to", path: ["from"] },
+];
+
 /** The query of a calls list: filters, page size and keyset cursor. Unknown parameters are rejected. */
 export const callListQuery = z
   .object({
-    direction: z.enum(CALL_DIRECTIONS).optional(),
-    status: z.enum(CALL_STATUSES).optional(),
-    agentId: uuid.optional().openapi({ description: "calls of this agent (an id of another organization matches nothing)" }),
-    from: instant.optional().openapi({ description: "started at or after (ISO instant)" }),
-    to: instant.optional().openapi({ description: "started before (ISO instant)" }),
+    ...callFilterFields,
     limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE).openapi({ example: DEFAULT_PAGE_SIZE }),
     cursor: z
       .string()
@@ -22,10 +33,7 @@ export const callListQuery = z
       .openapi({ description: "meta.nextCursor of the previous page" }),
   })
   .strict()
-  .refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) <= Date.parse(q.to), {
-    message: "must not be after to",
-    path: ["from"],
-  });
+  .refine(...fromNotAfterTo);
 export type CallListQuery = z.infer<typeof callListQuery>;
 
 export const callListItemSchema = callSchema

@@ -34,6 +34,12 @@ export type RouteFixture = {
   valid(w: World, t: TestApp): RequestSpec | Promise<RequestSpec>;
   /** the other organization's ids in the path, query or body */
   foreign?(w: World): ForeignCase[];
+  /**
+   * SPEC §11 HTTP caching, walked by test/middleware/http-caching.test.ts: every GET answering JSON carries a weak ETag
+   * and revalidates to 304. `volatile`: the answer changes with every request (say why), so only its tag is checked;
+   * `not-json`: the answer is not JSON (no ETag, and `Cache-Control: no-store`).
+   */
+  httpCaching?: { volatile: string } | "not-json";
 };
 
 const now = () => new Date().toISOString();
@@ -82,7 +88,13 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
   "POST /api/admin/jobs/{name}/run": { access: "admin", orgScoped: false, success: 200, valid: () => ({ params: { name: "cleanup-invites" } }) },
 
   // ---- operations
-  "GET /api/health/cache": { access: "read", orgScoped: false, success: 200, valid: () => ({}) },
+  "GET /api/health/cache": {
+    access: "read",
+    orgScoped: false,
+    success: 200,
+    valid: () => ({}),
+    httpCaching: { volatile: "the counters it reports move with every cache call, this request's included" },
+  },
   "GET /health": { access: "public", orgScoped: false, success: 200, valid: () => ({}) },
   "GET /metrics": { access: "public", orgScoped: false, success: 200, valid: () => ({}) },
 
@@ -108,6 +120,14 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     success: 200,
     valid: () => ({ query: [["limit", "5"]] }),
     foreign: (w) => [{ name: "agentId filter", request: { query: [["agentId", w.foreign.agentId]] }, expect: "isolated" }],
+  },
+  "GET /api/calls/export": {
+    access: "read",
+    orgScoped: true,
+    success: 200,
+    valid: () => ({ query: [["direction", "inbound"]] }),
+    foreign: (w) => [{ name: "agentId filter", request: { query: [["agentId", w.foreign.agentId]] }, expect: "isolated" }],
+    httpCaching: "not-json",
   },
   "GET /api/calls/{id}": {
     access: "read",
