@@ -37,6 +37,9 @@ export type AppDeps = {
   writeRateLimit?: RateLimitConfig | false;
   /** failed authentications per client address (SPEC §11); default on (60 a minute per address); `false`: off */
   anonRateLimit?: RateLimitConfig | false;
-  /** the webhook deliveries already accepted (SPEC §11), in the cache's shared store; default: this process's memory */
-  webhookReplays?: DeliveryLedger;
+  /**
+   * the webhook deliveries already accepted (SPEC §11): the entries hand the ledger in the cache's shared store
+   * (`deliveryLedgerOver`), tests and tools one in their own memory (`memoryDeliveryLedger`); the app never makes one
+   */
+  webhookReplays: DeliveryLedger;
 };
