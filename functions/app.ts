@@ -41,6 +41,7 @@ export function createApp(deps: AppDeps): App {
     },
   });
 
+  if (deps.requestTracing) app.use("*", deps.requestTracing);
   app.use("*", requestId({ headerName: "x-request-id" }));
   app.use("*", timing({ crossOrigin: true }));
   app.use("*", async (c, next) => {

@@ -1,4 +1,4 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Cache } from "./cache/cache";
 import type { Database } from "./db/database";
 import type { Clock } from "./lib/clock";
@@ -42,4 +42,9 @@ export type AppDeps = {
    * (`deliveryLedgerOver`), tests and tools one in their own memory (`memoryDeliveryLedger`); the app never makes one
    */
   webhookReplays: DeliveryLedger;
+  /**
+   * the server span of each request (SPEC §11 "Traces"), the app's outermost middleware; only the Node entry sets it,
+   * only with OTEL_EXPORTER_OTLP_ENDPOINT set: absent, the app registers nothing in its place
+   */
+  requestTracing?: MiddlewareHandler;
 };
