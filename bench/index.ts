@@ -41,6 +41,7 @@ import {
   type NaiveContext,
 } from "./naive/queries";
 import { load, progress, summarize, type Summary } from "./stats";
+import { memoryDeliveryLedger } from "../functions/cache/delivery-ledger";
 
 const { values: opts } = parseArgs({
   options: {
@@ -198,7 +199,14 @@ const shared = createNodeSharedCache({ store: "redis", url: opts.redis, clock: s
 const cache = shared.cache;
 // the per-key rate limit stays in the path (this instance's memory) but does not bind: the sequential samples of one
 // key would pass its 600 a minute; the load phase runs the Node entry with the deployed limit instead
-const app = createApp({ database, cache, clock: systemClock, logger, rateLimit: { requests: 1_000_000_000 } });
+const app = createApp({
+  database,
+  cache,
+  clock: systemClock,
+  logger,
+  webhookReplays: memoryDeliveryLedger(systemClock),
+  rateLimit: { requests: 1_000_000_000 },
+});
 // the floor: the same middleware stack, no auth, no cache
 app.get("/bench/bare", (c) => c.json({ ok: true }));
 app.get("/bench/select1", async (c) => {

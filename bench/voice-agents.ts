@@ -44,6 +44,7 @@ import { createVoiceService } from "../functions/voice/service";
 import { memoryVoiceStore } from "../functions/voice/store";
 import { reply, startVoiceProvider, type VoiceProviderFixture } from "../test/fixtures/voice-provider";
 import type { App } from "../functions/hono/env";
+import { memoryDeliveryLedger } from "../functions/cache/delivery-ledger";
 
 const { values: args } = parseArgs({
   options: {
@@ -151,7 +152,17 @@ async function runMix(database: Database, provider: VoiceProviderFixture, serveA
     logger: silentLogger,
   });
   // one client sending lists back to back for longer than a minute: over the per-key limit (600 a minute) of a real key
-  serveApp(createApp({ database, cache: memoryCache(systemClock), clock: systemClock, logger: silentLogger, voice, rateLimit: false }));
+  serveApp(
+    createApp({
+      database,
+      cache: memoryCache(systemClock),
+      clock: systemClock,
+      logger: silentLogger,
+      webhookReplays: memoryDeliveryLedger(systemClock),
+      voice,
+      rateLimit: false,
+    }),
+  );
   provider.resetStats();
   const warm = await voice.warmVoiceConfigs([...groupOf.keys()].map((voiceAgentId) => ({ orgId: organization.id, voiceAgentId })));
 
@@ -232,7 +243,14 @@ async function main() {
         logger: silentLogger,
         ...(mode === "uncached" ? { freshMs: 0 } : {}),
       });
-      current = createApp({ database, cache: memoryCache(systemClock), clock: systemClock, logger: silentLogger, voice });
+      current = createApp({
+        database,
+        cache: memoryCache(systemClock),
+        clock: systemClock,
+        logger: silentLogger,
+        webhookReplays: memoryDeliveryLedger(systemClock),
+        voice,
+      });
       setScenario(provider, "healthy", voiceIds);
       for (let i = 0; i < WARMUP; i += 1) await once();
       setScenario(provider, scenario, voiceIds);

@@ -16,7 +16,6 @@ import { recordRequestMetrics } from "./ops/metrics";
 import { registerRoutes } from "./routes";
 import { docsPage } from "./routes/docs";
 import { registerOpsRoutes } from "./routes/ops";
-import { memoryDeliveryLedger } from "./cache/delivery-ledger";
 
 /** The entries type the app they serve by it; the type itself lives in `hono/env.ts`, which imports no route. */
 export type { App } from "./hono/env";
@@ -37,14 +36,13 @@ export const OPENAPI_INFO = {
 
 /** Builds the one Hono app from the dependencies a runtime hands it. Holds no state of its own. */
 export function createApp(deps: AppDeps): App {
-  // the one object the handlers read (tests swap a dependency on it between requests): completed, never copied
-  deps.webhookReplays ??= memoryDeliveryLedger(deps.clock);
   const app: App = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error, result.target);
     },
   });
 
+  if (deps.requestTracing) app.use("*", deps.requestTracing);
   app.use("*", requestId({ headerName: "x-request-id" }));
   app.use("*", timing({ crossOrigin: true }));
   app.use("*", async (c, next) => {

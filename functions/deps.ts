@@ -1,4 +1,4 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Cache } from "./cache/cache";
 import type { Database } from "./db/database";
 import type { Clock } from "./lib/clock";
@@ -37,6 +37,14 @@ export type AppDeps = {
   writeRateLimit?: RateLimitConfig | false;
   /** failed authentications per client address (SPEC §11); default on (60 a minute per address); `false`: off */
   anonRateLimit?: RateLimitConfig | false;
-  /** the webhook deliveries already accepted (SPEC §11), in the cache's shared store; default: this process's memory */
-  webhookReplays?: DeliveryLedger;
+  /**
+   * the webhook deliveries already accepted (SPEC §11): the entries hand the ledger in the cache's shared store
+   * (`deliveryLedgerOver`), tests and tools one in their own memory (`memoryDeliveryLedger`); the app never makes one
+   */
+  webhookReplays: DeliveryLedger;
+  /**
+   * the server span of each request (SPEC §11 "Traces"), the app's outermost middleware; only the Node entry sets it,
+   * only with OTEL_EXPORTER_OTLP_ENDPOINT set: absent, the app registers nothing in its place
+   */
+  requestTracing?: MiddlewareHandler;
 };

@@ -21,6 +21,8 @@
 import type { Cache } from "./cache";
 import { MEMORY_CACHE_MAX_ENTRIES, memoryStore } from "./memory";
 import type { CacheStore } from "./store";
+import { tracedStore } from "./traced-store";
+import type { Tracer } from "../lib/tracing";
 import { type TieredCacheOptions, tieredCache } from "./tiered";
 
 export type CreateCacheOptions = Omit<TieredCacheOptions, "store"> & {
@@ -28,6 +30,8 @@ export type CreateCacheOptions = Omit<TieredCacheOptions, "store"> & {
   store: "memory" | CacheStore;
   /** entries of the in-process store */
   maxEntries?: number;
+  /** when tracing is on (the Node entry with OTEL_EXPORTER_OTLP_ENDPOINT): every store call becomes a span */
+  tracer?: Tracer;
 };
 
 /**
@@ -53,11 +57,13 @@ export const DEFAULT_KEY_PREFIX = "tally:";
 
 /** `createCache`, also answering the store it built (or was handed). */
 export function createSharedCache(options: CreateCacheOptions): SharedCache {
-  const { store, maxEntries, ...rest } = options;
+  const { store, maxEntries, tracer, ...rest } = options;
   const keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+  const traced = (built: CacheStore) => (tracer ? tracedStore(built, tracer) : built);
   if (store === "memory") {
-    const memory = memoryStore(options.clock, maxEntries ?? MEMORY_CACHE_MAX_ENTRIES);
+    const memory = traced(memoryStore(options.clock, maxEntries ?? MEMORY_CACHE_MAX_ENTRIES));
     return { cache: tieredCache({ ...rest, keyPrefix, store: memory, l1: false }), store: memory, keyPrefix };
   }
-  return { cache: tieredCache({ ...rest, keyPrefix, store }), store, keyPrefix };
+  const shared = traced(store);
+  return { cache: tieredCache({ ...rest, keyPrefix, store: shared }), store: shared, keyPrefix };
 }

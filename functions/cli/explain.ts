@@ -17,6 +17,7 @@ import { silentLogger } from "../lib/logger";
 import { encodeCursor } from "../read-models/calls-list";
 import { createApiKey } from "../services/organizations";
 import { openConfiguredDatabase } from "./open-database";
+import { memoryDeliveryLedger } from "../cache/delivery-ledger";
 
 const { values: opts } = parseArgs({
   options: {
@@ -188,6 +189,7 @@ try {
     cache: memoryCache(systemClock),
     clock: systemClock,
     logger: silentLogger,
+    webhookReplays: memoryDeliveryLedger(systemClock),
     adminKey,
     rateLimit: false,
   });

@@ -48,6 +48,10 @@ export const nodeEnvSchema = z.object({
   TALLY_RATE_LIMIT: rateLimitSetting,
   TALLY_WRITE_RATE_LIMIT: rateLimitSetting,
   TALLY_ANON_RATE_LIMIT: rateLimitSetting,
+  /** SPEC §11 "Traces": set, the entry exports OpenTelemetry traces to `<endpoint>/v1/traces`; unset, nothing is loaded */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(["http/protobuf", "http/json"]).default("http/protobuf"),
+  OTEL_SERVICE_NAME: z.string().min(1).default("tally"),
 });
 
 export type NodeEnv = z.infer<typeof nodeEnvSchema>;

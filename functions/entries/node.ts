@@ -17,6 +17,7 @@ import { createVoiceService, voiceStoreOver } from "../voice";
 import { rateLimitStoreOver } from "../rate-limit/stores";
 import { deliveryLedgerOver } from "../cache/delivery-ledger";
 import { nodeClientAddress } from "./client-address";
+import { tracedDatabase } from "../db/traced";
 
 const env = parseEnv(nodeEnvSchema, process.env);
 if (Boolean(env.VOICE_API_URL) !== Boolean(env.VOICE_API_KEY)) {
@@ -25,16 +26,33 @@ if (Boolean(env.VOICE_API_URL) !== Boolean(env.VOICE_API_KEY)) {
 const logger = jsonLogger({ level: env.LOG_LEVEL, base: { service: "tally" } });
 const clock = systemClock;
 
+// SPEC §11 "Traces": the OpenTelemetry SDK is imported only when an endpoint is set, so that without it no module of it
+// is loaded and no statement, store call or request is wrapped
+const tracing = env.OTEL_EXPORTER_OTLP_ENDPOINT
+  ? (await import("./otel")).startTracing({
+      endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+      protocol: env.OTEL_EXPORTER_OTLP_PROTOCOL,
+      serviceName: env.OTEL_SERVICE_NAME,
+    })
+  : undefined;
+
 async function openDatabase(): Promise<Database> {
   if (env.DATABASE_URL) return openPostgres({ url: env.DATABASE_URL });
   mkdirSync(env.TALLY_DATA_DIR, { recursive: true });
   return openPglite({ dataDir: join(env.TALLY_DATA_DIR, "pgdata") });
 }
 
-const database = await openDatabase();
+const opened = await openDatabase();
+const database = tracing ? tracedDatabase(opened, tracing.tracer) : opened;
 await migrate(database, clock.now());
 const cacheStore = env.REDIS_URL ? "redis" : "memory";
-const shared = createNodeSharedCache({ store: cacheStore, ...(env.REDIS_URL ? { url: env.REDIS_URL } : {}), clock, logger });
+const shared = createNodeSharedCache({
+  store: cacheStore,
+  ...(env.REDIS_URL ? { url: env.REDIS_URL } : {}),
+  clock,
+  logger,
+  ...(tracing ? { tracer: tracing.tracer } : {}),
+});
 const cache = shared.cache;
 
 // the voice provider (SPEC §9): its cached configs and circuit breaker live in the cache's shared store (Redis), so
@@ -74,9 +92,10 @@ const deps = {
   // rate limits (SPEC §11: per read key, per write key, failed authentications per client address): counted in the
   // cache's Redis when there is one, so every instance shares them
   ...rateLimitsFrom(env, rateLimitStoreOver(shared)),
+  ...(tracing ? { requestTracing: tracing.requestTracing } : {}),
 };
 const app = createApp(deps);
-const scheduler = env.TALLY_SCHEDULER === "on" ? startScheduler(deps) : undefined;
+const scheduler = env.TALLY_SCHEDULER === "on" ? startScheduler(deps, tracing?.tracer) : undefined;
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
   const base = `http://localhost:${info.port}`;
   const server = `Tally is listening on ${base} (database: ${database.kind}${database.kind === "pglite" ? ` in ${env.TALLY_DATA_DIR}/pgdata` : ""}, cache: ${cacheStore}, voice provider: ${voice ? new URL(env.VOICE_API_URL!).host : "none"})`;
@@ -90,6 +109,7 @@ async function shutdown(signal: string) {
   server.close();
   await cache.close();
   await database.close();
+  await tracing?.shutdown();
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));

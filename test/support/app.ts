@@ -7,6 +7,7 @@ import { memoryLogger } from "../../functions/lib/logger";
 import type { VoiceConfigService } from "../../functions/voice/config-service";
 import { createTestDatabase, type TestDatabase } from "./database";
 import { startWorkerTarget, testTarget, type WorkerInstance } from "./worker-target";
+import { memoryDeliveryLedger } from "../../functions/cache/delivery-ledger";
 
 export const ADMIN_KEY = "test-admin-key-0123456789";
 
@@ -79,6 +80,8 @@ export async function createTestApp(
     ...(options.voiceBudgetMs === undefined ? {} : { voiceBudgetMs: options.voiceBudgetMs }),
     ...limits,
     clientAddress: (c) => c.req.header("cf-connecting-ip") ?? "127.0.0.1",
+    // the Worker target keeps its own ledger in its Upstash store; the app in process only serves its route table there
+    webhookReplays: memoryDeliveryLedger(clock),
   };
   const app = createApp(deps);
   // the suites' requests (app.request calls this.fetch) go to the Worker; the app in process serves its route table

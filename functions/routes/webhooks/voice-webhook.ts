@@ -75,7 +75,7 @@ export function register(app: App) {
     // SPEC §11: a captured delivery replayed inside the tolerance window (after a newer one, say) must not roll the
     // call back. The claim is atomic in the shared store; a delivery that then fails gives it back, so the sender
     // may retry it unchanged.
-    const ledger = deps.webhookReplays!;
+    const ledger = deps.webhookReplays;
     const delivery = `${orgId}:${verdict.delivery.timestamp}:${verdict.delivery.signature}`;
     const fresh = await ledger.claim(delivery, toleranceLeftMs(verdict.delivery.timestamp, now) + 1_000).catch((error: unknown) => {
       // a store outage must not stop deliveries: accepted unremembered (the upsert by externalId stays idempotent)

@@ -12,6 +12,7 @@ import { testTarget } from "../../support/worker-target";
 import { body, ManualClock } from "../../support/app";
 import { useTestApp } from "../../support/use-test-app";
 import { HEALTH_MEMO_MS } from "../../../functions/routes/ops/health";
+import { memoryDeliveryLedger } from "../../../functions/cache/delivery-ledger";
 
 const NOW = new Date("2026-03-10T12:00:00Z");
 
@@ -79,7 +80,7 @@ describe("GET /health", () => {
   it("answers 503 with database.ok false when the database does not answer, and says why only in the log", async () => {
     const database = await createTestDatabase();
     const logger = memoryLogger();
-    const app = createApp({ database, cache: memoryCache(clock), clock, logger });
+    const app = createApp({ database, cache: memoryCache(clock), clock, logger, webhookReplays: memoryDeliveryLedger(clock) });
     await database.close();
     try {
       const res = await app.request("/health");
@@ -95,7 +96,7 @@ describe("GET /health", () => {
   it("answers 200 degraded when the cache store does not answer (requests are still served)", async () => {
     const logger = memoryLogger();
     const cache = createNodeCache({ store: "upstash", url: `http://127.0.0.1:${await closedPort()}`, token: "unused", clock, logger });
-    const app = createApp({ database: t.database, cache, clock, logger });
+    const app = createApp({ database: t.database, cache, clock, logger, webhookReplays: memoryDeliveryLedger(clock) });
     try {
       const res = await app.request("/health");
       const json = await body(res);
@@ -118,7 +119,7 @@ describe("GET /health", () => {
     it("pings the store with one read and one write", async () => {
       const logger = memoryLogger();
       const cache = createNodeCache({ store: "upstash", url: upstash.url, token: upstash.token, clock, logger, keyPrefix: `health-test-${process.pid}:` });
-      const app = createApp({ database: t.database, cache, clock, logger });
+      const app = createApp({ database: t.database, cache, clock, logger, webhookReplays: memoryDeliveryLedger(clock) });
       try {
         const before = upstash.requests;
         const res = await app.request("/health");
