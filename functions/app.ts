@@ -10,7 +10,7 @@ import type { App, AppEnv } from "./hono/env";
 import { ApiError, fromDatabaseError, fromHttpException, problem, validationError, withoutQueryParams } from "./lib/errors";
 import { authenticate } from "./middleware/auth";
 import { serverTiming } from "./middleware/server-timing";
-import { anonymousLimiter, rateLimiter } from "./middleware/rate-limit";
+import { anonymousLimiter, keyRateLimits } from "./middleware/rate-limit";
 import { recordRequestMetrics } from "./ops/metrics";
 import { registerRoutes } from "./routes";
 import { docsPage } from "./routes/docs";
@@ -81,11 +81,14 @@ export function createApp(deps: AppDeps): App {
   );
   // failed authentications per client address, checked before any key lookup or signature check (SPEC §11)
   app.use("/api/*", anonymousLimiter(deps));
+  // per API key: its store call goes out with the key's grant read (one round trip), refusals come after auth
+  const keyLimits = keyRateLimits(deps);
+  app.use("/api/*", keyLimits.start);
   app.use("/api/*", async (c, next) => {
     if (c.req.path.startsWith("/api/webhooks/")) return next();
     return authenticate(c, next);
   });
-  app.use("/api/*", rateLimiter(deps)); // per API key, after auth: only authenticated requests count
+  app.use("/api/*", keyLimits.enforce);
 
   registerRoutes(app);
   registerOpsRoutes(app);
