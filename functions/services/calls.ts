@@ -3,31 +3,12 @@ import { agents, callExternalIds, callMilestones, callObjections, calls, contact
 import { rows, type Db } from "../db/database";
 import { ApiError, notFound } from "../lib/errors";
 import { iso } from "../lib/respond";
-import { insertNewCalls } from "./call-ingest";
+import { insertNewCalls, type CallInput } from "./call-ingest";
 
 type CallRow = typeof calls.$inferSelect;
 type CallInsert = typeof calls.$inferInsert;
 
-/** The fields a client may send for a call (camelCase of the columns); `contactName` names the contact. */
-export type CallInput = Partial<{
-  externalId: string;
-  agentId: string | null;
-  phoneNumber: string;
-  contactName: string | null;
-  direction: CallInsert["direction"];
-  status: CallInsert["status"];
-  startedAt: string;
-  endedAt: string | null;
-  durationSec: number | null;
-  creditsUsed: number;
-  outcome: CallInsert["outcome"] | null;
-  leadScore: number | null;
-  reconnectToken: string | null;
-  reconnectEligible: boolean;
-  poolId: string | null;
-  siteId: string | null;
-  countryCode: string | null;
-}>;
+export type { CallInput } from "./call-ingest";
 
 /** The public shape of a call. The reconnect token is a credential and never leaves. */
 export function toCallResource(row: CallRow) {
