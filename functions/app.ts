@@ -11,7 +11,7 @@ import { ApiError, fromDatabaseError, fromHttpException, problem, validationErro
 import { authenticate } from "./middleware/auth";
 import { httpCaching } from "./middleware/http-caching";
 import { serverTiming } from "./middleware/server-timing";
-import { anonymousLimiter, rateLimiter } from "./middleware/rate-limit";
+import { anonymousLimiter, keyRateLimits } from "./middleware/rate-limit";
 import { recordRequestMetrics } from "./ops/metrics";
 import { registerRoutes } from "./routes";
 import { docsPage } from "./routes/docs";
@@ -80,11 +80,14 @@ export function createApp(deps: AppDeps): App {
   );
   // failed authentications per client address, checked before any key lookup or signature check (SPEC §11)
   app.use("/api/*", anonymousLimiter(deps));
+  // per API key: its store call goes out with the key's grant read (one round trip), refusals come after auth
+  const keyLimits = keyRateLimits(deps);
+  app.use("/api/*", keyLimits.start);
   app.use("/api/*", async (c, next) => {
     if (c.req.path.startsWith("/api/webhooks/")) return next();
     return authenticate(c, next);
   });
-  app.use("/api/*", rateLimiter(deps)); // per API key, after auth: only authenticated requests count
+  app.use("/api/*", keyLimits.enforce); // per API key, after auth: only authenticated requests count
   // ETag and 304 on GET JSON answers (SPEC §11), inside the rate limiter: a 304 still counts
   app.use("/api/*", httpCaching);
 

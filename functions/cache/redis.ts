@@ -1,6 +1,16 @@
 import { createClient, TimeoutError } from "redis";
 import { silentLogger, type Logger } from "../lib/logger";
-import { GUARDED_SET_SCRIPT, guardedSetArguments, StoreTimeoutError, ttlArgument, withDeadline, type CacheStore } from "./store";
+import {
+  GUARDED_SET_SCRIPT,
+  guardedSetArguments,
+  isNoScript,
+  knownScriptSha,
+  scriptSha,
+  StoreTimeoutError,
+  ttlArgument,
+  withDeadline,
+  type CacheStore,
+} from "./store";
 
 /**
  * Bound on every Redis command. A local or same-zone Redis answers in about a millisecond; past 100 ms the cache is
@@ -79,6 +89,20 @@ export function redisStore(options: RedisStoreOptions): CacheStore {
     }
   }
 
+  /**
+   * A script by its SHA-1 (`EVALSHA`), its text only when the server does not hold it yet (NOSCRIPT: the first call
+   * after a restart or flush), which loads it for every later call.
+   */
+  async function runScript(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    const sha = knownScriptSha(script) ?? (await scriptSha(script));
+    try {
+      return await send<unknown>(["EVALSHA", sha, String(keys.length), ...keys, ...args]);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return send<unknown>(["EVAL", script, String(keys.length), ...keys, ...args]);
+    }
+  }
+
   return {
     kind: "redis",
     async get(keys) {
@@ -90,13 +114,13 @@ export function redisStore(options: RedisStoreOptions): CacheStore {
     },
     async setIf(key, value, ttlMs, guards) {
       const { keys, args } = guardedSetArguments(key, value, ttlArgument(ttlMs), guards);
-      return (await send<number>(["EVAL", GUARDED_SET_SCRIPT, String(keys.length), ...keys, ...args])) === 1;
+      return (await runScript(GUARDED_SET_SCRIPT, keys, args)) === 1;
     },
     async delete(keys) {
       if (keys.length > 0) await send(["DEL", ...keys]);
     },
     async eval(script, keys, args) {
-      return send<unknown>(["EVAL", script, String(keys.length), ...keys, ...args]);
+      return runScript(script, keys, args);
     },
     async close() {
       destroy(connection.client);

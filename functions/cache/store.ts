@@ -50,6 +50,25 @@ export function guardedSetArguments(key: string, value: string, ttlMs: number, g
   };
 }
 
+/** The SHA-1 of each script run so far, once computed: `EVALSHA` sends 40 characters instead of the script's text. */
+const scriptShas = new Map<string, string>();
+
+/** The script's SHA-1 (hex), computed once per script and process (Web Crypto: Node and workerd alike). */
+export async function scriptSha(script: string): Promise<string> {
+  const known = scriptShas.get(script);
+  if (known) return known;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script)));
+  const sha = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  scriptShas.set(script, sha);
+  return sha;
+}
+
+/** The script's SHA-1 if already computed: a caller that has it sends its command in the same tick as others. */
+export const knownScriptSha = (script: string) => scriptShas.get(script);
+
+/** A server that does not hold the script (restarted, flushed, another node) answers NOSCRIPT: send its text once. */
+export const isNoScript = (error: unknown) => /NOSCRIPT/i.test(error instanceof Error ? error.message : String(error));
+
 /** Redis refuses a PX of 0 or below; the cache never asks for less than a millisecond. */
 export const ttlArgument = (ttlMs: number) => Math.max(1, Math.ceil(ttlMs));
 

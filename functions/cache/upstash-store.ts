@@ -1,5 +1,5 @@
 import type { Redis } from "@upstash/redis";
-import { GUARDED_SET_SCRIPT, guardedSetArguments, ttlArgument, withDeadline, type CacheStore } from "./store";
+import { GUARDED_SET_SCRIPT, guardedSetArguments, isNoScript, knownScriptSha, scriptSha, ttlArgument, withDeadline, type CacheStore } from "./store";
 
 /**
  * Bound on every Upstash request. A REST round trip from an edge location to a same-region Upstash takes a few ms,
@@ -25,13 +25,23 @@ export function upstashClientConfig(options: UpstashStoreOptions) {
 }
 
 /** The commands the store uses, which both `@upstash/redis` and `@upstash/redis/cloudflare` clients have. */
-export type UpstashClient = Pick<Redis, "mget" | "set" | "eval" | "del">;
+export type UpstashClient = Pick<Redis, "mget" | "set" | "eval" | "evalsha" | "del">;
 
 /**
  * The shared store over Upstash's REST API; the client decides the runtime (see `upstash.ts`, `upstash-cloudflare.ts`).
  * Each request carries its own abort deadline; `timeoutMs` also bounds the call as a whole, whatever the client does.
  */
 export function upstashStoreOver(client: UpstashClient, timeoutMs = UPSTASH_TIMEOUT_MS): CacheStore {
+  /** `EVALSHA` with the script's SHA-1; its text only when Upstash answers NOSCRIPT (then it holds it for later calls). */
+  async function runScript(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    const sha = knownScriptSha(script) ?? (await scriptSha(script));
+    try {
+      return await client.evalsha(sha, [...keys], [...args]);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return client.eval(script, [...keys], [...args]);
+    }
+  }
   return {
     kind: "upstash",
     async get(keys) {
@@ -44,13 +54,13 @@ export function upstashStoreOver(client: UpstashClient, timeoutMs = UPSTASH_TIME
     },
     async setIf(key, value, ttlMs, guards) {
       const { keys, args } = guardedSetArguments(key, value, ttlArgument(ttlMs), guards);
-      return Number(await withDeadline(client.eval(GUARDED_SET_SCRIPT, keys, args), timeoutMs)) === 1;
+      return Number(await withDeadline(runScript(GUARDED_SET_SCRIPT, keys, args), timeoutMs)) === 1;
     },
     async delete(keys) {
       if (keys.length > 0) await withDeadline(client.del(...keys), timeoutMs);
     },
     async eval(script, keys, args) {
-      return withDeadline(client.eval(script, [...keys], [...args]), timeoutMs);
+      return withDeadline(runScript(script, keys, args), timeoutMs);
     },
     async close() {
       // REST: nothing held open

@@ -21,6 +21,8 @@ export type AppEnv = {
     counter: StatementCounter;
     auth: Auth;
     requestId: string;
+    /** the SHA-256 of the request's bearer token, computed once per request (the limits and authentication share it) */
+    keyHash?: string;
     /** set by handlers that answer from a cache, for the request log */
     cacheStatus?: string;
   };

@@ -48,7 +48,9 @@ async function resolveKey(c: { var: AppEnv["Variables"] }, key: string): Promise
   const { adminKey } = c.var.deps;
   if (adminKey && timingSafeEqual(key, adminKey)) return { kind: "admin", keyId: null, scope: "admin" };
   if (!API_KEY_SHAPE.test(key)) return null;
-  const grant = await findApiKeyGrant({ db: c.var.db, cache: requestCache(c) }, await sha256Hex(key));
+  // the hash the anonymous limit or the key's rate limit computed for this request, if one did
+  const hash = c.var.keyHash ?? (await sha256Hex(key));
+  const grant = await findApiKeyGrant({ db: c.var.db, cache: requestCache(c) }, hash);
   if (!grant) return null;
   if (grant.org === null) return grant.scope === "admin" ? { kind: "admin", keyId: grant.keyId, scope: "admin" } : null;
   return { kind: "org", keyId: grant.keyId, scope: grant.scope, org: grant.org };

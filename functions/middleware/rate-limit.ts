@@ -18,6 +18,7 @@ import {
 } from "../rate-limit/config";
 import { memoryRateLimitStore, type RateLimitStore } from "../rate-limit/stores";
 import { sha256Hex } from "../lib/api-keys";
+import { API_KEY_SHAPE } from "./auth";
 
 /** The HTTP side of the rate limits; the algorithm, its script, stores and config are in `rate-limit/`. */
 
@@ -33,8 +34,15 @@ export function rateLimitHeaders(decision: RateLimitDecision, windowSec: number)
   return headers;
 }
 
-/** The identity a request is limited by: the API key's id (the bootstrap admin key has none). */
-const limitKey = (auth: Auth) => auth.keyId ?? "bootstrap-admin";
+/** A request's per-key limit, begun before authentication and enforced after it (`keyRateLimits`). */
+type PendingLimit = { limiter: SlidingLimit; decision: Promise<RateLimitDecision | null> };
+
+declare module "hono" {
+  interface ContextVariableMap {
+    /** the per-key limit's store call, under way while the key's grant is read */
+    pendingLimit?: PendingLimit;
+  }
+}
 
 type LimiterDeps = Pick<AppDeps, "clock" | "logger">;
 
@@ -94,19 +102,50 @@ function setHeaders(res: Response, headers: Record<string, string>) {
 
 /**
  * The per-API-key rate limit (SPEC §11): `rateLimit` (TALLY_RATE_LIMIT) per read key, `writeRateLimit`
- * (TALLY_WRITE_RATE_LIMIT) per write or admin key. Runs after authentication: only authenticated requests count here;
- * the others meet the anonymous limit (`anonymousLimiter`).
+ * (TALLY_WRITE_RATE_LIMIT) per write or admin key. Only authenticated requests are answered 429 here; the others meet
+ * the anonymous limit (`anonymousLimiter`).
+ *
+ * One round trip with the key's grant (issue #15): `start` runs before authentication and sends the limiter's script
+ * for a key of Tally's shape at once, in the same tick as the grant read that authentication sends next, so the
+ * store gets both in one write (node-redis writes a tick's commands together; the Upstash client pipelines them) and
+ * the request waits for one round trip, not two. The bucket is named by the key's SHA-256 (what its grant is cached
+ * under; never the key), and the limit is chosen by the key's scope letter (`tly_r_`: read, else write), the scope it
+ * was minted with. `enforce` runs after authentication and answers 429 from that decision; a key that fails
+ * authentication answers 401 as before (its count lands in a bucket no valid key has). The bootstrap admin key, not
+ * of Tally's shape, is counted after authentication.
  */
-export function rateLimiter(deps: LimiterDeps & Pick<AppDeps, "rateLimit" | "writeRateLimit">): MiddlewareHandler<AppEnv> {
+export function keyRateLimits(deps: LimiterDeps & Pick<AppDeps, "rateLimit" | "writeRateLimit">): {
+  start: MiddlewareHandler<AppEnv>;
+  enforce: MiddlewareHandler<AppEnv>;
+} {
   const read = deps.rateLimit === false ? null : new SlidingLimit(deps, deps.rateLimit, DEFAULT_RATE_LIMIT_REQUESTS);
   const write = deps.writeRateLimit === false ? null : new SlidingLimit(deps, deps.writeRateLimit, DEFAULT_WRITE_RATE_LIMIT_REQUESTS);
-  if (!read && !write) return (_c, next) => next();
+  if (!read && !write) return { start: (_c, next) => next(), enforce: (_c, next) => next() };
 
-  return async (c, next) => {
+  const start: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const token = bearerToken(c.req.header("authorization"));
+    if (token && API_KEY_SHAPE.test(token)) {
+      const limiter = token[4] === "r" ? read : write;
+      if (limiter) {
+        let hash = c.var.keyHash;
+        if (!hash) c.set("keyHash", (hash = await sha256Hex(token)));
+        c.set("pendingLimit", { limiter, decision: limiter.hit(hash, true, c.var.requestId) });
+      }
+    }
+    await next();
+  };
+
+  const enforce: MiddlewareHandler<AppEnv> = async (c, next) => {
     const auth = c.get("auth") as Auth | undefined;
-    const limiter = !auth ? null : auth.scope === "read" ? read : write;
-    if (!auth || !limiter) return next();
-    const decision = await limiter.hit(limitKey(auth), true, c.var.requestId);
+    if (!auth) return next();
+    let pending = c.var.pendingLimit;
+    if (!pending) {
+      const limiter = auth.scope === "read" ? read : write;
+      if (!limiter) return next();
+      pending = { limiter, decision: limiter.hit(auth.keyId ?? "bootstrap-admin", true, c.var.requestId) };
+    }
+    const { limiter } = pending;
+    const decision = await pending.decision;
     if (!decision) return next();
     const headers = limiter.headers(decision);
     if (!decision.allowed)
@@ -118,6 +157,7 @@ export function rateLimiter(deps: LimiterDeps & Pick<AppDeps, "rateLimit" | "wri
     await next();
     setHeaders(c.res, headers);
   };
+  return { start, enforce };
 }
 
 /** A bounded set of the keys (their SHA-256) this instance saw authenticate; the oldest is forgotten first. */
@@ -154,6 +194,7 @@ export function anonymousLimiter(deps: LimiterDeps & Pick<AppDeps, "anonRateLimi
     const token = bearerToken(c.req.header("authorization"));
     // only a key of Tally's shape (or the bootstrap key's length) is worth a hash: anything else cannot be known
     const hash = token && token.length <= 256 ? await sha256Hex(token) : undefined;
+    if (hash) c.set("keyHash", hash);
     if (hash && known.has(hash)) {
       await next();
       if (c.res.status === 401) known.delete(hash); // revoked since: it meets the limit from now on

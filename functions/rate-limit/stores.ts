@@ -63,7 +63,7 @@ export type ScriptRunner = (script: string, keys: string[], args: string[]) => P
 
 /**
  * A store over Redis or Upstash through a script runner. Both buckets' keys carry the API key id in a hash tag, so a
- * Redis Cluster keeps them in one slot. The id is the key's database id, never the key itself.
+ * Redis Cluster keeps them in one slot. The id is the API key's SHA-256 (what its grant is cached under), never the key.
  */
 export function scriptRateLimitStore(kind: "redis" | "upstash", run: ScriptRunner, keyPrefix = "tally:ratelimit:"): RateLimitStore {
   return {

@@ -6,6 +6,7 @@ import * as runJob from "./admin/run-job";
 import * as cacheHealth from "./health/cache-health";
 import * as listOrganizations from "./admin/list-organizations";
 import * as createCall from "./calls/create-call";
+import * as createCallsBatch from "./calls/create-calls-batch";
 import * as getCall from "./calls/get-call";
 import * as updateCall from "./calls/update-call";
 import * as putCallAnalysis from "./calls/put-call-analysis";
@@ -52,6 +53,7 @@ export const routeModules = [
   cacheHealth,
   listOrganizations,
   createCall,
+  createCallsBatch,
   updateCall,
   putCallAnalysis,
   listCalls,

@@ -3,30 +3,12 @@ import { agents, callExternalIds, callMilestones, callObjections, calls, contact
 import { rows, type Db } from "../db/database";
 import { ApiError, notFound } from "../lib/errors";
 import { iso } from "../lib/respond";
+import { insertNewCalls, type CallInput } from "./call-ingest";
 
 type CallRow = typeof calls.$inferSelect;
 type CallInsert = typeof calls.$inferInsert;
 
-/** The fields a client may send for a call (camelCase of the columns); `contactName` names the contact. */
-export type CallInput = Partial<{
-  externalId: string;
-  agentId: string | null;
-  phoneNumber: string;
-  contactName: string | null;
-  direction: CallInsert["direction"];
-  status: CallInsert["status"];
-  startedAt: string;
-  endedAt: string | null;
-  durationSec: number | null;
-  creditsUsed: number;
-  outcome: CallInsert["outcome"] | null;
-  leadScore: number | null;
-  reconnectToken: string | null;
-  reconnectEligible: boolean;
-  poolId: string | null;
-  siteId: string | null;
-  countryCode: string | null;
-}>;
+export type { CallInput } from "./call-ingest";
 
 /** The public shape of a call. The reconnect token is a credential and never leaves. */
 export function toCallResource(row: CallRow) {
@@ -54,7 +36,7 @@ export function toCallResource(row: CallRow) {
 }
 export type CallResource = ReturnType<typeof toCallResource>;
 
-const REQUIRED_ON_CREATE = ["phoneNumber", "direction", "status"] as const;
+export const REQUIRED_ON_CREATE = ["phoneNumber", "direction", "status"] as const;
 
 /** Columns a write may set, from the fields it was sent (absent fields stay as they are). */
 function columnsFrom(input: CallInput): Partial<CallInsert> {
@@ -114,45 +96,52 @@ function checkTimes(row: { startedAt: Date; endedAt: Date | null }) {
 
 /**
  * Creates a call, or — when `externalId` names an existing call of the organization — changes only the fields sent.
- * Serialised per (organization, externalId) by an advisory lock, so concurrent deliveries of one event never
- * create two calls. Answers the call and whether it was created.
+ * Answers the call and whether it was created.
+ *
+ * A new call is one statement (`insertNewCalls`: contact, call and external id together), so a write is one round
+ * trip and durable when it answers. Only when that statement inserts nothing (the external id exists, or the agent is
+ * not the organization's) or the body lacks what a new call needs does the write take the long way: a transaction
+ * serialised per (organization, externalId) by an advisory lock, so concurrent deliveries of one event never create
+ * two calls; the statement's own `ON CONFLICT DO NOTHING` on the external id keeps both ways from creating two.
  */
 export async function upsertCall(db: Db, orgId: string, input: CallInput, now: Date): Promise<{ call: CallRow; created: boolean }> {
-  return db.transaction(async (txx) => {
-    const tx = txx as unknown as Db;
-    await assertAgentInOrg(tx, orgId, input.agentId);
-    if (input.externalId !== undefined) {
-      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${orgId}::text || ':' || ${input.externalId}))`);
-      const [existing] = await tx
-        .select()
-        .from(callExternalIds)
-        .where(and(eq(callExternalIds.orgId, orgId), eq(callExternalIds.externalId, input.externalId)))
-        .limit(1);
-      if (existing) {
-        const call = await updateCallIn(tx, orgId, existing.callId, input, now);
-        return { call, created: false };
-      }
-    }
-    const missing = REQUIRED_ON_CREATE.filter((k) => input[k] === undefined);
-    if (missing.length)
-      throw new ApiError("validation_failed", `A new call needs ${missing.join(", ")}`, {
-        errors: missing.map((path) => ({ path, message: "is required to create a call" })),
-      });
-    const contactId = await upsertContact(tx, orgId, input.phoneNumber!, input.contactName);
-    const values = {
-      ...columnsFrom(input),
-      orgId,
-      contactId,
-      createdAt: now,
-      updatedAt: now,
-      startedAt: input.startedAt ? new Date(input.startedAt) : now,
-    } as CallInsert;
-    checkTimes({ startedAt: values.startedAt!, endedAt: values.endedAt ?? null });
-    const [call] = await tx.insert(calls).values(values).returning();
-    if (input.externalId !== undefined)
-      await tx.insert(callExternalIds).values({ orgId, externalId: input.externalId, callId: call!.id, startedAt: call!.startedAt });
-    return { call: call!, created: true };
-  });
+  if (REQUIRED_ON_CREATE.every((k) => input[k] !== undefined)) {
+    checkTimes({ startedAt: input.startedAt ? new Date(input.startedAt) : now, endedAt: input.endedAt ? new Date(input.endedAt) : null });
+    const call = (await insertNewCalls(db, orgId, [{ index: 0, input }], now)).get(0);
+    if (call) return { call, created: true };
+  }
+  return db.transaction((tx) => upsertCallIn(tx as unknown as Db, orgId, input, now));
+}
+
+/** `upsertCall`'s long way, inside the caller's transaction (the batch runs its items that need it one by one). */
+export async function upsertCallIn(tx: Db, orgId: string, input: CallInput, now: Date): Promise<{ call: CallRow; created: boolean }> {
+  await assertAgentInOrg(tx, orgId, input.agentId);
+  if (input.externalId !== undefined) {
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${orgId}::text || ':' || ${input.externalId}))`);
+    const existing = await externalIdCall(tx, orgId, input.externalId);
+    if (existing) return { call: await updateCallIn(tx, orgId, existing, input, now), created: false };
+  }
+  const missing = REQUIRED_ON_CREATE.filter((k) => input[k] === undefined);
+  if (missing.length)
+    throw new ApiError("validation_failed", `A new call needs ${missing.join(", ")}`, {
+      errors: missing.map((path) => ({ path, message: "is required to create a call" })),
+    });
+  checkTimes({ startedAt: input.startedAt ? new Date(input.startedAt) : now, endedAt: input.endedAt ? new Date(input.endedAt) : null });
+  const call = (await insertNewCalls(tx, orgId, [{ index: 0, input }], now)).get(0);
+  if (call) return { call, created: true };
+  // the external id was committed by a one-statement write after the lookup (it waited for it): an update now
+  const existing = await externalIdCall(tx, orgId, input.externalId!);
+  if (!existing) throw new Error("a call insert admitted nothing, yet its external id is not there");
+  return { call: await updateCallIn(tx, orgId, existing, input, now), created: false };
+}
+
+async function externalIdCall(tx: Db, orgId: string, externalId: string): Promise<string | undefined> {
+  const [existing] = await tx
+    .select({ callId: callExternalIds.callId })
+    .from(callExternalIds)
+    .where(and(eq(callExternalIds.orgId, orgId), eq(callExternalIds.externalId, externalId)))
+    .limit(1);
+  return existing?.callId;
 }
 
 async function updateCallIn(tx: Db, orgId: string, callId: string, input: CallInput, now: Date): Promise<CallRow> {

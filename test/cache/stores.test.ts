@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
+import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CacheStore } from "../../functions/cache/store";
 import { ManualClock } from "../../functions/lib/clock";
-import { deleteByPrefix, runPrefix, startBackend, STORE_KINDS, type StoreBackend } from "./support";
+import { deleteByPrefix, REDIS_URL, runPrefix, sleep, startBackend, STORE_KINDS, type StoreBackend } from "./support";
 
 /** The contract every shared store keeps, whatever carries it. */
 describe.each(STORE_KINDS)("the %s store", (kind) => {
@@ -64,5 +66,28 @@ describe.each(STORE_KINDS)("the %s store", (kind) => {
 
     expect(await store.setIf(`${prefix}entry`, "fourth", 60_000, [])).toBe(true);
     expect(await store.get([`${prefix}entry`])).toEqual(["fourth"]);
+  });
+
+  it.skipIf(kind === "memory")("runs a script by its SHA-1 and sends its text only to a server that lacks it", async () => {
+    // a script no server holds yet (its text is unique to this run), watched on Redis itself with MONITOR
+    const marker = `${prefix}script:${randomUUID()}`;
+    const script = `return {KEYS[1], ARGV[1], '${marker}'}`;
+    const seen: string[] = [];
+    const monitor = createClient({ url: REDIS_URL, RESP: 2, disableClientInfo: true });
+    await monitor.connect();
+    try {
+      await monitor.monitor((line: string) => {
+        const command = /\] "(\w+)"/.exec(line)?.[1]?.toUpperCase();
+        if (line.includes(marker)) seen.push(command ?? line);
+      });
+      await sleep(50);
+      expect(await store.eval!(script, [marker], ["a"])).toEqual([marker, "a", marker]);
+      expect(await store.eval!(script, [marker], ["b"])).toEqual([marker, "b", marker]);
+      await sleep(200);
+      // the first call: EVALSHA refused (NOSCRIPT), then the text once; the second: the SHA-1 alone
+      expect(seen).toEqual(["EVALSHA", "EVAL", "EVALSHA"]);
+    } finally {
+      monitor.destroy();
+    }
   });
 });

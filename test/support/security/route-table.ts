@@ -114,6 +114,25 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
       { name: "externalId of its call", request: { body: { externalId: w.foreign.callExternalId, status: "completed" } }, expect: "isolated" },
     ],
   },
+  "POST /api/calls/batch": {
+    access: "write",
+    orgScoped: true,
+    success: 200,
+    valid: () => ({ body: { calls: [{ phoneNumber: "+14155550178", direction: "inbound", status: "completed" }] } }),
+    // items are answered one by one: another organization's agent fails its item (404 inside a 200), nothing else
+    foreign: (w) => [
+      {
+        name: "agentId in an item",
+        request: { body: { calls: [{ phoneNumber: "+14155550178", direction: "inbound", status: "completed", agentId: w.foreign.agentId }] } },
+        expect: "isolated",
+      },
+      {
+        name: "externalId of its call in an item",
+        request: { body: { calls: [{ externalId: w.foreign.callExternalId, status: "completed" }] } },
+        expect: "isolated",
+      },
+    ],
+  },
   "GET /api/calls": {
     access: "read",
     orgScoped: true,

@@ -1,0 +1,376 @@
+// `npm run bench -- --throughput [--duration 10] [--connections 50] [--batch-size 1000] [--cpu-prof] [--url …] [--redis …]`
+//
+// The hot-path table of issue #15 in one run: autocannon against the Node entry (functions/entries/node.ts) in a
+// process of its own on the local Postgres and Redis, next to a bare Hono JSON route (bench/bare-server.ts, also its own
+// process) measured in the same run. Many keys (each request draws one at random) and per-key limits high enough never
+// to bind, so the limiter's work stays in the path. Rows: bare route, cached overview, cached agent variance, uncached
+// first page of GET /api/calls, single writes (a new call each), batch writes (POST /api/calls/batch); then the same
+// routes one request at a time (latency of one request alone). With --cpu-prof, a second entry process runs the cached
+// overview under `node --cpu-prof` and the top self-time frames are summarized. Writes bench/results/throughput-*.json
+// and prints the markdown BENCHMARKS.md holds.
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir, cpus } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import autocannon from "autocannon";
+import { sql } from "drizzle-orm";
+import postgres from "postgres";
+import { rows } from "../functions/db/database";
+import { migrate } from "../functions/db/migrate";
+import { openPostgres } from "../functions/db/postgres";
+import { refreshAdminView } from "../functions/rollups/admin-view";
+import { recomputeAllRollups } from "../functions/rollups/refresh";
+import { seed } from "../functions/seed";
+import { createApiKey } from "../functions/services/organizations";
+import { load, progress, summarize, type Summary } from "./stats";
+
+const { values: opts } = parseArgs({
+  options: {
+    throughput: { type: "boolean", default: true },
+    duration: { type: "string", default: "10" },
+    connections: { type: "string", default: "50" },
+    "batch-size": { type: "string", default: "1000" },
+    "single-samples": { type: "string", default: "200" },
+    keys: { type: "string", default: "200" },
+    "cpu-prof": { type: "boolean", default: false },
+    orgs: { type: "string", default: "20" },
+    calls: { type: "string", default: "200000" },
+    url: { type: "string", default: process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/tally_throughput" },
+    redis: { type: "string", default: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" },
+  },
+  strict: true,
+});
+const positive = (name: string, raw: string) => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer (got ${raw})`);
+  return n;
+};
+const durationSec = positive("duration", opts.duration);
+const connections = positive("connections", opts.connections);
+const batchSize = positive("batch-size", opts["batch-size"]);
+const singleSamples = positive("single-samples", opts["single-samples"]);
+const keyCount = positive("keys", opts.keys);
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+// ---------------------------------------------------------------------------------------------------------- dataset
+// a largest organization of ~150k calls (the issue's first-page figure), seeded once by COPY and reused
+const params = { orgs: positive("orgs", opts.orgs), calls: positive("calls", opts.calls), days: 90, seed: 1, largestOrgShare: 0.75, largestOrgAgents: 50 };
+{
+  const name = new URL(opts.url).pathname.slice(1);
+  const admin = postgres(Object.assign(new URL(opts.url), { pathname: "/postgres" }).toString(), { max: 1, onnotice: () => {} });
+  const [exists] = await admin`SELECT 1 FROM pg_database WHERE datname = ${name}`;
+  if (!exists) await admin.unsafe(`CREATE DATABASE "${name}"`);
+  await admin.end();
+}
+const database = openPostgres({ url: opts.url, max: 4, statementTimeoutMs: 300_000 });
+const db = database.db;
+await migrate(database);
+await db.execute(
+  sql`CREATE TABLE IF NOT EXISTS bench_dataset (params jsonb PRIMARY KEY, seeded_at timestamptz NOT NULL DEFAULT now(), seconds float8, rows jsonb)`,
+);
+const paramsJson = JSON.stringify(params);
+const [marker] = await rows<{ seeded_at: string }>(db, sql`SELECT seeded_at::text FROM bench_dataset WHERE params = ${paramsJson}::jsonb`);
+if (!marker) {
+  const [{ n } = { n: 0 }] = await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM organizations`);
+  if (n > 0) throw new Error(`${opts.url} holds another dataset: drop it or use --url`);
+  progress(`seeding ${paramsJson} (COPY)…`);
+  const seeded = await seed(database, params);
+  await db.execute(
+    sql`INSERT INTO bench_dataset (params, seconds, rows) VALUES (${paramsJson}::jsonb, ${seeded.seconds}, ${JSON.stringify(seeded.rows)}::jsonb)`,
+  );
+  progress("rollups: full recompute…");
+  await recomputeAllRollups(db, new Date());
+  await refreshAdminView(db, new Date());
+}
+const [largest] = await rows<{ org_id: string; n: number }>(db, sql`SELECT org_id::text, count(*)::int AS n FROM calls GROUP BY 1 ORDER BY 2 DESC LIMIT 1`);
+const orgs = await rows<{ id: string }>(db, sql`SELECT id::text FROM organizations ORDER BY id`);
+const orgId = largest!.org_id;
+progress(`dataset: ${orgs.length} organizations, largest ${orgId} with ${largest!.n} calls`);
+
+// many keys: reads on the largest organization, writes spread over every organization
+const stamp = new Date().toISOString();
+const readKeys = await Promise.all(
+  Array.from({ length: keyCount }, (_, i) => createApiKey(db, { orgId, scope: "read", name: `bench throughput ${stamp} r${i}` })),
+);
+const writeKeys = await Promise.all(
+  Array.from({ length: keyCount }, (_, i) => createApiKey(db, { orgId: orgs[i % orgs.length]!.id, scope: "write", name: `bench throughput ${stamp} w${i}` })),
+);
+const auth = (k: { apiKey: string }) => `Bearer ${k.apiKey}`;
+
+// ---------------------------------------------------------------------------------------------------------- processes
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+type Server = { base: string; stop: () => Promise<void> };
+async function start(script: string, nodeArgs: string[] = []): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: opts.url,
+      REDIS_URL: opts.redis,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      TALLY_SCHEDULER: "off",
+      TALLY_DEMO: "off",
+      LOG_LEVEL: "warn",
+      // in the path, never binding: the limiter's work is measured, not its refusals
+      TALLY_RATE_LIMIT: "999999999/60s",
+      TALLY_WRITE_RATE_LIMIT: "999999999/60s",
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes("Tally is listening")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`${script} exited (${code}) before listening: ${out}`)));
+  });
+  child.stdout.resume();
+  return {
+    base: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------- load
+let state = 1;
+const random = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+let phone = 0;
+const newCall = (i: number) => ({
+  phoneNumber: `+1415${String(5_000_000 + ((phone++ * 7919 + i) % 5_000_000)).padStart(7, "0")}`,
+  direction: "inbound",
+  status: "completed",
+  durationSec: 60 + (i % 300),
+  externalId: `bench-${stamp}-${phone}-${i}`,
+});
+
+type Phase = {
+  name: string;
+  method: "GET" | "POST";
+  path: string;
+  keys: readonly { apiKey: string }[];
+  /** a fresh body per request */
+  body?: () => { type: string; text: string };
+  /** calls one request carries (batch) */
+  items?: number;
+};
+
+type LoadRow = Summary & {
+  rps: number;
+  itemsPerSec: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  statusCodes: Record<string, number>;
+  loadavg: number[];
+};
+
+async function loadPhase(base: string, phase: Phase): Promise<LoadRow> {
+  const latencies: number[] = [];
+  const statusCodes: Record<string, number> = {};
+  const instance = autocannon({
+    url: base,
+    connections,
+    duration: durationSec,
+    timeout: 30,
+    requests: [
+      {
+        method: phase.method,
+        path: phase.path,
+        setupRequest: (req: Record<string, unknown>) => {
+          const headers: Record<string, string> = { authorization: auth(pick(phase.keys)) };
+          if (!phase.body) return { ...req, headers };
+          const { type, text } = phase.body();
+          return { ...req, headers: { ...headers, "content-type": type }, body: text };
+        },
+      },
+    ],
+  });
+  instance.on("response", (_client: unknown, statusCode: number, _bytes: number, ms: number) => {
+    latencies.push(ms);
+    statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;
+  });
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    instance.on("done", resolve);
+    instance.on("error", reject);
+  });
+  const non2xx = Object.entries(statusCodes)
+    .filter(([s]) => !s.startsWith("2"))
+    .reduce((n, [, c]) => n + c, 0);
+  const rps = Math.round(result.requests.average);
+  const ok = latencies.length - non2xx;
+  return {
+    ...summarize(latencies),
+    rps,
+    itemsPerSec: Math.round((ok / Math.max(1, latencies.length)) * rps * (phase.items ?? 1)),
+    requests: result.requests.total,
+    non2xx,
+    errors: result.errors,
+    statusCodes,
+    loadavg: load(),
+  };
+}
+
+/** The same route one request at a time: what one request costs alone (client included). */
+async function singlePhase(base: string, phase: Phase, n: number): Promise<Summary & { status: Record<string, number> }> {
+  const samples: number[] = [];
+  const status: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    const headers: Record<string, string> = { authorization: auth(pick(phase.keys)) };
+    let body: string | undefined;
+    if (phase.body) {
+      const b = phase.body();
+      headers["content-type"] = b.type;
+      body = b.text;
+    }
+    const t = performance.now();
+    const res = await fetch(base + phase.path, { method: phase.method, headers, body });
+    await res.arrayBuffer();
+    samples.push(performance.now() - t);
+    status[res.status] = (status[res.status] ?? 0) + 1;
+  }
+  return { ...summarize(samples), status };
+}
+
+const json = (value: unknown) => ({ type: "application/json", text: JSON.stringify(value) });
+const phases: Phase[] = [
+  { name: "cached GET /api/dashboard/overview", method: "GET", path: "/api/dashboard/overview?days=30", keys: readKeys },
+  { name: "cached GET /api/analytics/agent-variance", method: "GET", path: "/api/analytics/agent-variance?days=30", keys: readKeys },
+  { name: "uncached GET /api/calls (first page)", method: "GET", path: "/api/calls?limit=20", keys: readKeys },
+  { name: "POST /api/calls (a new call each)", method: "POST", path: "/api/calls", keys: writeKeys, body: () => json(newCall(0)) },
+  {
+    name: `POST /api/calls/batch (${batchSize} calls each)`,
+    method: "POST",
+    path: "/api/calls/batch",
+    keys: writeKeys,
+    items: batchSize,
+    body: () => json({ calls: Array.from({ length: batchSize }, (_, i) => newCall(i)) }),
+  },
+];
+
+const machine = { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadavgAtStart: load() };
+progress(`machine ${JSON.stringify(machine)}`);
+
+const bare = await start("bench/bare-server.ts");
+const entry = await start("functions/entries/node.ts");
+const results: { name: string; load: LoadRow; single: Summary & { status: Record<string, number> } }[] = [];
+try {
+  const barePhase: Phase = { name: "bare Hono JSON route (the floor)", method: "GET", path: "/bare", keys: readKeys };
+  // warm: every key's grant, the cached answers, the JIT
+  await loadPhase(bare.base, barePhase);
+  for (const p of phases.slice(0, 3))
+    for (const k of readKeys) await fetch(entry.base + p.path, { headers: { authorization: auth(k) } }).then((r) => r.arrayBuffer());
+  for (const k of writeKeys) await fetch(`${entry.base}/api/calls?limit=1`, { headers: { authorization: auth(k) } }).then((r) => r.arrayBuffer());
+
+  progress(`${barePhase.name}: ${connections} connections × ${durationSec} s…`);
+  results.push({ name: barePhase.name, load: await loadPhase(bare.base, barePhase), single: await singlePhase(bare.base, barePhase, singleSamples) });
+  for (const p of phases) {
+    progress(`${p.name}: ${connections} connections × ${durationSec} s…`);
+    const loadRow = await loadPhase(entry.base, p);
+    const single = await singlePhase(entry.base, p, p.items ? Math.max(5, Math.floor(singleSamples / 20)) : singleSamples);
+    results.push({ name: p.name, load: loadRow, single });
+    progress(
+      `${p.name}: ${loadRow.rps} req/s (${loadRow.itemsPerSec} items/s), p50 ${loadRow.p50} ms, non-2xx ${loadRow.non2xx} ${JSON.stringify(loadRow.statusCodes)}; alone p50 ${single.p50} ms`,
+    );
+  }
+} finally {
+  await entry.stop();
+  await bare.stop();
+}
+
+// ---------------------------------------------------------------------------------------------------------- profile
+let profile: { file: string; totalMs: number; top: { frame: string; selfPct: number }[] } | undefined;
+if (opts["cpu-prof"]) {
+  const dir = mkdtempSync(join(tmpdir(), "tally-cpu-prof-"));
+  const profiled = await start("functions/entries/node.ts", ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+  try {
+    for (const k of readKeys) await fetch(`${profiled.base}${phases[0]!.path}`, { headers: { authorization: auth(k) } }).then((r) => r.arrayBuffer());
+    progress(`cpu profile of the cached overview: ${connections} connections × ${durationSec} s…`);
+    await loadPhase(profiled.base, phases[0]!);
+  } finally {
+    await profiled.stop();
+  }
+  const file = join(dir, readdirSync(dir).find((f) => f.endsWith(".cpuprofile"))!);
+  profile = { file, ...summarizeProfile(JSON.parse(readFileSync(file, "utf8")) as CpuProfile) };
+}
+
+type CpuProfile = {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }[];
+  samples: number[];
+  timeDeltas: number[];
+};
+/** Self time per frame (function, file, line), as a share of all samples, top 20. */
+function summarizeProfile(p: CpuProfile) {
+  const byNode = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  let total = 0;
+  p.samples.forEach((id, i) => {
+    const dt = p.timeDeltas[i] ?? 0;
+    total += dt;
+    const f = byNode.get(id)!.callFrame;
+    const url = f.url
+      .replace(/^file:\/\//, "")
+      .replace(root, "")
+      .replace(/^.*node_modules\//, "");
+    const frame = `${f.functionName || "(anonymous)"} ${url ? `${url}:${f.lineNumber + 1}` : ""}`.trim();
+    self.set(frame, (self.get(frame) ?? 0) + dt);
+  });
+  const top = [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20)
+    .map(([frame, us]) => ({ frame, selfPct: Math.round((us / total) * 1000) / 10 }));
+  return { totalMs: Math.round(total / 1000), top };
+}
+
+// ---------------------------------------------------------------------------------------------------------- output
+await db.execute(sql`DELETE FROM api_keys WHERE name LIKE ${`bench throughput ${stamp}%`}`);
+await database.close();
+const floorRps = results[0]!.load.rps;
+const result = {
+  at: new Date().toISOString(),
+  command: `npm run bench -- ${process.argv.slice(2).join(" ")}`,
+  machine: { ...machine, loadavgAtEnd: load() },
+  dataset: { ...params, largestOrgCalls: largest!.n },
+  connections,
+  durationSec,
+  keys: keyCount,
+  results,
+  profile,
+};
+mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
+const file = new URL(`./results/throughput-${stamp.replaceAll(":", "-").replace(/\.\d+Z$/, "Z")}.json`, import.meta.url);
+writeFileSync(file, JSON.stringify(result, null, 2));
+progress(`wrote ${file.pathname}`);
+const f = (x: number) => (x >= 100 ? Math.round(x).toString() : x.toFixed(2));
+const lines = [
+  `| path | req/s | calls/s | ÷ bare req/s | p50 / p95 / p99 (ms) under load | non-2xx | alone p50 / p95 (ms) | load avg (1 min) |`,
+  `|---|---|---|---|---|---|---|---|`,
+  ...results.map(
+    (r) =>
+      `| ${r.name} | ${r.load.rps} | ${r.load.itemsPerSec} | ${Math.round((r.load.rps / floorRps) * 1000) / 10} % | ${f(r.load.p50)} / ${f(r.load.p95)} / ${f(r.load.p99)} | ${r.load.non2xx} | ${f(r.single.p50)} / ${f(r.single.p95)} | ${r.load.loadavg[0]} |`,
+  ),
+];
+if (profile) {
+  lines.push("", `CPU profile of the cached overview (${profile.totalMs} ms sampled), top self time:`, "", `| frame | self % |`, `|---|---|`);
+  for (const t of profile.top) lines.push(`| \`${t.frame}\` | ${t.selfPct} |`);
+}
+console.log(lines.join("\n"));
+process.exit(0);
