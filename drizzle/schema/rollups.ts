@@ -58,6 +58,23 @@ export const callRollup15m = pgTable(
   (t) => [primaryKey({ name: "call_rollup_15m_pkey", columns: [t.orgId, t.bucketStart] })],
 );
 
+/** The counters of an agent's calls in a bucket: the hourly rows and the daily rows (their sums) hold the same set. */
+const agentCounterColumns = () => ({
+  calls: integer("calls").notNull(),
+  completed: integer("completed").notNull(),
+  durationCompletedSum: bigint("duration_completed_sum", { mode: "number" }).notNull(),
+  scored: integer("scored").notNull(),
+  scoreSum: bigint("score_sum", { mode: "number" }).notNull(),
+  booked: integer("booked").notNull(),
+  creditsUsed: bigint("credits_used", { mode: "number" }).notNull(),
+  /** call_milestones rows of the calls, and how many of them were achieved */
+  milestones: integer("milestones").notNull(),
+  milestonesAchieved: integer("milestones_achieved").notNull(),
+  /** call_objections rows of the calls, and how many of them were handled */
+  objections: integer("objections").notNull(),
+  objectionsHandled: integer("objections_handled").notNull(),
+});
+
 /** Per-agent counters per (organization, agent, 1-hour UTC bucket); calls without an agent are not counted. */
 export const agentRollupHourly = pgTable(
   "agent_rollup_hourly",
@@ -68,19 +85,7 @@ export const agentRollupHourly = pgTable(
     /** no foreign key: a deleted agent's calls lose their agent through a calls update, which marks the buckets */
     agentId: uuid("agent_id").notNull(),
     bucketStart: tstz("bucket_start").notNull(),
-    calls: integer("calls").notNull(),
-    completed: integer("completed").notNull(),
-    durationCompletedSum: bigint("duration_completed_sum", { mode: "number" }).notNull(),
-    scored: integer("scored").notNull(),
-    scoreSum: bigint("score_sum", { mode: "number" }).notNull(),
-    booked: integer("booked").notNull(),
-    creditsUsed: bigint("credits_used", { mode: "number" }).notNull(),
-    /** call_milestones rows of the calls, and how many of them were achieved */
-    milestones: integer("milestones").notNull(),
-    milestonesAchieved: integer("milestones_achieved").notNull(),
-    /** call_objections rows of the calls, and how many of them were handled */
-    objections: integer("objections").notNull(),
-    objectionsHandled: integer("objections_handled").notNull(),
+    ...agentCounterColumns(),
   },
   (t) => [primaryKey({ name: "agent_rollup_hourly_pkey", columns: [t.orgId, t.bucketStart, t.agentId] })],
 );
@@ -99,17 +104,7 @@ export const agentRollupDaily = pgTable(
     agentId: uuid("agent_id").notNull(),
     /** 00:00 UTC of the day */
     dayStart: tstz("day_start").notNull(),
-    calls: integer("calls").notNull(),
-    completed: integer("completed").notNull(),
-    durationCompletedSum: bigint("duration_completed_sum", { mode: "number" }).notNull(),
-    scored: integer("scored").notNull(),
-    scoreSum: bigint("score_sum", { mode: "number" }).notNull(),
-    booked: integer("booked").notNull(),
-    creditsUsed: bigint("credits_used", { mode: "number" }).notNull(),
-    milestones: integer("milestones").notNull(),
-    milestonesAchieved: integer("milestones_achieved").notNull(),
-    objections: integer("objections").notNull(),
-    objectionsHandled: integer("objections_handled").notNull(),
+    ...agentCounterColumns(),
   },
   (t) => [primaryKey({ name: "agent_rollup_daily_pkey", columns: [t.orgId, t.dayStart, t.agentId] })],
 );

@@ -17,17 +17,31 @@ const PARTITION_MONTHS_AHEAD = 3;
 type Migratable = { dialect: { migrate: (m: unknown, s: unknown, c: unknown) => Promise<void> }; session: unknown };
 
 /**
+ * Drizzle's generated migrations not yet applied, in journal order; with `through` (a migration's tag), only those up
+ * to and including it (a test builds an older schema that way).
+ */
+export async function applyDrizzleMigrations(database: Database, through?: string): Promise<void> {
+  let migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER });
+  if (through !== undefined) {
+    const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8")) as { entries: { tag: string }[] };
+    const count = journal.entries.findIndex((e) => e.tag === through) + 1;
+    if (count === 0) throw new Error(`no migration ${through} in the journal`);
+    migrations = migrations.slice(0, count);
+  }
+  const m = database.db as unknown as Migratable;
+  await m.dialect.migrate(migrations, m.session, { migrationsFolder: MIGRATIONS_FOLDER });
+}
+
+/**
  * Brings any database to the current schema: Drizzle's generated migrations, then the hand-written SQL of `sql/`
  * (functions, triggers, views: each file idempotent, re-applied in name order), then the month partitions
  * around now. Safe to run twice and from two processes at once (advisory lock).
  */
 export async function migrate(database: Database, now: Date = new Date()): Promise<void> {
-  const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER });
   await database.db.transaction(async (tx) => {
     await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('tally_migrate'))`);
   });
-  const m = database.db as unknown as Migratable;
-  await m.dialect.migrate(migrations, m.session, { migrationsFolder: MIGRATIONS_FOLDER });
+  await applyDrizzleMigrations(database);
   for (const file of readdirSync(SQL_FOLDER)
     .filter((f) => f.endsWith(".sql"))
     .sort()) {

@@ -166,11 +166,7 @@ async function updateCallIn(tx: Db, orgId: string, callId: string, input: CallIn
     .set(set)
     .where(and(eq(calls.id, callId), eq(calls.orgId, orgId)))
     .returning();
-  if (set.startedAt && current.externalId !== null)
-    await tx
-      .update(callExternalIds)
-      .set({ startedAt: set.startedAt })
-      .where(and(eq(callExternalIds.orgId, orgId), eq(callExternalIds.externalId, current.externalId)));
+  // a call moved in time carries its external id (and analysis rows) along: the foreign keys' ON UPDATE CASCADE (0005)
   return call!;
 }
 

@@ -1,10 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { readMigrationFiles } from "drizzle-orm/migrator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rows, type Database } from "../../functions/db/database";
-import { MIGRATIONS_FOLDER, SQL_FOLDER, migrate } from "../../functions/db/migrate";
+import { SQL_FOLDER, applyDrizzleMigrations, migrate } from "../../functions/db/migrate";
 import { createEmptyDatabase, type TestDatabase } from "../support/database";
 
 /**
@@ -17,16 +16,9 @@ import { createEmptyDatabase, type TestDatabase } from "../support/database";
 const THROUGH = "0003_voice_agent_id_unique";
 const NOW = new Date("2026-11-20T12:00:00Z");
 
-type Migratable = { dialect: { migrate: (m: unknown, s: unknown, c: unknown) => Promise<void> }; session: unknown };
-
 /** Drizzle's migrations up to and including `tag`, and the partition functions of sql/ (months around `now`). */
 async function migrateThrough(database: Database, tag: string) {
-  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8")) as { entries: { tag: string }[] };
-  const count = journal.entries.findIndex((e) => e.tag === tag) + 1;
-  expect(count, `${tag} is in the journal`).toBeGreaterThan(0);
-  const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }).slice(0, count);
-  const m = database.db as unknown as Migratable;
-  await m.dialect.migrate(migrations, m.session, { migrationsFolder: MIGRATIONS_FOLDER });
+  await applyDrizzleMigrations(database, tag);
   for (const statement of readFileSync(join(SQL_FOLDER, "001_partitions.sql"), "utf8").split("--> statement-breakpoint"))
     if (statement.replace(/--.*$/gm, "").trim()) await database.db.execute(sql.raw(statement));
   await database.db.execute(sql`SELECT tally_ensure_partitions(${NOW.toISOString()}::timestamptz, 3, 3)`);

@@ -21,21 +21,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     const db = await openPglite({ loadDataDir: blob });
     return Object.assign(db, { drop: () => db.close() });
   }
-  const url = process.env.TALLY_TEST_PG_URL!;
-  const name = `tally_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = postgres(adminUrl(url), { max: 1, onnotice: () => {} });
-  await createFromTemplate(admin, name);
-  await admin.end();
-  const db = openPostgres({ url: databaseUrl(url, name), max: 5 });
-  return Object.assign(db, {
-    url: databaseUrl(url, name),
-    drop: async () => {
-      await db.close();
-      const a = postgres(adminUrl(url), { max: 1, onnotice: () => {} });
-      await a.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await a.end();
-    },
-  });
+  return serverDatabase("tally_test", (admin, name) => createFromTemplate(admin, name), 5);
 }
 
 /** An empty database (no migration applied): an in-memory PGlite, or a new database on the local Postgres. */
@@ -44,12 +30,17 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
     const db = await openPglite({});
     return Object.assign(db, { drop: () => db.close() });
   }
+  return serverDatabase("tally_empty", (admin, name) => admin.unsafe(`CREATE DATABASE "${name}"`), 2);
+}
+
+/** A new database of this test run on the local Postgres, made by `create`; `drop()` closes and removes it. */
+async function serverDatabase(label: string, create: (admin: postgres.Sql, name: string) => Promise<unknown>, max: number): Promise<TestDatabase> {
   const url = process.env.TALLY_TEST_PG_URL!;
-  const name = `tally_empty_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const name = `${label}_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   const admin = postgres(adminUrl(url), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE "${name}"`);
+  await create(admin, name);
   await admin.end();
-  const db = openPostgres({ url: databaseUrl(url, name), max: 2 });
+  const db = openPostgres({ url: databaseUrl(url, name), max });
   return Object.assign(db, {
     url: databaseUrl(url, name),
     drop: async () => {
