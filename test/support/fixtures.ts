@@ -172,3 +172,17 @@ export function bindAgents(seeds: CallSeed[], agentIds: string[]): CallSeed[] {
     return m ? { ...s, agentId: agentIds[Number(m[1])] ?? null } : s;
   });
 }
+
+/** Inserts agents, then calls whose `__agent_<i>` placeholders (arbitraryCall) name them; answers the agents. */
+export async function insertAgentsWithCalls(db: Db, orgId: string, agentSeeds: AgentSeed[], callSeeds: CallSeed[]): Promise<{ id: string; name: string }[]> {
+  const agents = await insertAgents(db, orgId, agentSeeds);
+  await insertCalls(
+    db,
+    orgId,
+    bindAgents(
+      callSeeds,
+      agents.map((a) => a.id),
+    ),
+  );
+  return agents;
+}

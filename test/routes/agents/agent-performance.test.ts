@@ -5,7 +5,7 @@ import { resolveWindow } from "../../../functions/lib/windows";
 import { readAgentPerformance } from "../../../functions/read-models/agent-performance";
 import { refreshRollups } from "../../../functions/rollups/refresh";
 import { body, ManualClock } from "../../support/app";
-import { arbitraryCall, bindAgents, insertAgents, insertCalls } from "../../support/fixtures";
+import { arbitraryCall, insertAgents, insertAgentsWithCalls, insertCalls } from "../../support/fixtures";
 import { expectedAgentPerformance, nearlyEqual, readRawOrg } from "../../support/oracle/agents";
 import { ZONES } from "../../rollups/support";
 import { BAD_WINDOWS, expectBadWindow, getOk, statementsOfLastRequest } from "../dashboard/aggregate-support";
@@ -154,16 +154,8 @@ describe("GET /api/agents/{id}/performance", () => {
     const now = new Date("2026-11-02T15:20:00Z"); // the day after New York's fall-back
     clock.set(now);
     const { orgId, readKey } = await t.createOrg({ timezone: zone });
-    const agents = await insertAgents(t.database.db, orgId, [{ name: "A" }, { name: "B" }, { name: "C", status: "archived" }]);
     const seeds = fc.sample(arbitraryCall(now, 12, 3), { numRuns: 150, seed: 2112 });
-    await insertCalls(
-      t.database.db,
-      orgId,
-      bindAgents(
-        seeds,
-        agents.map((a) => a.id),
-      ),
-    );
+    const agents = await insertAgentsWithCalls(t.database.db, orgId, [{ name: "A" }, { name: "B" }, { name: "C", status: "archived" }], seeds);
     const queries = [{ days: 1 }, { days: 7 }, { days: 13 }, { from: "2026-10-31T18:30:00.000Z", to: "2026-11-02T06:45:00.000Z" }];
     for (const refreshed of [false, true]) {
       if (refreshed) await refreshRollups(t.database.db, new Date(now.getTime() - 2 * 86400_000));

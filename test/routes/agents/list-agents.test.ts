@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { users } from "../../../drizzle/schema";
 import { body, ManualClock } from "../../support/app";
-import { arbitraryCall, bindAgents, insertAgents, insertCalls } from "../../support/fixtures";
+import { arbitraryCall, insertAgents, insertAgentsWithCalls, insertCalls } from "../../support/fixtures";
 import { expectedAgentList, nearlyEqual, readRawOrg } from "../../support/oracle/agents";
 import { attachVoice } from "../../../functions/read-models/agents";
 import { refreshRollups } from "../../../functions/rollups/refresh";
@@ -108,18 +108,11 @@ describe("GET /api/agents", () => {
         fc.boolean(),
         async (timezone, statuses, seeds, refreshed) => {
           const { orgId, readKey } = await t.createOrg({ timezone });
-          const agents = await insertAgents(
+          await insertAgentsWithCalls(
             t.database.db,
             orgId,
             statuses.map((status, i) => ({ name: `Agent ${i}`, status })),
-          );
-          await insertCalls(
-            t.database.db,
-            orgId,
-            bindAgents(
-              seeds,
-              agents.map((a) => a.id),
-            ),
+            seeds,
           );
           if (refreshed) await refreshRollups(t.database.db, NOW);
           const res = await t.request("GET", "/api/agents", { key: readKey });

@@ -4,7 +4,7 @@ import { L1_TTL_MS } from "../../../functions/cache/tiers";
 import { resolveWindow } from "../../../functions/lib/windows";
 import { refreshRollups } from "../../../functions/rollups/refresh";
 import { body, ManualClock } from "../../support/app";
-import { arbitraryCall, bindAgents, insertAgents, insertCalls, type CallSeed } from "../../support/fixtures";
+import { arbitraryCall, insertAgents, insertAgentsWithCalls, insertCalls, type CallSeed } from "../../support/fixtures";
 import { expectedVariance, nearlyEqual, readRawOrg } from "../../support/oracle/agents";
 import { agentVarianceNPlusOne } from "../../support/oracle/agent-variance-n-plus-1";
 import { useTestApp } from "../../support/use-test-app";
@@ -130,22 +130,15 @@ describe("GET /api/analytics/agent-variance", () => {
 
   it("answers exactly what the N+1 reference answers on the same data", async () => {
     const { orgId, readKey } = await t.createOrg({ timezone: "America/New_York" });
-    const agents = await insertAgents(
+    const seeds = fc.sample(arbitraryCall(NOW, 40, 12), { numRuns: 300, seed: 7 });
+    await insertAgentsWithCalls(
       t.database.db,
       orgId,
       Array.from({ length: 12 }, (_, i) => ({
         name: `Agent ${String(i).padStart(2, "0")}`,
         status: (["active", "paused", "archived", "draft"] as const)[i % 4],
       })),
-    );
-    const seeds = fc.sample(arbitraryCall(NOW, 40, 12), { numRuns: 300, seed: 7 });
-    await insertCalls(
-      t.database.db,
-      orgId,
-      bindAgents(
-        seeds,
-        agents.map((a) => a.id),
-      ),
+      seeds,
     );
     // read raw first, then (on a cache miss) from refreshed rollups
     for (const refreshed of [false, true]) {
@@ -187,18 +180,11 @@ describe("GET /api/analytics/agent-variance", () => {
         fc.boolean(),
         async (timezone, days, statuses, seeds: CallSeed[], refreshed) => {
           const { orgId, readKey } = await t.createOrg({ timezone });
-          const agents = await insertAgents(
+          await insertAgentsWithCalls(
             t.database.db,
             orgId,
             statuses.map((status, i) => ({ name: `Agent ${i}`, status })),
-          );
-          await insertCalls(
-            t.database.db,
-            orgId,
-            bindAgents(
-              seeds,
-              agents.map((a) => a.id),
-            ),
+            seeds,
           );
           if (refreshed) await refreshRollups(t.database.db, NOW);
           const res = await t.request("GET", `/api/analytics/agent-variance?days=${days}`, { key: readKey });

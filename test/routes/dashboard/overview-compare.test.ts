@@ -5,7 +5,7 @@ import { previousWindow, resolveWindow } from "../../../functions/lib/windows";
 import { readOverview } from "../../../functions/read-models/overview";
 import { refreshRollups } from "../../../functions/rollups/refresh";
 import { ManualClock } from "../../support/app";
-import { arbitraryCall, bindAgents, insertAgents, insertCalls } from "../../support/fixtures";
+import { arbitraryCall, insertAgentsWithCalls, insertCalls } from "../../support/fixtures";
 import { nearlyEqual } from "../../support/oracle/agents";
 import { loadRawOrg, overviewOracle } from "../../support/oracle/dashboard";
 import { ZONES } from "../../rollups/support";
@@ -149,16 +149,8 @@ describe("GET /api/dashboard/overview?compare=previous", () => {
     const now = new Date("2026-03-10T15:20:00Z"); // two days after New York's spring-forward
     clock.set(now);
     const { orgId, readKey } = await t.createOrg({ timezone: zone });
-    const agents = await insertAgents(t.database.db, orgId, [{ name: "A" }, { name: "B" }]);
     const seeds = fc.sample(arbitraryCall(now, 20, 2), { numRuns: 120, seed: 21 });
-    await insertCalls(
-      t.database.db,
-      orgId,
-      bindAgents(
-        seeds,
-        agents.map((a) => a.id),
-      ),
-    );
+    await insertAgentsWithCalls(t.database.db, orgId, [{ name: "A" }, { name: "B" }], seeds);
     const queries = [
       { days: 1 },
       { days: 3 },
