@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { AGENT_KINDS, AGENT_STATUSES } from "../../drizzle/schema/enums";
 import { rows, type Db } from "../db/database";
-import { agentTotalsFromRow, agentTotalsSql, type AgentTotals, type RollupWindow } from "../rollups/queries";
+import { agentTotalsFromRow, agentTotalsSql, type AgentCounters, type AgentTotals, type RollupWindow } from "../rollups/queries";
 
 /**
  * The per-agent sums the agents list and the agent variance share: the organization's agents, each with its
@@ -44,12 +44,16 @@ type Row = {
   user_email: string | null;
 } & Omit<Parameters<typeof agentTotalsFromRow>[0], "agent_id">;
 
-/** The organization's agents of `selection`, by name, with their totals in `window`: one statement. */
+/**
+ * The organization's agents of `selection`, by name, with their totals in `window`: one statement. With `counters`
+ * `calls` (the agents list) the analysis counts (milestones, objections) are not read and answer 0.
+ */
 export async function agentsWithTotals(
   db: Db,
   orgId: string,
   window: Pick<RollupWindow, "from" | "to">,
   selection: AgentSelection,
+  counters: AgentCounters,
 ): Promise<AgentWithTotals[]> {
   const selected = selection === "not-archived" ? sql`a.status <> 'archived'` : sql`(a.status <> 'archived' OR t.agent_id IS NOT NULL)`;
   const found = await rows<Row>(
@@ -70,7 +74,7 @@ export async function agentsWithTotals(
            coalesce(t.objections_handled, 0) AS objections_handled
       FROM agents a
       LEFT JOIN users u ON u.id = a.user_id AND u.org_id = a.org_id
-      LEFT JOIN (${agentTotalsSql(orgId, { ...window, timezone: "UTC" })}) t ON t.agent_id = a.id
+      LEFT JOIN (${agentTotalsSql(orgId, { ...window, timezone: "UTC" }, counters)}) t ON t.agent_id = a.id
      WHERE a.org_id = ${orgId}::uuid AND ${selected}
      ORDER BY a.name, a.id`,
   );

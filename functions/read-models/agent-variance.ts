@@ -59,7 +59,7 @@ export type AgentCallCounts = {
  * without, by name, with their counts: one statement, from the rollups (the per-agent sums the agents list shares).
  */
 export async function agentCallCounts(db: Db, orgId: string, window: Pick<Window, "from" | "to">): Promise<AgentCallCounts[]> {
-  const found = await agentsWithTotals(db, orgId, window, "not-archived-or-with-calls");
+  const found = await agentsWithTotals(db, orgId, window, "not-archived-or-with-calls", "calls-and-analysis");
   return found.map(({ id, name, totals: t }) => ({
     agentId: id,
     name,

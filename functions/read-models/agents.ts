@@ -33,7 +33,8 @@ const ratio = (numerator: number, denominator: number): number | null => (denomi
 /** Every non-archived agent of the organization with its performance in `window` (from the rollups): one statement. */
 export async function agentList(ctx: { db: Db; org: OrgContext }, window: Pick<Window, "from" | "to">): Promise<AgentList> {
   const { db, org } = ctx;
-  const found = await agentsWithTotals(db, org.id, window, "not-archived");
+  // the list shows no milestone or objection figure: its raw calls need no analysis lookup
+  const found = await agentsWithTotals(db, org.id, window, "not-archived", "calls");
   return {
     from: window.from.toISOString(),
     to: window.to.toISOString(),

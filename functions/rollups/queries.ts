@@ -83,6 +83,14 @@ function edges(window: RollupWindow, widthMs: number) {
   };
 }
 
+/**
+ * Bounds a raw part already implies (`hi` and the dirty buckets lie in [lo, end)), repeated as constants: the planner
+ * prunes `calls` partitions at plan time only on constants, so without them every raw part whose bound is a subquery
+ * (B) or a lateral value plans every month partition and its indexes (nine partitions of ten indexes on the bench data,
+ * future months included) and prunes them only when it runs (issue #16: planning was most of a cache miss).
+ */
+const planTimeBounds = (lo: SQL, end: string): SQL => sql`AND c.started_at >= ${lo} AND c.started_at < ${end}::timestamptz`;
+
 const builtTo = sql`coalesce((SELECT rs.built_to FROM rollup_state rs WHERE rs.id = 1), '-infinity'::timestamptz)`;
 
 const OUTCOME_COLUMNS = CALL_OUTCOMES.map((o) => `outcome_${o}`);
@@ -133,6 +141,7 @@ function callSplitSql(orgId: string, window: RollupWindow, rollup: SQL, raw: SQL
     SELECT ${raw}
       FROM calls c
      WHERE c.org_id = ${org} AND c.started_at >= ${hi} AND c.started_at < ${e.to}::timestamptz ${rawWhere}
+       ${planTimeBounds(lo, e.to)}
     UNION ALL
     SELECT raw.*
       FROM (SELECT DISTINCT d.bucket_start FROM rollup_dirty d
@@ -141,6 +150,7 @@ function callSplitSql(orgId: string, window: RollupWindow, rollup: SQL, raw: SQL
         -- one index range scan per dirty bucket, never a hash of the organization's calls (OFFSET 0: not flattened)
         SELECT ${raw} FROM calls c
          WHERE c.org_id = ${org} AND c.started_at >= dirty.bucket_start AND c.started_at < dirty.bucket_start + interval '15 minutes' ${rawWhere}
+           ${planTimeBounds(lo, e.floorTo)}
         OFFSET 0
       ) raw`;
 }
@@ -237,7 +247,11 @@ const ZERO_COUNTERS: CallCounters = { calls: 0, completed: 0, durationCompletedS
 
 export type CallAnalytics = { totals: CallTotals; series: DailyPoint[]; byHourOfDay: number[] };
 
-/** Totals, the daily series and the hours of a window in one statement (one pass over the part rows). */
+/**
+ * Totals, the daily series and the hours of a window in one statement: one pass over the part rows groups them by local
+ * date (the date formatted once per date, not per row), the totals are the sums of those dates (integers: exact), and a
+ * second pass counts the calls per local hour. A 90-day window is 8,640 part rows; the totals read its 90 dates.
+ */
 export async function callAnalytics(ctx: RollupContext, window: RollupWindow): Promise<CallAnalytics> {
   const tz = window.timezone;
   type Row = { totals: TotalsRow | string; series: (TotalsRow & { date: string })[] | string; hours: { hour: number; calls: number }[] | string };
@@ -245,9 +259,10 @@ export async function callAnalytics(ctx: RollupContext, window: RollupWindow): P
     ctx.db,
     sql`
       WITH p AS MATERIALIZED (${callPartsSql(ctx.orgId, window)}),
-      daily AS (SELECT to_char(p.at AT TIME ZONE ${tz}::text, 'YYYY-MM-DD') AS date, ${TOTALS_COLUMNS} FROM p GROUP BY 1),
+      by_day AS MATERIALIZED (SELECT (p.at AT TIME ZONE ${tz}::text)::date AS day, ${TOTALS_COLUMNS} FROM p GROUP BY 1),
+      daily AS (SELECT to_char(d.day, 'YYYY-MM-DD') AS date, d.* FROM by_day d),
       hourly AS (SELECT extract(hour FROM p.at AT TIME ZONE ${tz}::text)::int AS hour, coalesce(sum(p.calls), 0)::int AS calls FROM p GROUP BY 1)
-      SELECT (SELECT row_to_json(t) FROM (SELECT ${TOTALS_COLUMNS} FROM p) t) AS totals,
+      SELECT (SELECT row_to_json(t) FROM (SELECT ${TOTALS_COLUMNS} FROM by_day p) t) AS totals,
              (SELECT coalesce(json_agg(daily ORDER BY date), '[]'::json) FROM daily) AS series,
              (SELECT coalesce(json_agg(hourly), '[]'::json) FROM hourly) AS hours`,
   );
@@ -279,13 +294,33 @@ const AGENT_COUNTER_COLUMNS = [
 ] as const;
 
 /**
+ * Which per-agent counters a read needs: the call counters alone (the agents list), or with the analysis counts
+ * (milestones, objections: the variance, the agent panel). Raw calls need a lookup in `call_milestones` and
+ * `call_objections` each for the analysis counts; with `calls` there is none, and the analysis columns are 0.
+ */
+export type AgentCounters = "calls" | "calls-and-analysis";
+
+const ANALYSIS_COLUMNS = new Set<string>(["milestones", "milestones_achieved", "objections", "objections_handled"]);
+
+/** The milestone and objection counts of each raw call `raw` (`ms.n`, `ms.achieved`, `ob.n`, `ob.handled`). */
+const analysisLookups = (org: SQL): SQL => sql`
+      CROSS JOIN LATERAL (
+        SELECT count(*)::bigint AS n, count(*) FILTER (WHERE m.achieved)::bigint AS achieved
+          FROM call_milestones m WHERE m.call_id = raw.id AND m.org_id = ${org}
+      ) ms
+      CROSS JOIN LATERAL (
+        SELECT count(*)::bigint AS n, count(*) FILTER (WHERE o.handled)::bigint AS handled
+          FROM call_objections o WHERE o.call_id = raw.id AND o.org_id = ${org}
+      ) ob`;
+
+/**
  * The window's calls that have an agent as part rows `(agent_id, <AGENT_COUNTER_COLUMNS>)`: one per clean daily rollup
  * row (a whole UTC day inside the window, below B, without a mark), one per clean hourly rollup row of the rest (the
  * partial days at the edges, the days with a mark), one per raw call with its milestone and objection counts. Window
  * edges that cut an hour (local midnight in Asia/Kolkata) are read raw for just that partial hour. A 30-day window
  * reads about 30 daily rows per agent and at most two days of hourly rows, however busy the agents.
  */
-export function agentPartsSql(orgId: string, window: RollupWindow): SQL {
+export function agentPartsSql(orgId: string, window: RollupWindow, counters: AgentCounters = "calls-and-analysis"): SQL {
   const e = edges(window, HOUR_MS);
   const lo = sql`${e.lo}::timestamptz`;
   const hi = sql`(SELECT greatest(${lo}, least(${e.floorTo}::timestamptz, tally_rollup_hour(${builtTo}))))`;
@@ -294,22 +329,25 @@ export function agentPartsSql(orgId: string, window: RollupWindow): SQL {
   const dhi = sql`(SELECT greatest(${dlo}, tally_rollup_day(${hi})))`;
   const org = sql`${orgId}::uuid`;
   const rawCall = sql.raw(`c.id, c.agent_id, c.status, c.duration_sec, c.lead_score, c.outcome, c.credits_used`);
-  const counters = sql.raw(AGENT_COUNTER_COLUMNS.map((col) => `r.${col}::bigint AS ${col}`).join(", "));
+  const analysis = counters === "calls-and-analysis";
+  const rollupCounters = sql.raw(
+    AGENT_COUNTER_COLUMNS.map((col) => (analysis || !ANALYSIS_COLUMNS.has(col) ? `r.${col}::bigint AS ${col}` : `0::bigint AS ${col}`)).join(", "),
+  );
   const dirtyHours = sql`(SELECT tally_rollup_hour(d.bucket_start) FROM rollup_dirty d
                            WHERE d.org_id = ${org} AND d.bucket_start >= ${lo} AND d.bucket_start < ${hi})`;
   return sql`
-    SELECT r.agent_id, ${counters}
+    SELECT r.agent_id, ${rollupCounters}
       FROM agent_rollup_daily r
      WHERE r.org_id = ${org} AND r.day_start >= ${dlo} AND r.day_start < ${dhi}
        AND r.day_start NOT IN (SELECT tally_rollup_day(d.bucket_start) FROM rollup_dirty d
                                 WHERE d.org_id = ${org} AND d.bucket_start >= ${dlo} AND d.bucket_start < ${dhi})
     UNION ALL
-    SELECT r.agent_id, ${counters}
+    SELECT r.agent_id, ${rollupCounters}
       FROM agent_rollup_hourly r
      WHERE r.org_id = ${org} AND r.bucket_start >= ${lo} AND r.bucket_start < least(${dlo}, ${hi})
        AND r.bucket_start NOT IN ${dirtyHours}
     UNION ALL
-    SELECT r.agent_id, ${counters}
+    SELECT r.agent_id, ${rollupCounters}
       FROM agent_rollup_hourly r
      WHERE r.org_id = ${org} AND r.bucket_start >= ${dhi} AND r.bucket_start < ${hi}
        AND r.bucket_start NOT IN ${dirtyHours}
@@ -319,7 +357,7 @@ export function agentPartsSql(orgId: string, window: RollupWindow): SQL {
              WHERE d.org_id = ${org} AND d.bucket_start >= ${dlo} AND d.bucket_start < ${dhi}) dirty_days
       CROSS JOIN LATERAL (
         -- the hourly rows of a day with a mark (one index range scan per such day)
-        SELECT r.agent_id, ${counters} FROM agent_rollup_hourly r
+        SELECT r.agent_id, ${rollupCounters} FROM agent_rollup_hourly r
          WHERE r.org_id = ${org} AND r.bucket_start >= dirty_days.day AND r.bucket_start < dirty_days.day + interval '1 day'
            AND r.bucket_start NOT IN ${dirtyHours}
         OFFSET 0
@@ -333,7 +371,7 @@ export function agentPartsSql(orgId: string, window: RollupWindow): SQL {
            coalesce(raw.lead_score, 0)::bigint,
            (CASE WHEN raw.outcome = 'appointment_booked' THEN 1 ELSE 0 END)::bigint,
            raw.credits_used::bigint,
-           ms.n, ms.achieved, ob.n, ob.handled
+           ${analysis ? sql`ms.n, ms.achieved, ob.n, ob.handled` : sql`0::bigint, 0::bigint, 0::bigint, 0::bigint`}
       FROM (
         SELECT ${rawCall} FROM calls c
          WHERE c.org_id = ${org} AND c.agent_id IS NOT NULL
@@ -341,6 +379,7 @@ export function agentPartsSql(orgId: string, window: RollupWindow): SQL {
         UNION ALL
         SELECT ${rawCall} FROM calls c
          WHERE c.org_id = ${org} AND c.agent_id IS NOT NULL AND c.started_at >= ${hi} AND c.started_at < ${e.to}::timestamptz
+           ${planTimeBounds(lo, e.to)}
         UNION ALL
         SELECT dirty_calls.*
           FROM (SELECT DISTINCT tally_rollup_hour(d.bucket_start) AS hour FROM rollup_dirty d
@@ -348,17 +387,11 @@ export function agentPartsSql(orgId: string, window: RollupWindow): SQL {
           CROSS JOIN LATERAL (
             SELECT ${rawCall} FROM calls c
              WHERE c.org_id = ${org} AND c.agent_id IS NOT NULL AND c.started_at >= dirty.hour AND c.started_at < dirty.hour + interval '1 hour'
+               ${planTimeBounds(lo, e.floorTo)}
             OFFSET 0
           ) dirty_calls
       ) raw
-      CROSS JOIN LATERAL (
-        SELECT count(*)::bigint AS n, count(*) FILTER (WHERE m.achieved)::bigint AS achieved
-          FROM call_milestones m WHERE m.call_id = raw.id AND m.org_id = ${org}
-      ) ms
-      CROSS JOIN LATERAL (
-        SELECT count(*)::bigint AS n, count(*) FILTER (WHERE o.handled)::bigint AS handled
-          FROM call_objections o WHERE o.call_id = raw.id AND o.org_id = ${org}
-      ) ob`;
+      ${analysis ? analysisLookups(org) : sql``}`;
 }
 
 /**
@@ -366,13 +399,13 @@ export function agentPartsSql(orgId: string, window: RollupWindow): SQL {
  * milestones_achieved, objections, objections_handled)` per agent with at least one call in the window, to LEFT JOIN
  * onto `agents`.
  */
-export function agentTotalsSql(orgId: string, window: RollupWindow): SQL {
+export function agentTotalsSql(orgId: string, window: RollupWindow, counters: AgentCounters = "calls-and-analysis"): SQL {
   const sums = AGENT_COUNTER_COLUMNS.map((col) =>
     col === "duration_completed_sum" || col === "score_sum" || col === "credits_used"
       ? `coalesce(sum(p.${col}), 0)::float8 AS ${col}`
       : `coalesce(sum(p.${col}), 0)::int AS ${col}`,
   ).join(", ");
-  return sql`SELECT p.agent_id, ${sql.raw(sums)} FROM (${agentPartsSql(orgId, window)}) p GROUP BY p.agent_id HAVING sum(p.calls) > 0`;
+  return sql`SELECT p.agent_id, ${sql.raw(sums)} FROM (${agentPartsSql(orgId, window, counters)}) p GROUP BY p.agent_id HAVING sum(p.calls) > 0`;
 }
 
 type AgentTotalsRow = { agent_id: string } & Record<(typeof AGENT_COUNTER_COLUMNS)[number], number>;
