@@ -57,7 +57,6 @@ export const calls = pgTable(
   },
   (t) => [
     primaryKey({ name: "calls_pkey", columns: [t.id, t.startedAt] }),
-    index("calls_id_idx").on(t.id),
     index("calls_org_started_idx").on(t.orgId, t.startedAt.desc(), t.id.desc()),
     index("calls_org_created_idx").on(t.orgId, t.createdAt),
     index("calls_org_status_created_idx").on(t.orgId, t.status, t.createdAt),

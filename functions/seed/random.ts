@@ -4,6 +4,8 @@
  * gives the same rows — ids included — on every machine.
  */
 
+import { uuidOf, uuidv7Of } from "../lib/uuid";
+
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
 /** cyrb128: four 32-bit words from a string, to seed independent streams from readable keys. */
@@ -116,32 +118,7 @@ export class Random {
 
   /** A version-4-shaped UUID from this stream. */
   uuid(): string {
-    const w0 = this.next32();
-    const w1 = this.next32();
-    const w2 = this.next32();
-    const w3 = this.next32();
-    return (
-      HEX[w0 >>> 24]! +
-      HEX[(w0 >>> 16) & 255]! +
-      HEX[(w0 >>> 8) & 255]! +
-      HEX[w0 & 255]! +
-      "-" +
-      HEX[w1 >>> 24]! +
-      HEX[(w1 >>> 16) & 255]! +
-      "-" +
-      HEX[0x40 | ((w1 >>> 8) & 15)]! +
-      HEX[w1 & 255]! +
-      "-" +
-      HEX[0x80 | ((w2 >>> 24) & 63)]! +
-      HEX[(w2 >>> 16) & 255]! +
-      "-" +
-      HEX[(w2 >>> 8) & 255]! +
-      HEX[w2 & 255]! +
-      HEX[w3 >>> 24]! +
-      HEX[(w3 >>> 16) & 255]! +
-      HEX[(w3 >>> 8) & 255]! +
-      HEX[w3 & 255]!
-    );
+    return uuidOf(4, this.next32(), this.next32(), this.next32(), this.next32());
   }
 
   /**
@@ -149,33 +126,7 @@ export class Random {
    * time order then land at the right edge of their id indexes instead of at random pages.
    */
   uuidAt(ms: number): string {
-    const high = Math.floor(ms / 65536);
-    const low = ms - high * 65536;
-    const w1 = this.next32();
-    const w2 = this.next32();
-    const w3 = this.next32();
-    return (
-      HEX[(high >>> 24) & 255]! +
-      HEX[(high >>> 16) & 255]! +
-      HEX[(high >>> 8) & 255]! +
-      HEX[high & 255]! +
-      "-" +
-      HEX[low >>> 8]! +
-      HEX[low & 255]! +
-      "-" +
-      HEX[0x70 | ((w1 >>> 8) & 15)]! +
-      HEX[w1 & 255]! +
-      "-" +
-      HEX[0x80 | ((w2 >>> 24) & 63)]! +
-      HEX[(w2 >>> 16) & 255]! +
-      "-" +
-      HEX[(w2 >>> 8) & 255]! +
-      HEX[w2 & 255]! +
-      HEX[w3 >>> 24]! +
-      HEX[(w3 >>> 16) & 255]! +
-      HEX[(w3 >>> 8) & 255]! +
-      HEX[w3 & 255]!
-    );
+    return uuidv7Of(ms, this.next32(), this.next32(), this.next32());
   }
 
   /** `bytes` random bytes as lowercase hex (tokens, external ids). */

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { calls } from "../../drizzle/schema";
 import { rows, type Db } from "../db/database";
+import { uuidv7 } from "../lib/uuid";
 
 export type CallRow = typeof calls.$inferSelect;
 type CallInsert = typeof calls.$inferInsert;
@@ -35,12 +36,14 @@ export type CallInput = Partial<{
  * The external id row goes in with `ON CONFLICT DO NOTHING`, in the same statement as its call (foreign keys are
  * checked at the statement's end), so two concurrent deliveries of one event create one call: the second waits on the
  * first's unique key and then inserts nothing. A contact named by several items takes the last name sent, as items
- * applied in order would leave it. Every call's id is chosen here, so each comes back to its item.
+ * applied in order would leave it. Every call's id is chosen here, so each comes back to its item; ids of new calls and
+ * contacts are time-ordered (`uuidv7`), so their index entries go to the indexes' rightmost pages, not random ones.
  */
 export async function insertNewCalls(db: Db, orgId: string, items: readonly { index: number; input: CallInput }[], now: Date): Promise<Map<number, CallRow>> {
   const payload = items.map(({ index, input }) => ({
     idx: index,
-    id: crypto.randomUUID(),
+    id: uuidv7(),
+    contact_id: uuidv7(),
     external_id: input.externalId ?? null,
     agent_id: input.agentId ?? null,
     phone: input.phoneNumber,
@@ -65,7 +68,7 @@ export async function insertNewCalls(db: Db, orgId: string, items: readonly { in
     sql`
     WITH input AS (
       SELECT i.* FROM jsonb_to_recordset(${JSON.stringify(payload)}::jsonb) AS i(
-        idx int, id uuid, external_id text, agent_id uuid, phone text, contact_name text, direction call_direction,
+        idx int, id uuid, contact_id uuid, external_id text, agent_id uuid, phone text, contact_name text, direction call_direction,
         status call_status, started_at timestamptz, ended_at timestamptz, duration_sec int, credits_used int,
         outcome call_outcome, lead_score smallint, reconnect_token text, reconnect_eligible boolean, pool_id uuid,
         site_id uuid, country_code text)
@@ -81,8 +84,8 @@ export async function insertNewCalls(db: Db, orgId: string, items: readonly { in
       SELECT * FROM input WHERE external_id IS NULL OR id IN (SELECT call_id FROM ext)
     ),
     contact AS (
-      INSERT INTO contacts (org_id, phone, name)
-      SELECT DISTINCT ON (phone) ${orgId}::uuid, phone, contact_name FROM admitted ORDER BY phone, contact_name IS NULL, idx DESC
+      INSERT INTO contacts (id, org_id, phone, name)
+      SELECT DISTINCT ON (phone) contact_id, ${orgId}::uuid, phone, contact_name FROM admitted ORDER BY phone, contact_name IS NULL, idx DESC
       ON CONFLICT (org_id, phone) DO UPDATE SET name = COALESCE(EXCLUDED.name, contacts.name)
       RETURNING id, phone
     ),

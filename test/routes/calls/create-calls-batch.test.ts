@@ -48,6 +48,20 @@ describe("POST /api/calls/batch", () => {
     expect(first.data).toMatchObject({ externalId: "b-1", contact: { name: "Ada" }, durationSec: 31 });
   });
 
+  it("gives new calls and their contacts time-ordered (version-7) ids, so their index entries go to the last pages", async () => {
+    const { writeKey, orgId } = await t.createOrg();
+    const res = await t.request("POST", PATH, { key: writeKey, body: { calls: [callOf(1), callOf(2)] } });
+    expect(res.status).toBe(200);
+    const single = await body(await t.request("POST", "/api/calls", { key: writeKey, body: callOf(3) }));
+    const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const ids = await rows<{ id: string; contact_id: string }>(t.database.db, sql`SELECT id::text, contact_id::text FROM calls WHERE org_id = ${orgId}`);
+    expect(ids.map((r) => r.id).sort()).toEqual([...(await body(res)).data.map((r: { id: string }) => r.id), single.data.id].sort());
+    for (const r of ids) {
+      expect(r.id).toMatch(v7);
+      expect(r.contact_id).toMatch(v7);
+    }
+  });
+
   it("applies two items with one externalId in order, and a known externalId as an update", async () => {
     const { writeKey, orgId } = await t.createOrg();
     const single = await t.request("POST", "/api/calls", { key: writeKey, body: callOf(0, { externalId: "known", status: "in_progress" }) });
