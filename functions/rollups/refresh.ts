@@ -15,9 +15,11 @@ import { rows, type Db } from "../db/database";
 export const MAX_ADVANCE_CALLS = 200_000;
 
 /**
- * Dirty marks one refresh consumes at most; the rest wait for the next run (their buckets are read raw meanwhile).
- * A mark costs at most one hour of calls read and looked up, ~0.4 ms when the marks are scattered over 90 days on the
- * local Postgres (bench/refresh.ts: 10k at random in 3.1 s): 20k keeps a run well inside REFRESH_STATEMENT_TIMEOUT_MS.
+ * `recompute` marks one refresh takes at most (buckets whose rows must be recomputed from raw calls: retention left
+ * calls before its cutoff, or a mark written before the change log held deltas); the rest wait for the next run (their
+ * buckets are read raw meanwhile). A mark costs at most one hour of calls read and looked up, ~0.4 ms when scattered
+ * over 90 days on the local Postgres: 20k keeps a run well inside REFRESH_STATEMENT_TIMEOUT_MS. The change log's deltas
+ * are all folded in every run (a delta costs its rollup rows, by key).
  */
 export const MAX_DIRTY_MARKS = 20_000;
 
@@ -46,25 +48,29 @@ export type RefreshOptions = {
 export type RefreshReport = {
   rowsRead: number;
   rowsWritten: number;
-  /** distinct (organization, 15-minute bucket) pairs recomputed */
+  /** distinct (organization, 15-minute bucket) pairs recomputed from raw rows (new calls, `recompute` marks) */
   bucketsRecomputed: number;
   /** distinct (organization, hour) pairs of agent_rollup_hourly recomputed */
   hoursRecomputed: number;
-  /** rows of rollup_dirty consumed */
+  /** rows of rollup_dirty consumed (marks with their deltas): folded in, or covered by a recompute */
   dirtyMarks: number;
+  /** rows of rollup_agent_delta consumed */
+  agentDeltas: number;
   /** calls that started in [previous built_to, watermark) */
   newCalls: number;
   /** the watermark after this run (ISO, or "-infinity" before the first advance) */
   watermark: string;
   /** false when the watermark lock was not had in time (the run still recomputed the dirty buckets) */
   advanced: boolean;
-  /** false when work was left for the next run (more marks, or calls past the advance cap) */
+  /** false when work was left for the next run (more `recompute` marks, or calls past the advance cap) */
   caughtUp: boolean;
 };
 
 type RecomputeResult = {
   watermark: string;
+  recomputeMarks: number;
   dirtyMarks: number;
+  agentDeltas: number;
   newCalls: number;
   bucketsRecomputed: number;
   hoursRecomputed: number;
@@ -114,13 +120,14 @@ export async function refreshRollups(db: Db, now: Date, options: RefreshOptions 
   });
 
   const watermark = instantText(result.watermark);
-  const caughtUp = result.dirtyMarks < maxMarks && watermark !== "-infinity" && new Date(watermark).getTime() >= floor15(now).getTime();
+  const caughtUp = result.recomputeMarks < maxMarks && watermark !== "-infinity" && new Date(watermark).getTime() >= floor15(now).getTime();
   return {
-    rowsRead: result.callsRead + result.dirtyMarks,
-    rowsWritten: result.callRollupRows + result.agentRollupRows + result.dirtyMarks,
+    rowsRead: result.callsRead + result.dirtyMarks + result.agentDeltas,
+    rowsWritten: result.callRollupRows + result.agentRollupRows + result.dirtyMarks + result.agentDeltas,
     bucketsRecomputed: result.bucketsRecomputed,
     hoursRecomputed: result.hoursRecomputed,
     dirtyMarks: result.dirtyMarks,
+    agentDeltas: result.agentDeltas,
     newCalls: result.newCalls,
     watermark,
     advanced,
