@@ -451,9 +451,16 @@ describe.skipIf(testDbKind() !== "postgres")("races with writers (Postgres)", ()
     const [old] = await rows<{ id: string }>(db, sql`SELECT id FROM calls WHERE org_id = ${orgId}::uuid AND started_at < '2026-11-20T09:00:00Z' LIMIT 1`);
     const report = await refreshRollups(db, clock.now(), {
       onStage: async (stage) => {
+        // after the advance, before the recompute: changes to calls of [B, W) now below W, logged as deltas; the
+        // recompute reads them in the raw rows and must not have them added again
+        if (stage === "advanced") {
+          await db.execute(sql`UPDATE calls SET credits_used = credits_used + 3, agent_id = ${agentIds[1]!}::uuid WHERE id = ${fresh[4]!}::uuid`);
+          await db.execute(sql`INSERT INTO call_milestones (call_id, call_started_at, org_id, key, achieved)
+                               SELECT id, started_at, org_id, 'early', false FROM calls WHERE id = ${fresh[5]!}::uuid`);
+          return;
+        }
         // another connection commits changes to calls of [B, W) (which this run recomputed from raw rows) and to an
         // older one, while the refresh transaction is still open: its snapshot did not see them
-        if (stage !== "recomputed") return;
         await db.execute(sql`UPDATE calls SET credits_used = credits_used + 5, agent_id = ${agentIds[1]!}::uuid WHERE id = ${fresh[0]!}::uuid`);
         await db.execute(sql`INSERT INTO call_milestones (call_id, call_started_at, org_id, key, achieved)
                              SELECT id, started_at, org_id, 'late', true FROM calls WHERE id = ${fresh[1]!}::uuid`);
@@ -488,13 +495,35 @@ describe.skipIf(testDbKind() !== "postgres")("races with writers (Postgres)", ()
     const mover = await client().reserve();
     await mover`BEGIN`;
     await mover`UPDATE calls SET agent_id = ${agentIds[1]!} WHERE id = ${target!.id}`;
-    // the milestone's statement waits for the mover (its trigger locks the call before reading the agent)
-    const adding = db.execute(sql`INSERT INTO call_milestones (call_id, call_started_at, org_id, key, achieved)
-                                  SELECT id, started_at, org_id, 'raced', true FROM calls WHERE id = ${target!.id}::uuid`);
-    await new Promise((r) => setTimeout(r, 300));
+    // the milestone's statement waits for the mover (its trigger locks the call before reading the agent); without
+    // that lock it would finish first, reading the agent the mover is replacing
+    let settled = false;
+    let failure: unknown;
+    // (a drizzle query runs each time it is awaited: one `then` only)
+    const done = db
+      .execute(sql`INSERT INTO call_milestones (call_id, call_started_at, org_id, key, achieved)
+                   SELECT id, started_at, org_id, 'raced', true FROM calls WHERE id = ${target!.id}::uuid`)
+      .then(
+        () => {
+          settled = true;
+        },
+        (e: unknown) => {
+          settled = true;
+          failure = e;
+        },
+      );
+    for (let i = 0; i < 100 && !settled; i++) {
+      const [waiting] = await rows<{ n: number }>(
+        db,
+        sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%''raced''%'`,
+      );
+      if (waiting!.n > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await mover`COMMIT`;
     mover.release();
-    await adding;
+    await done;
+    expect(failure).toBeUndefined();
     await refreshRollups(db, clock.now());
     await expectExact(db, orgId, daysWindow(1, "UTC", clock.now()), "after the race");
     const [row] = await rows<{ n: number }>(
