@@ -2,7 +2,8 @@ import { sql } from "drizzle-orm";
 import { rows, type Db } from "../db/database";
 
 /**
- * The rollup refresh (SPEC §7): advance the watermark W, then recompute exactly the buckets that changed. The SQL is in
+ * The rollup refresh (SPEC §7): advance the watermark W, recompute the buckets never rolled up from raw rows, and add
+ * the change log's deltas to the rollups (a changed call costs O(1) rollup rows, issue #16). The SQL is in
  * sql/012_rollup_refresh.sql; this module sequences it in the transactions that make it race-free and bounded.
  */
 
@@ -95,7 +96,8 @@ const floor15 = (at: Date) => new Date(Math.floor(at.getTime() / 900_000) * 900_
 /**
  * One incremental refresh. (1) Advance W to the 15-minute boundary at or before `now` in a short transaction under the
  * exclusive watermark lock (it waits for writers that read the old W). (2) In one transaction under the refresh lock:
- * recompute the buckets of the dirty marks and of the calls in [B, W), delete the marks read, move B to W. Each step
+ * recompute the buckets of the calls in [B, W) and of `recompute` marks from raw rows, fold every other delta of the
+ * change log into the rollups (each statement consumes, in its own snapshot, the log rows it covers), move B to W. Each step
  * is atomic, so an interrupted refresh leaves the previous state, and every answer exact; two at once serialise on the
  * refresh lock, and the second finds little left to do.
  */
