@@ -224,6 +224,7 @@ export async function benchRefresh(options: BenchOptions) {
     await db.execute(sql`DELETE FROM agent_rollup_hourly`);
     await db.execute(sql`DELETE FROM agent_rollup_daily`);
     await db.execute(sql`DELETE FROM rollup_dirty`);
+    await db.execute(sql`DELETE FROM rollup_agent_delta`);
     await db.execute(sql`UPDATE rollup_state SET watermark = '-infinity', built_to = '-infinity'`);
     if (options.skipFirstBuild) {
       out.firstBuild = { skipped: true };

@@ -1,11 +1,14 @@
 -- Rollups of calls (tables in drizzle/schema/rollups.ts), 1 of 3: the bucket helpers, the covering indexes and the
--- state rows. 011_rollup_triggers.sql marks changed buckets, 012_rollup_refresh.sql recomputes them. Each file is
+-- state rows. 011_rollup_triggers.sql logs the deltas of changes, 012_rollup_refresh.sql folds them in. Each file is
 -- idempotent: re-applied on every migrate, in name order.
 --
 -- Invariants (functions/rollups/README.md explains them at length):
 --   * W = rollup_state.watermark, B = rollup_state.built_to, both 15-minute aligned, B <= W, both only grow.
 --   * A rollup row holds calls with started_at < W (W as of the refresh that wrote it).
---   * A transaction that changes a call (or its analysis) whose started_at < W appends (org, bucket) to rollup_dirty.
+--   * A transaction that changes a call (or its analysis) whose started_at < W appends its deltas to the change log:
+--     (org, bucket) rows of rollup_dirty (the call counters; also the bucket's dirty mark) and (org, agent, bucket)
+--     rows of rollup_agent_delta. The refresh adds them to the rollups; what it recomputes from raw rows instead
+--     consumes the log rows it covers in the same snapshot.
 --     It reads W under pg_advisory_xact_lock_shared(watermark lock), held to its commit; the refresh advances W under
 --     the exclusive lock, so every writer that read the old W has committed before the recompute looks at [B, W).
 --   * Reads: rollup rows of buckets below B that have no mark, plus raw rows everywhere else.

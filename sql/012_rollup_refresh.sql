@@ -14,8 +14,10 @@
 -- Settings: custom plans (the arrays range from one element to MAX_DIRTY_MARKS; a generic plan sized for a few rows
 -- could nest-loop two large CTEs), no JIT (compiling costs more than the statement on small work sets), and sorts and
 -- hashes of one run (at most MAX_DIRTY_MARKS hours of calls) kept in memory.
+DROP FUNCTION IF EXISTS tally_rollup_recompute(uuid[], timestamptz[], timestamptz);
+--> statement-breakpoint
 CREATE OR REPLACE FUNCTION tally_rollup_recompute(p_org uuid[], p_bucket timestamptz[], p_upto timestamptz)
-RETURNS TABLE (calls_read bigint, call_rows bigint, agent_rows bigint, hours bigint)
+RETURNS TABLE (calls_read bigint, call_rows bigint, agent_rows bigint, hours bigint, marks bigint, agent_deltas bigint)
 LANGUAGE plpgsql
 SET plan_cache_mode = force_custom_plan
 SET jit = off
@@ -29,7 +31,7 @@ DECLARE
   z_day timestamptz[];
   z_agent uuid[];
 BEGIN
-  calls_read := 0; call_rows := 0; agent_rows := 0; hours := 0;
+  calls_read := 0; call_rows := 0; agent_rows := 0; hours := 0; marks := 0; agent_deltas := 0;
   IF coalesce(cardinality(p_org), 0) = 0 THEN
     RETURN NEXT;
     RETURN;
@@ -264,14 +266,29 @@ BEGIN
       objections = agent_rollup_daily.objections + EXCLUDED.objections,
       objections_handled = agent_rollup_daily.objections_handled + EXCLUDED.objections_handled
     RETURNING agent_rollup_daily.org_id, agent_rollup_daily.day_start, agent_rollup_daily.agent_id, agent_rollup_daily.calls
+  ),
+  -- the change log of what this statement recomputed from raw rows, in its snapshot: a delta committed before it is
+  -- in the raw rows read here and goes unapplied; one committed after survives and the fold adds it to these rows.
+  -- The 15-minute deltas (and marks) of the recomputed buckets, the agent deltas of the recomputed hours.
+  marks_consumed AS (
+    DELETE FROM rollup_dirty d
+     WHERE EXISTS (SELECT 1 FROM unnest(p_org, p_bucket) AS w (org_id, bucket_start)
+                    WHERE w.org_id = d.org_id AND w.bucket_start = d.bucket_start)
+    RETURNING 1
+  ),
+  agent_deltas_consumed AS (
+    DELETE FROM rollup_agent_delta a
+     WHERE EXISTS (SELECT 1 FROM h WHERE h.org_id = a.org_id AND h.hour = tally_rollup_hour(a.bucket_start))
+    RETURNING 1
   )
   SELECT (SELECT count(*) FROM hc),
          (SELECT count(*) FROM call_upserted) + (SELECT count(*) FROM call_deleted),
          (SELECT count(*) FROM agent_upserted) + (SELECT count(*) FROM agent_deleted) + (SELECT count(*) FROM day_applied),
          (SELECT array_agg(z.org_id) FROM day_applied z WHERE z.calls = 0),
          (SELECT array_agg(z.day_start) FROM day_applied z WHERE z.calls = 0),
-         (SELECT array_agg(z.agent_id) FROM day_applied z WHERE z.calls = 0)
-    INTO calls_read, call_rows, agent_rows, z_org, z_day, z_agent;
+         (SELECT array_agg(z.agent_id) FROM day_applied z WHERE z.calls = 0),
+         (SELECT count(*) FROM marks_consumed), (SELECT count(*) FROM agent_deltas_consumed)
+    INTO calls_read, call_rows, agent_rows, z_org, z_day, z_agent, marks, agent_deltas;
 
   -- a day whose agent has no call left (its sums are all zero then) goes, by key
   IF z_org IS NOT NULL THEN
@@ -326,85 +343,312 @@ END;
 $$;
 --> statement-breakpoint
 
--- One incremental refresh (after tally_rollup_advance committed): recomputes the buckets of the first p_max_marks
--- dirty marks and of every call that started in [B, W), deletes exactly the marks it read (marks that arrive
--- meanwhile survive and keep their buckets dirty), and moves B up to W. Runs in the caller's transaction; READ
--- COMMITTED, so each statement sees what committed before it, after the refresh lock was granted.
+-- Folds the change log into the rollups by addition: the deltas of buckets below p_upto (W) are summed per row and
+-- added to call_rollup_15m, agent_rollup_hourly and agent_rollup_daily; rows whose calls fall to 0 (all their sums
+-- are 0 then) are deleted. One statement reads and deletes the log (one snapshot: a delta committed after it
+-- survives, with its mark, for the next run), so each delta is added exactly once. Left alone: the deltas of a bucket
+-- (agent deltas: of an hour) that waits for a recompute (a `recompute` mark not yet taken), which the recompute
+-- replaces, and nothing is added for an organization that is gone (its rollup rows went with it). The caller holds the
+-- refresh lock. Cost: the log's rows and the rollup rows they name, by key.
+CREATE OR REPLACE FUNCTION tally_rollup_fold(p_upto timestamptz)
+RETURNS TABLE (marks bigint, agent_deltas bigint, call_rows bigint, agent_rows bigint)
+LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan
+SET jit = off
+SET work_mem = '64MB'
+AS $$
+DECLARE
+  c_org uuid[];
+  c_bucket timestamptz[];
+  h_org uuid[];
+  h_hour timestamptz[];
+  h_agent uuid[];
+  d_org uuid[];
+  d_day timestamptz[];
+  d_agent uuid[];
+BEGIN
+  WITH pending AS (
+    SELECT DISTINCT p.org_id, p.bucket_start FROM rollup_dirty p WHERE p.recompute AND p.bucket_start < p_upto
+  ),
+  marks AS (
+    DELETE FROM rollup_dirty d
+     WHERE d.bucket_start < p_upto AND NOT d.recompute
+       AND NOT EXISTS (SELECT 1 FROM pending p WHERE p.org_id = d.org_id AND p.bucket_start = d.bucket_start)
+    RETURNING d.*
+  ),
+  agent_deltas AS (
+    DELETE FROM rollup_agent_delta a
+     WHERE a.bucket_start < p_upto
+       AND NOT EXISTS (SELECT 1 FROM pending p
+                        WHERE p.org_id = a.org_id AND tally_rollup_hour(p.bucket_start) = tally_rollup_hour(a.bucket_start))
+    RETURNING a.*
+  ),
+  call_sums AS (
+    SELECT m.org_id, m.bucket_start,
+           sum(m.calls) AS calls, sum(m.completed) AS completed,
+           sum(m.duration_completed_sum) AS duration_completed_sum, sum(m.scored) AS scored,
+           sum(m.qualified) AS qualified, sum(m.score_sum) AS score_sum, sum(m.hot) AS hot,
+           sum(m.warm) AS warm, sum(m.cold) AS cold, sum(m.booked) AS booked,
+           sum(m.outcome_appointment_booked) AS outcome_appointment_booked,
+           sum(m.outcome_qualified) AS outcome_qualified,
+           sum(m.outcome_callback_requested) AS outcome_callback_requested,
+           sum(m.outcome_not_interested) AS outcome_not_interested,
+           sum(m.outcome_voicemail) AS outcome_voicemail, sum(m.outcome_wrong_number) AS outcome_wrong_number,
+           sum(m.credits_used) AS credits_used, sum(m.inbound_queued) AS inbound_queued,
+           sum(m.inbound_ringing) AS inbound_ringing, sum(m.inbound_in_progress) AS inbound_in_progress,
+           sum(m.inbound_completed) AS inbound_completed, sum(m.inbound_failed) AS inbound_failed,
+           sum(m.inbound_missed) AS inbound_missed, sum(m.inbound_abandoned) AS inbound_abandoned,
+           sum(m.outbound_queued) AS outbound_queued, sum(m.outbound_ringing) AS outbound_ringing,
+           sum(m.outbound_in_progress) AS outbound_in_progress,
+           sum(m.outbound_completed) AS outbound_completed, sum(m.outbound_failed) AS outbound_failed,
+           sum(m.outbound_missed) AS outbound_missed, sum(m.outbound_abandoned) AS outbound_abandoned
+      FROM marks m
+     WHERE EXISTS (SELECT 1 FROM organizations o WHERE o.id = m.org_id)
+     GROUP BY 1, 2
+  ),
+  call_applied AS (
+    INSERT INTO call_rollup_15m (
+      org_id, bucket_start,
+      calls, completed, duration_completed_sum, scored, qualified, score_sum, hot, warm, cold, booked,
+      outcome_appointment_booked, outcome_qualified, outcome_callback_requested, outcome_not_interested,
+      outcome_voicemail, outcome_wrong_number, credits_used, inbound_queued, inbound_ringing,
+      inbound_in_progress, inbound_completed, inbound_failed, inbound_missed, inbound_abandoned,
+      outbound_queued, outbound_ringing, outbound_in_progress, outbound_completed, outbound_failed,
+      outbound_missed, outbound_abandoned)
+    SELECT s.* FROM call_sums s
+     WHERE (s.calls, s.completed, s.duration_completed_sum, s.scored, s.qualified, s.score_sum, s.hot, s.warm,
+            s.cold, s.booked, s.outcome_appointment_booked, s.outcome_qualified, s.outcome_callback_requested,
+            s.outcome_not_interested, s.outcome_voicemail, s.outcome_wrong_number, s.credits_used,
+            s.inbound_queued, s.inbound_ringing, s.inbound_in_progress, s.inbound_completed, s.inbound_failed,
+            s.inbound_missed, s.inbound_abandoned, s.outbound_queued, s.outbound_ringing,
+            s.outbound_in_progress, s.outbound_completed, s.outbound_failed, s.outbound_missed,
+            s.outbound_abandoned)
+           IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    ON CONFLICT (org_id, bucket_start) DO UPDATE SET
+      calls = call_rollup_15m.calls + EXCLUDED.calls,
+      completed = call_rollup_15m.completed + EXCLUDED.completed,
+      duration_completed_sum = call_rollup_15m.duration_completed_sum + EXCLUDED.duration_completed_sum,
+      scored = call_rollup_15m.scored + EXCLUDED.scored,
+      qualified = call_rollup_15m.qualified + EXCLUDED.qualified,
+      score_sum = call_rollup_15m.score_sum + EXCLUDED.score_sum, hot = call_rollup_15m.hot + EXCLUDED.hot,
+      warm = call_rollup_15m.warm + EXCLUDED.warm, cold = call_rollup_15m.cold + EXCLUDED.cold,
+      booked = call_rollup_15m.booked + EXCLUDED.booked,
+      outcome_appointment_booked = call_rollup_15m.outcome_appointment_booked + EXCLUDED.outcome_appointment_booked,
+      outcome_qualified = call_rollup_15m.outcome_qualified + EXCLUDED.outcome_qualified,
+      outcome_callback_requested = call_rollup_15m.outcome_callback_requested + EXCLUDED.outcome_callback_requested,
+      outcome_not_interested = call_rollup_15m.outcome_not_interested + EXCLUDED.outcome_not_interested,
+      outcome_voicemail = call_rollup_15m.outcome_voicemail + EXCLUDED.outcome_voicemail,
+      outcome_wrong_number = call_rollup_15m.outcome_wrong_number + EXCLUDED.outcome_wrong_number,
+      credits_used = call_rollup_15m.credits_used + EXCLUDED.credits_used,
+      inbound_queued = call_rollup_15m.inbound_queued + EXCLUDED.inbound_queued,
+      inbound_ringing = call_rollup_15m.inbound_ringing + EXCLUDED.inbound_ringing,
+      inbound_in_progress = call_rollup_15m.inbound_in_progress + EXCLUDED.inbound_in_progress,
+      inbound_completed = call_rollup_15m.inbound_completed + EXCLUDED.inbound_completed,
+      inbound_failed = call_rollup_15m.inbound_failed + EXCLUDED.inbound_failed,
+      inbound_missed = call_rollup_15m.inbound_missed + EXCLUDED.inbound_missed,
+      inbound_abandoned = call_rollup_15m.inbound_abandoned + EXCLUDED.inbound_abandoned,
+      outbound_queued = call_rollup_15m.outbound_queued + EXCLUDED.outbound_queued,
+      outbound_ringing = call_rollup_15m.outbound_ringing + EXCLUDED.outbound_ringing,
+      outbound_in_progress = call_rollup_15m.outbound_in_progress + EXCLUDED.outbound_in_progress,
+      outbound_completed = call_rollup_15m.outbound_completed + EXCLUDED.outbound_completed,
+      outbound_failed = call_rollup_15m.outbound_failed + EXCLUDED.outbound_failed,
+      outbound_missed = call_rollup_15m.outbound_missed + EXCLUDED.outbound_missed,
+      outbound_abandoned = call_rollup_15m.outbound_abandoned + EXCLUDED.outbound_abandoned
+    RETURNING call_rollup_15m.org_id, call_rollup_15m.bucket_start, call_rollup_15m.calls
+  ),
+  hour_sums AS (
+    SELECT s.* FROM (
+      SELECT a.org_id, a.agent_id, tally_rollup_hour(a.bucket_start) AS bucket_start,
+           sum(a.calls) AS calls, sum(a.completed) AS completed,
+           sum(a.duration_completed_sum) AS duration_completed_sum, sum(a.scored) AS scored,
+           sum(a.score_sum) AS score_sum, sum(a.booked) AS booked, sum(a.credits_used) AS credits_used,
+           sum(a.milestones) AS milestones, sum(a.milestones_achieved) AS milestones_achieved,
+           sum(a.objections) AS objections, sum(a.objections_handled) AS objections_handled
+        FROM agent_deltas a
+       WHERE EXISTS (SELECT 1 FROM organizations o WHERE o.id = a.org_id)
+       GROUP BY 1, 2, 3) s
+     WHERE (s.calls, s.completed, s.duration_completed_sum, s.scored, s.score_sum, s.booked, s.credits_used,
+            s.milestones, s.milestones_achieved, s.objections, s.objections_handled)
+           IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+  ),
+  hour_applied AS (
+    INSERT INTO agent_rollup_hourly (
+      org_id, agent_id, bucket_start,
+      calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used, milestones,
+      milestones_achieved, objections, objections_handled)
+    SELECT s.* FROM hour_sums s
+    ON CONFLICT (org_id, bucket_start, agent_id) DO UPDATE SET
+      calls = agent_rollup_hourly.calls + EXCLUDED.calls,
+      completed = agent_rollup_hourly.completed + EXCLUDED.completed,
+      duration_completed_sum = agent_rollup_hourly.duration_completed_sum + EXCLUDED.duration_completed_sum,
+      scored = agent_rollup_hourly.scored + EXCLUDED.scored,
+      score_sum = agent_rollup_hourly.score_sum + EXCLUDED.score_sum,
+      booked = agent_rollup_hourly.booked + EXCLUDED.booked,
+      credits_used = agent_rollup_hourly.credits_used + EXCLUDED.credits_used,
+      milestones = agent_rollup_hourly.milestones + EXCLUDED.milestones,
+      milestones_achieved = agent_rollup_hourly.milestones_achieved + EXCLUDED.milestones_achieved,
+      objections = agent_rollup_hourly.objections + EXCLUDED.objections,
+      objections_handled = agent_rollup_hourly.objections_handled + EXCLUDED.objections_handled
+    RETURNING agent_rollup_hourly.org_id, agent_rollup_hourly.bucket_start, agent_rollup_hourly.agent_id, agent_rollup_hourly.calls
+  ),
+  day_applied AS (
+    INSERT INTO agent_rollup_daily (
+      org_id, agent_id, day_start,
+      calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used, milestones,
+      milestones_achieved, objections, objections_handled)
+    SELECT h.org_id, h.agent_id, tally_rollup_day(h.bucket_start),
+           sum(h.calls) AS calls, sum(h.completed) AS completed,
+           sum(h.duration_completed_sum) AS duration_completed_sum, sum(h.scored) AS scored,
+           sum(h.score_sum) AS score_sum, sum(h.booked) AS booked, sum(h.credits_used) AS credits_used,
+           sum(h.milestones) AS milestones, sum(h.milestones_achieved) AS milestones_achieved,
+           sum(h.objections) AS objections, sum(h.objections_handled) AS objections_handled
+      FROM hour_sums h
+     GROUP BY 1, 2, 3
+    ON CONFLICT (org_id, day_start, agent_id) DO UPDATE SET
+      calls = agent_rollup_daily.calls + EXCLUDED.calls,
+      completed = agent_rollup_daily.completed + EXCLUDED.completed,
+      duration_completed_sum = agent_rollup_daily.duration_completed_sum + EXCLUDED.duration_completed_sum,
+      scored = agent_rollup_daily.scored + EXCLUDED.scored,
+      score_sum = agent_rollup_daily.score_sum + EXCLUDED.score_sum,
+      booked = agent_rollup_daily.booked + EXCLUDED.booked,
+      credits_used = agent_rollup_daily.credits_used + EXCLUDED.credits_used,
+      milestones = agent_rollup_daily.milestones + EXCLUDED.milestones,
+      milestones_achieved = agent_rollup_daily.milestones_achieved + EXCLUDED.milestones_achieved,
+      objections = agent_rollup_daily.objections + EXCLUDED.objections,
+      objections_handled = agent_rollup_daily.objections_handled + EXCLUDED.objections_handled
+    RETURNING agent_rollup_daily.org_id, agent_rollup_daily.day_start, agent_rollup_daily.agent_id, agent_rollup_daily.calls
+  )
+  SELECT (SELECT count(*) FROM marks), (SELECT count(*) FROM agent_deltas),
+         (SELECT count(*) FROM call_applied),
+         (SELECT count(*) FROM hour_applied) + (SELECT count(*) FROM day_applied),
+         (SELECT array_agg(z.org_id) FROM call_applied z WHERE z.calls = 0),
+         (SELECT array_agg(z.bucket_start) FROM call_applied z WHERE z.calls = 0),
+         (SELECT array_agg(z.org_id) FROM hour_applied z WHERE z.calls = 0),
+         (SELECT array_agg(z.bucket_start) FROM hour_applied z WHERE z.calls = 0),
+         (SELECT array_agg(z.agent_id) FROM hour_applied z WHERE z.calls = 0),
+         (SELECT array_agg(z.org_id) FROM day_applied z WHERE z.calls = 0),
+         (SELECT array_agg(z.day_start) FROM day_applied z WHERE z.calls = 0),
+         (SELECT array_agg(z.agent_id) FROM day_applied z WHERE z.calls = 0)
+    INTO marks, agent_deltas, call_rows, agent_rows, c_org, c_bucket, h_org, h_hour, h_agent, d_org, d_day, d_agent;
+
+  -- rows whose calls fell to 0 go, by key
+  IF c_org IS NOT NULL THEN
+    DELETE FROM call_rollup_15m r USING unnest(c_org, c_bucket) AS z (org_id, bucket_start)
+     WHERE r.org_id = z.org_id AND r.bucket_start = z.bucket_start AND r.calls = 0;
+  END IF;
+  IF h_org IS NOT NULL THEN
+    DELETE FROM agent_rollup_hourly r USING unnest(h_org, h_hour, h_agent) AS z (org_id, bucket_start, agent_id)
+     WHERE r.org_id = z.org_id AND r.bucket_start = z.bucket_start AND r.agent_id = z.agent_id AND r.calls = 0;
+  END IF;
+  IF d_org IS NOT NULL THEN
+    DELETE FROM agent_rollup_daily r USING unnest(d_org, d_day, d_agent) AS z (org_id, day_start, agent_id)
+     WHERE r.org_id = z.org_id AND r.day_start = z.day_start AND r.agent_id = z.agent_id AND r.calls = 0;
+  END IF;
+  RETURN NEXT;
+END;
+$$;
+--> statement-breakpoint
+
+-- One incremental refresh (after tally_rollup_advance committed), in the caller's transaction (READ COMMITTED: each
+-- statement sees what committed before it, after the refresh lock was granted):
+--   1. the work set: the buckets of every call that started in [B, W) (never rolled up: recomputed from raw rows) and
+--      of the first p_max_marks `recompute` marks. The same statement drops the log rows of the buckets in [B, W)
+--      that hold no call now: their deltas count from a state no rollup row holds (the rows are built from this
+--      statement's state, which is: no call, no row); a delta committed later survives and is folded in step 3;
+--   2. tally_rollup_recompute: the work set from raw rows, consuming the log rows it covers in its snapshot;
+--   3. tally_rollup_fold: every other log row below W added to the rollups;
+--   4. B := W.
 CREATE OR REPLACE FUNCTION tally_rollup_refresh(p_max_marks int, p_now timestamptz)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
   v_w timestamptz;
   v_b timestamptz;
-  v_ids bigint[];
-  v_mark_org uuid[];
-  v_mark_bucket timestamptz[];
   v_org uuid[];
   v_bucket timestamptz[];
   v_range_calls bigint;
+  v_recompute_marks bigint;
+  v_dropped_marks bigint;
+  v_dropped_deltas bigint;
   r record;
+  f record;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('tally_rollup_refresh'));
   SELECT watermark, built_to INTO v_w, v_b FROM rollup_state WHERE id = 1;
 
-  SELECT coalesce(array_agg(m.id), '{}'), coalesce(array_agg(m.org_id), '{}'), coalesce(array_agg(m.bucket_start), '{}')
-    INTO v_ids, v_mark_org, v_mark_bucket
-    FROM (SELECT id, org_id, bucket_start FROM rollup_dirty ORDER BY id LIMIT p_max_marks) m;
-
-  WITH ranged AS (
+  WITH ranged_calls AS (
     SELECT c.org_id, tally_rollup_bucket(c.started_at) AS bucket_start
       FROM calls c WHERE c.started_at >= v_b AND c.started_at < v_w
+  ),
+  ranged AS (
+    SELECT DISTINCT org_id, bucket_start FROM ranged_calls
+  ),
+  recompute AS (
+    SELECT DISTINCT m.org_id, m.bucket_start
+      FROM (SELECT org_id, bucket_start FROM rollup_dirty WHERE recompute ORDER BY id LIMIT p_max_marks) m
+  ),
+  dropped_marks AS (
+    DELETE FROM rollup_dirty d
+     WHERE d.bucket_start >= v_b AND d.bucket_start < v_w
+       AND NOT EXISTS (SELECT 1 FROM ranged g WHERE g.org_id = d.org_id AND g.bucket_start = d.bucket_start)
+    RETURNING 1
+  ),
+  dropped_agent_deltas AS (
+    DELETE FROM rollup_agent_delta a
+     WHERE a.bucket_start >= v_b AND a.bucket_start < v_w
+       AND NOT EXISTS (SELECT 1 FROM ranged g WHERE g.org_id = a.org_id AND g.bucket_start = a.bucket_start)
+    RETURNING 1
   ),
   work AS (
     SELECT org_id, bucket_start FROM ranged
     UNION
-    SELECT org_id, bucket_start FROM unnest(v_mark_org, v_mark_bucket) AS m (org_id, bucket_start)
+    SELECT org_id, bucket_start FROM recompute
   )
-  SELECT coalesce(array_agg(org_id), '{}'), coalesce(array_agg(bucket_start), '{}'), (SELECT count(*) FROM ranged)
-    INTO v_org, v_bucket, v_range_calls FROM work;
+  SELECT coalesce(array_agg(org_id), '{}'), coalesce(array_agg(bucket_start), '{}'), (SELECT count(*) FROM ranged_calls),
+         (SELECT count(*) FROM recompute), (SELECT count(*) FROM dropped_marks), (SELECT count(*) FROM dropped_agent_deltas)
+    INTO v_org, v_bucket, v_range_calls, v_recompute_marks, v_dropped_marks, v_dropped_deltas FROM work;
 
   SELECT * INTO r FROM tally_rollup_recompute(v_org, v_bucket, v_w);
+  SELECT * INTO f FROM tally_rollup_fold(v_w);
 
-  DELETE FROM rollup_dirty WHERE id = ANY (v_ids);
   UPDATE rollup_state SET built_to = greatest(built_to, v_w), refreshed_at = p_now WHERE id = 1;
 
   RETURN jsonb_build_object(
     'watermark', v_w,
     'previousBuiltTo', v_b,
-    'dirtyMarks', cardinality(v_ids),
+    'recomputeMarks', v_recompute_marks,
+    'dirtyMarks', v_dropped_marks + r.marks + f.marks,
+    'agentDeltas', v_dropped_deltas + r.agent_deltas + f.agent_deltas,
     'newCalls', v_range_calls,
     'bucketsRecomputed', cardinality(v_org),
     'hoursRecomputed', r.hours,
     'callsRead', r.calls_read,
-    'callRollupRows', r.call_rows,
-    'agentRollupRows', r.agent_rows);
+    'callRollupRows', r.call_rows + f.call_rows,
+    'agentRollupRows', r.agent_rows + f.agent_rows);
 END;
 $$;
 --> statement-breakpoint
 
 -- Rebuilds every rollup row of one organization from its raw calls (on demand: after direct partition maintenance,
 -- a suspected drift, a bulk import that bypassed the triggers). Rows below B are recomputed; [B, W) is the next
--- refresh's. Clears the organization's marks it saw.
+-- refresh's. Consumes the organization's change log below B (in the snapshot of the raw rows it reads).
 CREATE OR REPLACE FUNCTION tally_rollup_rebuild_org(p_org uuid)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
   v_b timestamptz;
-  v_ids bigint[];
   r record;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('tally_rollup_refresh'));
   SELECT built_to INTO v_b FROM rollup_state WHERE id = 1;
-  SELECT coalesce(array_agg(id), '{}') INTO v_ids FROM rollup_dirty WHERE org_id = p_org;
   DELETE FROM call_rollup_15m WHERE org_id = p_org;
   DELETE FROM agent_rollup_hourly WHERE org_id = p_org;
   DELETE FROM agent_rollup_daily WHERE org_id = p_org;
   SELECT * INTO r FROM tally_rollup_insert_grouped(p_org, v_b);
-  DELETE FROM rollup_dirty WHERE id = ANY (v_ids);
   RETURN jsonb_build_object(
     'orgId', p_org,
     'builtTo', v_b,
-    'dirtyMarks', cardinality(v_ids),
+    'dirtyMarks', r.marks,
     'bucketsRecomputed', r.call_rows,
     'callsRead', r.calls_read,
     'callRollupRows', r.call_rows,
@@ -416,11 +660,13 @@ $$;
 -- Inserts the rollup rows of every bucket below p_upto of one organization (every organization when p_org is NULL)
 -- with two GROUP BY scans over its calls: the bulk path of the rebuilds (the caller deleted the old rows and holds
 -- the refresh lock). The per-hour recompute (tally_rollup_recompute) is the incremental path.
+DROP FUNCTION IF EXISTS tally_rollup_insert_grouped(uuid, timestamptz);
+--> statement-breakpoint
 CREATE OR REPLACE FUNCTION tally_rollup_insert_grouped(p_org uuid, p_upto timestamptz)
-RETURNS TABLE (calls_read bigint, call_rows bigint, agent_rows bigint)
+RETURNS TABLE (calls_read bigint, call_rows bigint, agent_rows bigint, marks bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
-  WITH inserted AS (
+  WITH call_inserted AS (
     INSERT INTO call_rollup_15m (
       org_id, bucket_start, calls, completed, duration_completed_sum, scored, qualified, score_sum,
       hot, warm, cold, booked, outcome_appointment_booked, outcome_qualified, outcome_callback_requested,
@@ -462,9 +708,8 @@ BEGIN
       FROM calls c WHERE c.started_at < p_upto AND (p_org IS NULL OR c.org_id = p_org)
      GROUP BY c.org_id, tally_rollup_bucket(c.started_at)
     RETURNING calls
-  )
-  SELECT count(*), coalesce(sum(calls), 0) INTO call_rows, calls_read FROM inserted;
-  WITH milestones AS (
+  ),
+  milestones AS (
     SELECT m.call_id, m.org_id, count(*) AS n, count(*) FILTER (WHERE m.achieved) AS achieved FROM call_milestones m
      WHERE p_org IS NULL OR m.org_id = p_org GROUP BY 1, 2
   ),
@@ -472,7 +717,7 @@ BEGIN
     SELECT o.call_id, o.org_id, count(*) AS n, count(*) FILTER (WHERE o.handled) AS handled FROM call_objections o
      WHERE p_org IS NULL OR o.org_id = p_org GROUP BY 1, 2
   ),
-  inserted AS (
+  agent_inserted AS (
     INSERT INTO agent_rollup_hourly (
       org_id, agent_id, bucket_start, calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used,
       milestones, milestones_achieved, objections, objections_handled)
@@ -494,8 +739,19 @@ BEGIN
      WHERE c.started_at < p_upto AND c.agent_id IS NOT NULL AND (p_org IS NULL OR c.org_id = p_org)
      GROUP BY c.org_id, c.agent_id, tally_rollup_hour(c.started_at)
     RETURNING 1
+  ),
+  -- the change log below p_upto, in the same snapshot as the raw rows read: a delta committed before is in them, one
+  -- committed after survives and the next refresh adds it to these rows
+  marks_consumed AS (
+    DELETE FROM rollup_dirty d WHERE d.bucket_start < p_upto AND (p_org IS NULL OR d.org_id = p_org) RETURNING 1
+  ),
+  agent_deltas_consumed AS (
+    DELETE FROM rollup_agent_delta a WHERE a.bucket_start < p_upto AND (p_org IS NULL OR a.org_id = p_org) RETURNING 1
   )
-  SELECT count(*) INTO agent_rows FROM inserted;
+  SELECT (SELECT count(*) FROM call_inserted), (SELECT coalesce(sum(calls), 0) FROM call_inserted),
+         (SELECT count(*) FROM agent_inserted),
+         (SELECT count(*) FROM marks_consumed)
+    INTO call_rows, calls_read, agent_rows, marks;
   -- the days: sums of the hourly rows just written
   INSERT INTO agent_rollup_daily (org_id, agent_id, day_start, calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used, milestones, milestones_achieved, objections, objections_handled)
   SELECT h.org_id, h.agent_id, tally_rollup_day(h.bucket_start),
@@ -509,28 +765,25 @@ $$;
 --> statement-breakpoint
 
 -- The full recompute (the benchmark's baseline, and a reset after direct partition maintenance): every rollup row
--- from every call below W in two GROUP BY scans, B moved up to W, the marks it saw cleared. Readers keep seeing the
+-- from every call below W in two GROUP BY scans, B moved up to W, the change log below W consumed. Readers keep seeing the
 -- previous rows until it commits.
 CREATE OR REPLACE FUNCTION tally_rollup_rebuild_all(p_now timestamptz)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
   v_w timestamptz;
-  v_ids bigint[];
   r record;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('tally_rollup_refresh'));
   SELECT watermark INTO v_w FROM rollup_state WHERE id = 1;
-  SELECT coalesce(array_agg(id), '{}') INTO v_ids FROM rollup_dirty;
   DELETE FROM call_rollup_15m;
   DELETE FROM agent_rollup_hourly;
   DELETE FROM agent_rollup_daily;
   SELECT * INTO r FROM tally_rollup_insert_grouped(NULL, v_w);
-  DELETE FROM rollup_dirty WHERE id = ANY (v_ids);
   UPDATE rollup_state SET built_to = v_w, refreshed_at = p_now WHERE id = 1;
   RETURN jsonb_build_object(
     'watermark', v_w,
-    'dirtyMarks', cardinality(v_ids),
+    'dirtyMarks', r.marks,
     'callsRead', r.calls_read,
     'callRollupRows', r.call_rows,
     'agentRollupRows', r.agent_rows);
@@ -567,8 +820,9 @@ BEGIN
    WHERE h.bucket_start >= tally_rollup_day(v_cutoff) AND h.bucket_start < tally_rollup_day_ceil(v_cutoff)
    GROUP BY 1, 2, 3;
   DELETE FROM rollup_dirty WHERE bucket_start < v_cutoff;
-  INSERT INTO rollup_dirty (org_id, bucket_start)
-  SELECT DISTINCT c.org_id, tally_rollup_bucket(c.started_at) FROM calls c WHERE c.started_at < least(v_cutoff, v_w);
+  DELETE FROM rollup_agent_delta WHERE bucket_start < v_cutoff;
+  INSERT INTO rollup_dirty (org_id, bucket_start, recompute)
+  SELECT DISTINCT c.org_id, tally_rollup_bucket(c.started_at), true FROM calls c WHERE c.started_at < least(v_cutoff, v_w);
   RETURN v_calls + v_agents;
 END;
 $$;

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, integer, pgTable, primaryKey, smallint, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, check, index, integer, pgTable, primaryKey, smallint, uuid } from "drizzle-orm/pg-core";
 import { tstz } from "./columns";
 import { CALL_DIRECTIONS, CALL_STATUSES } from "./enums";
 import { organizations } from "./organizations";
@@ -16,10 +16,37 @@ import { organizations } from "./organizations";
 /** The call count of each (direction, status) pair, as a column `<direction>_<status>` (the calls list's exact total). */
 export const CALL_COUNT_COLUMNS = CALL_DIRECTIONS.flatMap((d) => CALL_STATUSES.map((s) => `${d}_${s}` as const));
 
-const callCountColumns = Object.fromEntries(CALL_COUNT_COLUMNS.map((name) => [name, integer(name).notNull()])) as Record<
-  (typeof CALL_COUNT_COLUMNS)[number],
-  ReturnType<typeof integer>
->;
+const callCountColumns = () =>
+  Object.fromEntries(CALL_COUNT_COLUMNS.map((name) => [name, integer(name).notNull()])) as Record<
+    (typeof CALL_COUNT_COLUMNS)[number],
+    ReturnType<typeof integer>
+  >;
+
+/** The counters of calls in a bucket: the 15-minute rows, and the deltas of a change waiting in rollup_dirty. */
+const callCounterColumns = () => ({
+  calls: integer("calls").notNull(),
+  completed: integer("completed").notNull(),
+  /** sum of duration_sec of completed calls */
+  durationCompletedSum: bigint("duration_completed_sum", { mode: "number" }).notNull(),
+  /** calls with a lead_score */
+  scored: integer("scored").notNull(),
+  /** lead_score ≥ 70 */
+  qualified: integer("qualified").notNull(),
+  scoreSum: bigint("score_sum", { mode: "number" }).notNull(),
+  hot: integer("hot").notNull(),
+  warm: integer("warm").notNull(),
+  cold: integer("cold").notNull(),
+  /** outcome appointment_booked, scored or not */
+  booked: integer("booked").notNull(),
+  outcomeAppointmentBooked: integer("outcome_appointment_booked").notNull(),
+  outcomeQualified: integer("outcome_qualified").notNull(),
+  outcomeCallbackRequested: integer("outcome_callback_requested").notNull(),
+  outcomeNotInterested: integer("outcome_not_interested").notNull(),
+  outcomeVoicemail: integer("outcome_voicemail").notNull(),
+  outcomeWrongNumber: integer("outcome_wrong_number").notNull(),
+  creditsUsed: bigint("credits_used", { mode: "number" }).notNull(),
+  ...callCountColumns(),
+});
 
 /**
  * Call counters per (organization, 15-minute UTC bucket): one row per bucket with calls, whatever their direction and
@@ -32,31 +59,17 @@ export const callRollup15m = pgTable(
       .notNull()
       .references(() => organizations.id, { onDelete: "cascade" }),
     bucketStart: tstz("bucket_start").notNull(),
-    calls: integer("calls").notNull(),
-    completed: integer("completed").notNull(),
-    /** sum of duration_sec of completed calls */
-    durationCompletedSum: bigint("duration_completed_sum", { mode: "number" }).notNull(),
-    /** calls with a lead_score */
-    scored: integer("scored").notNull(),
-    /** lead_score ≥ 70 */
-    qualified: integer("qualified").notNull(),
-    scoreSum: bigint("score_sum", { mode: "number" }).notNull(),
-    hot: integer("hot").notNull(),
-    warm: integer("warm").notNull(),
-    cold: integer("cold").notNull(),
-    /** outcome appointment_booked, scored or not */
-    booked: integer("booked").notNull(),
-    outcomeAppointmentBooked: integer("outcome_appointment_booked").notNull(),
-    outcomeQualified: integer("outcome_qualified").notNull(),
-    outcomeCallbackRequested: integer("outcome_callback_requested").notNull(),
-    outcomeNotInterested: integer("outcome_not_interested").notNull(),
-    outcomeVoicemail: integer("outcome_voicemail").notNull(),
-    outcomeWrongNumber: integer("outcome_wrong_number").notNull(),
-    creditsUsed: bigint("credits_used", { mode: "number" }).notNull(),
-    ...callCountColumns,
+    ...callCounterColumns(),
   },
   (t) => [primaryKey({ name: "call_rollup_15m_pkey", columns: [t.orgId, t.bucketStart] })],
 );
+
+/** Counter columns that default to 0 (the change log's deltas: rows written before the deltas existed hold none). */
+function withDefaultZero<T extends Record<string, { default: (value: number) => unknown }>>(columns: T) {
+  return Object.fromEntries(Object.entries(columns).map(([name, column]) => [name, column.default(0)])) as {
+    [K in keyof T]: ReturnType<T[K]["default"]>;
+  };
+}
 
 /** The counters of an agent's calls in a bucket: the hourly rows and the daily rows (their sums) hold the same set. */
 const agentCounterColumns = () => ({
@@ -128,8 +141,11 @@ export const rollupState = pgTable(
 );
 
 /**
- * The invalidation log: one row per change to a call (or its analysis) that started before the watermark. A bucket
- * is dirty while it has a row here; the refresh recomputes it and deletes exactly the rows it read.
+ * The change log (issue #16): one row per (organization, 15-minute bucket) per statement that changed a call (or its
+ * analysis) that started before the watermark, holding the change's deltas of the bucket's call counters (the new
+ * rows' contributions minus the old ones'). A bucket is dirty (read raw) while it has a row here; the refresh adds the
+ * deltas to call_rollup_15m and deletes exactly the rows it added. `recompute` marks a bucket whose rows must be
+ * recomputed from raw calls instead (retention left calls before its cutoff; rows from before the deltas existed).
  */
 export const rollupDirty = pgTable(
   "rollup_dirty",
@@ -139,8 +155,28 @@ export const rollupDirty = pgTable(
     orgId: uuid("org_id").notNull(),
     /** the 15-minute UTC bucket of the call's started_at */
     bucketStart: tstz("bucket_start").notNull(),
+    /** a mark without deltas (written by anything that does not compute them) is a recompute mark */
+    recompute: boolean("recompute").notNull().default(true),
+    ...withDefaultZero(callCounterColumns()),
   },
   (t) => [index("rollup_dirty_org_bucket_idx").on(t.orgId, t.bucketStart)],
+);
+
+/**
+ * The agent half of the change log: per statement, the deltas of each (organization, agent, 15-minute bucket) it
+ * changed, folded into agent_rollup_hourly and agent_rollup_daily by the refresh. Always written with a rollup_dirty
+ * row of the same (organization, bucket) in the same transaction, and consumed with it in one statement.
+ */
+export const rollupAgentDelta = pgTable(
+  "rollup_agent_delta",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    orgId: uuid("org_id").notNull(),
+    agentId: uuid("agent_id").notNull(),
+    bucketStart: tstz("bucket_start").notNull(),
+    ...agentCounterColumns(),
+  },
+  (t) => [index("rollup_agent_delta_org_bucket_idx").on(t.orgId, t.bucketStart)],
 );
 
 /** When the admin view (admin_org_kpis_30d) was last refreshed, and the instant its 30-day windows end at. */

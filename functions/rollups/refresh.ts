@@ -2,7 +2,8 @@ import { sql } from "drizzle-orm";
 import { rows, type Db } from "../db/database";
 
 /**
- * The rollup refresh (SPEC §7): advance the watermark W, then recompute exactly the buckets that changed. The SQL is in
+ * The rollup refresh (SPEC §7): advance the watermark W, recompute the buckets never rolled up from raw rows, and add
+ * the change log's deltas to the rollups (a changed call costs O(1) rollup rows, issue #16). The SQL is in
  * sql/012_rollup_refresh.sql; this module sequences it in the transactions that make it race-free and bounded.
  */
 
@@ -15,9 +16,11 @@ import { rows, type Db } from "../db/database";
 export const MAX_ADVANCE_CALLS = 200_000;
 
 /**
- * Dirty marks one refresh consumes at most; the rest wait for the next run (their buckets are read raw meanwhile).
- * A mark costs at most one hour of calls read and looked up, ~0.4 ms when the marks are scattered over 90 days on the
- * local Postgres (bench/refresh.ts: 10k at random in 3.1 s): 20k keeps a run well inside REFRESH_STATEMENT_TIMEOUT_MS.
+ * `recompute` marks one refresh takes at most (buckets whose rows must be recomputed from raw calls: retention left
+ * calls before its cutoff, or a mark written before the change log held deltas); the rest wait for the next run (their
+ * buckets are read raw meanwhile). A mark costs at most one hour of calls read and looked up, ~0.4 ms when scattered
+ * over 90 days on the local Postgres: 20k keeps a run well inside REFRESH_STATEMENT_TIMEOUT_MS. The change log's deltas
+ * are all folded in every run (a delta costs its rollup rows, by key).
  */
 export const MAX_DIRTY_MARKS = 20_000;
 
@@ -46,25 +49,29 @@ export type RefreshOptions = {
 export type RefreshReport = {
   rowsRead: number;
   rowsWritten: number;
-  /** distinct (organization, 15-minute bucket) pairs recomputed */
+  /** distinct (organization, 15-minute bucket) pairs recomputed from raw rows (new calls, `recompute` marks) */
   bucketsRecomputed: number;
   /** distinct (organization, hour) pairs of agent_rollup_hourly recomputed */
   hoursRecomputed: number;
-  /** rows of rollup_dirty consumed */
+  /** rows of rollup_dirty consumed (marks with their deltas): folded in, or covered by a recompute */
   dirtyMarks: number;
+  /** rows of rollup_agent_delta consumed */
+  agentDeltas: number;
   /** calls that started in [previous built_to, watermark) */
   newCalls: number;
   /** the watermark after this run (ISO, or "-infinity" before the first advance) */
   watermark: string;
   /** false when the watermark lock was not had in time (the run still recomputed the dirty buckets) */
   advanced: boolean;
-  /** false when work was left for the next run (more marks, or calls past the advance cap) */
+  /** false when work was left for the next run (more `recompute` marks, or calls past the advance cap) */
   caughtUp: boolean;
 };
 
 type RecomputeResult = {
   watermark: string;
+  recomputeMarks: number;
   dirtyMarks: number;
+  agentDeltas: number;
   newCalls: number;
   bucketsRecomputed: number;
   hoursRecomputed: number;
@@ -89,7 +96,8 @@ const floor15 = (at: Date) => new Date(Math.floor(at.getTime() / 900_000) * 900_
 /**
  * One incremental refresh. (1) Advance W to the 15-minute boundary at or before `now` in a short transaction under the
  * exclusive watermark lock (it waits for writers that read the old W). (2) In one transaction under the refresh lock:
- * recompute the buckets of the dirty marks and of the calls in [B, W), delete the marks read, move B to W. Each step
+ * recompute the buckets of the calls in [B, W) and of `recompute` marks from raw rows, fold every other delta of the
+ * change log into the rollups (each statement consumes, in its own snapshot, the log rows it covers), move B to W. Each step
  * is atomic, so an interrupted refresh leaves the previous state, and every answer exact; two at once serialise on the
  * refresh lock, and the second finds little left to do.
  */
@@ -114,13 +122,14 @@ export async function refreshRollups(db: Db, now: Date, options: RefreshOptions 
   });
 
   const watermark = instantText(result.watermark);
-  const caughtUp = result.dirtyMarks < maxMarks && watermark !== "-infinity" && new Date(watermark).getTime() >= floor15(now).getTime();
+  const caughtUp = result.recomputeMarks < maxMarks && watermark !== "-infinity" && new Date(watermark).getTime() >= floor15(now).getTime();
   return {
-    rowsRead: result.callsRead + result.dirtyMarks,
-    rowsWritten: result.callRollupRows + result.agentRollupRows + result.dirtyMarks,
+    rowsRead: result.callsRead + result.dirtyMarks + result.agentDeltas,
+    rowsWritten: result.callRollupRows + result.agentRollupRows + result.dirtyMarks + result.agentDeltas,
     bucketsRecomputed: result.bucketsRecomputed,
     hoursRecomputed: result.hoursRecomputed,
     dirtyMarks: result.dirtyMarks,
+    agentDeltas: result.agentDeltas,
     newCalls: result.newCalls,
     watermark,
     advanced,
