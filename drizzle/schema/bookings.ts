@@ -40,6 +40,8 @@ export const appointments = pgTable(
   },
   (t) => [
     index("appointments_org_status_scheduled_idx").on(t.orgId, t.status, t.scheduledAt),
+    // the referencing side of 0005's foreign key to calls (ON DELETE SET NULL, ON UPDATE CASCADE), linked rows only
+    index("appointments_call_idx").on(t.callId).where(sql`${t.callId} IS NOT NULL`),
     check("appointments_call_key_whole", sql`(${t.callId} IS NULL) = (${t.callStartedAt} IS NULL)`),
   ],
 );

@@ -82,7 +82,12 @@ export const callExternalIds = pgTable(
     callId: uuid("call_id").notNull(),
     startedAt: tstz("started_at").notNull(),
   },
-  (t) => [primaryKey({ name: "call_external_ids_pkey", columns: [t.orgId, t.externalId] })],
+  (t) => [
+    primaryKey({ name: "call_external_ids_pkey", columns: [t.orgId, t.externalId] }),
+    // the referencing side of 0005's foreign key to calls (a call id alone finds the rows): without it, every call
+    // deleted or moved in time (ON DELETE / ON UPDATE CASCADE) and every partition retention drops scans the whole table
+    index("call_external_ids_call_idx").on(t.callId),
+  ],
 );
 
 /**

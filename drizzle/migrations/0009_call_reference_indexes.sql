@@ -1,0 +1,2 @@
+CREATE INDEX "call_external_ids_call_idx" ON "call_external_ids" USING btree ("call_id");--> statement-breakpoint
+CREATE INDEX "appointments_call_idx" ON "appointments" USING btree ("call_id") WHERE "appointments"."call_id" IS NOT NULL;
