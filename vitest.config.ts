@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { configDefaults, defineConfig } from "vitest/config";
 import { ignoreSpuriousPostgresSocketErrors } from "./test/workers/unhandled-errors.js";
 
@@ -33,8 +34,16 @@ const IN_PROCESS_SUITES = {
   exclude: [...configDefaults.exclude, "test/workers/**", "test/entries/worker-bundle.test.ts"],
 };
 
+/**
+ * Test files at once. Vitest's default (cores − 1) is one file at a time on a 2-core machine, though most of a file's
+ * time is spent waiting on Postgres, Redis, workerd or a child process; two more files overlap those waits.
+ * `TALLY_TEST_WORKERS` overrides it.
+ */
+const maxWorkers = Number(process.env.TALLY_TEST_WORKERS) || availableParallelism() + 1;
+
 export default defineConfig({
   test: {
+    maxWorkers,
     globalSetup: ["test/support/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
