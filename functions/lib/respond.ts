@@ -1,4 +1,5 @@
 import type { z } from "@hono/zod-openapi";
+import { weakEtagOf } from "./etag";
 
 export type Meta = Record<string, unknown>;
 
@@ -30,3 +31,34 @@ const canonicalJson = (value: unknown) =>
   JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
   );
+
+/** A cached read's answer as it was last built for one cached value, and its JSON text once serialized. */
+type BuiltAnswer = { status: string; asOf: number; ttlSec: number; answer: object };
+const builtAnswers = new WeakMap<object, BuiltAnswer>();
+const answerTexts = new WeakMap<object, { text: string; etag: string }>();
+
+/**
+ * The answer of a cached read, built once per cached value: the hits of one cache entry (the very same value object
+ * from the in-process tier) with the same status, asOf and ttlSec answer the very same object, whose JSON text and
+ * ETag `jsonTextOf` keeps. A cached overview was serialized and hashed again on every hit (issue #15). The answer
+ * must be a function of the value and those three (it is: `{ data, meta }` read from them) and is never changed.
+ */
+export function cachedAnswer<A extends object>(result: { value: object; status: string; asOf: Date; ttlSec: number }, build: () => A): A {
+  const asOf = result.asOf.getTime();
+  const built = builtAnswers.get(result.value);
+  if (built && built.status === result.status && built.asOf === asOf && built.ttlSec === result.ttlSec) return built.answer as A;
+  const answer = build();
+  builtAnswers.set(result.value, { status: result.status, asOf, ttlSec: result.ttlSec, answer });
+  answerTexts.set(answer, { text: "", etag: "" });
+  return answer;
+}
+
+/** The JSON text of an answer and its weak ETag: computed once for an answer `cachedAnswer` built, every time otherwise. */
+export function jsonTextOf(answer: unknown): { text: string; etag: string } {
+  const kept = typeof answer === "object" && answer !== null ? answerTexts.get(answer) : undefined;
+  if (kept?.text) return kept;
+  const text = JSON.stringify(answer);
+  const serialized = { text, etag: weakEtagOf(text) };
+  if (kept) answerTexts.set(answer as object, serialized);
+  return serialized;
+}
