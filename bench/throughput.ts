@@ -110,7 +110,18 @@ async function freePort(): Promise<number> {
   });
 }
 
-type Server = { base: string; stop: () => Promise<void> };
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc/<pid>/stat (clock ticks of 10 ms): divided by
+ * the requests a phase served it is the server's CPU per request, a figure the load of other processes on the
+ * machine moves far less than req/s or latency (they take cores away, not instructions).
+ */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15 of the line)
+}
+
+type Server = { base: string; cpuMs: () => number; stop: () => Promise<void> };
 async function start(script: string, nodeArgs: string[] = []): Promise<Server> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], {
@@ -141,6 +152,7 @@ async function start(script: string, nodeArgs: string[] = []): Promise<Server> {
   child.stdout.resume();
   return {
     base: `http://127.0.0.1:${port}`,
+    cpuMs: () => cpuMsOf(child.pid!),
     stop: () =>
       new Promise<void>((resolve) => {
         child.once("exit", () => resolve());
@@ -181,9 +193,13 @@ type LoadRow = Summary & {
   errors: number;
   statusCodes: Record<string, number>;
   loadavg: number[];
+  /** the server process's CPU time (user + system) per request served, µs */
+  cpuUsPerRequest: number;
 };
 
-async function loadPhase(base: string, phase: Phase): Promise<LoadRow> {
+async function loadPhase(server: Server, phase: Phase): Promise<LoadRow> {
+  const base = server.base;
+  const cpuBefore = server.cpuMs();
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
   const instance = autocannon({
@@ -215,6 +231,7 @@ async function loadPhase(base: string, phase: Phase): Promise<LoadRow> {
   const non2xx = Object.entries(statusCodes)
     .filter(([s]) => !s.startsWith("2"))
     .reduce((n, [, c]) => n + c, 0);
+  const cpuMs = server.cpuMs() - cpuBefore;
   const rps = Math.round(result.requests.average);
   const ok = latencies.length - non2xx;
   return {
@@ -226,6 +243,7 @@ async function loadPhase(base: string, phase: Phase): Promise<LoadRow> {
     errors: result.errors,
     statusCodes,
     loadavg: load(),
+    cpuUsPerRequest: Math.round((cpuMs * 1000) / Math.max(1, result.requests.total)),
   };
 }
 
@@ -275,16 +293,16 @@ const results: { name: string; load: LoadRow; single: Summary & { status: Record
 try {
   const barePhase: Phase = { name: "bare Hono JSON route (the floor)", method: "GET", path: "/bare", keys: readKeys };
   // warm: every key's grant, the cached answers, the JIT
-  await loadPhase(bare.base, barePhase);
+  await loadPhase(bare, barePhase);
   for (const p of phases.slice(0, 3))
     for (const k of readKeys) await fetch(entry.base + p.path, { headers: { authorization: auth(k) } }).then((r) => r.arrayBuffer());
   for (const k of writeKeys) await fetch(`${entry.base}/api/calls?limit=1`, { headers: { authorization: auth(k) } }).then((r) => r.arrayBuffer());
 
   progress(`${barePhase.name}: ${connections} connections × ${durationSec} s…`);
-  results.push({ name: barePhase.name, load: await loadPhase(bare.base, barePhase), single: await singlePhase(bare.base, barePhase, singleSamples) });
+  results.push({ name: barePhase.name, load: await loadPhase(bare, barePhase), single: await singlePhase(bare.base, barePhase, singleSamples) });
   for (const p of phases) {
     progress(`${p.name}: ${connections} connections × ${durationSec} s…`);
-    const loadRow = await loadPhase(entry.base, p);
+    const loadRow = await loadPhase(entry, p);
     const single = await singlePhase(entry.base, p, p.items ? Math.max(5, Math.floor(singleSamples / 20)) : singleSamples);
     results.push({ name: p.name, load: loadRow, single });
     progress(
@@ -304,7 +322,7 @@ if (opts["cpu-prof"]) {
   try {
     for (const k of readKeys) await fetch(`${profiled.base}${phases[0]!.path}`, { headers: { authorization: auth(k) } }).then((r) => r.arrayBuffer());
     progress(`cpu profile of the cached overview: ${connections} connections × ${durationSec} s…`);
-    await loadPhase(profiled.base, phases[0]!);
+    await loadPhase(profiled, phases[0]!);
   } finally {
     await profiled.stop();
   }
@@ -361,11 +379,11 @@ writeFileSync(file, JSON.stringify(result, null, 2));
 progress(`wrote ${file.pathname}`);
 const f = (x: number) => (x >= 100 ? Math.round(x).toString() : x.toFixed(2));
 const lines = [
-  `| path | req/s | calls/s | ÷ bare req/s | p50 / p95 / p99 (ms) under load | non-2xx | alone p50 / p95 (ms) | load avg (1 min) |`,
-  `|---|---|---|---|---|---|---|---|`,
+  `| path | req/s | calls/s | ÷ bare req/s | server CPU µs/request | p50 / p95 / p99 (ms) under load | non-2xx | alone p50 / p95 (ms) | load avg (1 min) |`,
+  `|---|---|---|---|---|---|---|---|---|`,
   ...results.map(
     (r) =>
-      `| ${r.name} | ${r.load.rps} | ${r.load.itemsPerSec} | ${Math.round((r.load.rps / floorRps) * 1000) / 10} % | ${f(r.load.p50)} / ${f(r.load.p95)} / ${f(r.load.p99)} | ${r.load.non2xx} | ${f(r.single.p50)} / ${f(r.single.p95)} | ${r.load.loadavg[0]} |`,
+      `| ${r.name} | ${r.load.rps} | ${r.load.itemsPerSec} | ${Math.round((r.load.rps / floorRps) * 1000) / 10} % | ${r.load.cpuUsPerRequest} | ${f(r.load.p50)} / ${f(r.load.p95)} / ${f(r.load.p99)} | ${r.load.non2xx} | ${f(r.single.p50)} / ${f(r.single.p95)} | ${r.load.loadavg[0]} |`,
   ),
 ];
 if (profile) {

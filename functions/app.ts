@@ -54,14 +54,14 @@ export function createApp(deps: AppDeps): App {
     await next();
     const durationMs = Math.round((performance.now() - started) * 10) / 10;
     const fields = {
-      requestId: c.var.requestId,
+      requestId: c.get("requestId"),
       method: c.req.method,
       route: c.req.routePath,
       path: c.req.path,
       status: c.res.status,
       durationMs,
       statements: counter.count,
-      cache: c.var.cacheStatus,
+      cache: c.get("cacheStatus"),
     };
     const slow = durationMs >= (deps.slowRequestMs ?? DEFAULT_SLOW_REQUEST_MS);
     deps.logger.log(slow ? "warn" : "info", slow ? "slow request" : "request", fields);
@@ -107,11 +107,11 @@ export function createApp(deps: AppDeps): App {
     if (error instanceof HTTPException) return problem(c, fromHttpException(error));
     const fromDb = fromDatabaseError(error);
     if (fromDb) {
-      c.var.deps?.logger.log("warn", "database rejected a request", { requestId: c.var.requestId, code: fromDb.code });
+      c.get("deps")?.logger.log("warn", "database rejected a request", { requestId: c.get("requestId"), code: fromDb.code });
       return problem(c, fromDb);
     }
     deps.logger.log("error", "unhandled error", {
-      requestId: c.var.requestId,
+      requestId: c.get("requestId"),
       path: c.req.path,
       error: withoutQueryParams(error instanceof Error ? error.message : String(error)),
       stack: error instanceof Error ? withoutQueryParams(error.stack) : undefined,

@@ -18,6 +18,11 @@ export type AppDeps = {
   adminKey?: string;
   /** requests slower than this are logged as slow */
   slowRequestMs?: number;
+  /**
+   * parse every read answer with its response schema and fail it when the parse would change it (`checkedAnswer`):
+   * the test apps set it; production answers skip the parse (its cost per cached hit, issue #15)
+   */
+  validateResponses?: boolean;
   /** settings of the scheduled jobs (retention, partitions ahead) */
   jobConfig?: JobConfig;
   /**

@@ -1,8 +1,64 @@
+import type { z } from "@hono/zod-openapi";
+import { weakEtagOf } from "./etag";
+
 export type Meta = Record<string, unknown>;
 
 /** The meta every aggregate carries (SPEC §4): the instant the numbers are exact for and how they were served. */
-export function aggregateMeta(result: { asOf: Date; status: string; ttlSec: number }, extra: Meta = {}): Meta {
-  return { asOf: result.asOf.toISOString(), cache: result.status, ttlSec: result.ttlSec, ...extra };
+export function aggregateMeta<S extends string, E extends Meta = Meta>(
+  result: { asOf: Date; status: S; ttlSec: number },
+  extra?: E,
+): { asOf: string; cache: S; ttlSec: number } & E {
+  return { asOf: result.asOf.toISOString(), cache: result.status, ttlSec: result.ttlSec, ...(extra as E) };
 }
 
 export const iso = (d: Date | string | null | undefined): string | null => (d === null || d === undefined ? null : new Date(d).toISOString());
+
+/**
+ * A read route's answer, checked against its response schema where the check catches bugs: with `validate` (the test
+ * apps set `deps.validateResponses`) the schema parses it, and an answer the parse would change (a field the schema
+ * drops, a value it rejects) fails the request. In production the answer goes out as built: the parse of a cached
+ * overview cost more CPU than the rest of its hit (BENCHMARKS.md, issue #15).
+ */
+export function checkedAnswer<S extends z.ZodType>(validate: boolean | undefined, schema: S, answer: z.input<S>): z.output<S> {
+  if (!validate) return answer as z.output<S>;
+  const parsed = schema.parse(answer);
+  if (canonicalJson(parsed) !== canonicalJson(answer)) throw new Error("the answer holds fields or values its response schema does not describe");
+  return parsed;
+}
+
+/** JSON text with every object's keys sorted: two values are the same JSON data when their texts are equal. */
+const canonicalJson = (value: unknown) =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+
+/** A cached read's answer as it was last built for one cached value, and its JSON text once serialized. */
+type BuiltAnswer = { status: string; asOf: number; ttlSec: number; answer: object };
+const builtAnswers = new WeakMap<object, BuiltAnswer>();
+const answerTexts = new WeakMap<object, { text: string; etag: string }>();
+
+/**
+ * The answer of a cached read, built once per cached value: the hits of one cache entry (the very same value object
+ * from the in-process tier) with the same status, asOf and ttlSec answer the very same object, whose JSON text and
+ * ETag `jsonTextOf` keeps. A cached overview was serialized and hashed again on every hit (issue #15). The answer
+ * must be a function of the value and those three (it is: `{ data, meta }` read from them) and is never changed.
+ */
+export function cachedAnswer<A extends object>(result: { value: object; status: string; asOf: Date; ttlSec: number }, build: () => A): A {
+  const asOf = result.asOf.getTime();
+  const built = builtAnswers.get(result.value);
+  if (built && built.status === result.status && built.asOf === asOf && built.ttlSec === result.ttlSec) return built.answer as A;
+  const answer = build();
+  builtAnswers.set(result.value, { status: result.status, asOf, ttlSec: result.ttlSec, answer });
+  answerTexts.set(answer, { text: "", etag: "" });
+  return answer;
+}
+
+/** The JSON text of an answer and its weak ETag: computed once for an answer `cachedAnswer` built, every time otherwise. */
+export function jsonTextOf(answer: unknown): { text: string; etag: string } {
+  const kept = typeof answer === "object" && answer !== null ? answerTexts.get(answer) : undefined;
+  if (kept?.text) return kept;
+  const text = JSON.stringify(answer);
+  const serialized = { text, etag: weakEtagOf(text) };
+  if (kept) answerTexts.set(answer as object, serialized);
+  return serialized;
+}

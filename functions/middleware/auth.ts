@@ -4,7 +4,7 @@ import { sha256Hex, timingSafeEqual } from "../lib/api-keys";
 import { ApiError } from "../lib/errors";
 import { findApiKeyGrant } from "../services/api-key-lookup";
 import { requestCache } from "./server-timing";
-import type { AppEnv, Auth } from "../hono/env";
+import type { AppEnv, Auth, RequestVars } from "../hono/env";
 
 /** Routes that use POST to ask a question rather than change anything: a read key may call them. */
 const READ_POSTS = new Set(["/api/calls/reconnect", "/api/calls/route"]);
@@ -44,13 +44,13 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-async function resolveKey(c: { var: AppEnv["Variables"] }, key: string): Promise<Auth | null> {
-  const { adminKey } = c.var.deps;
+async function resolveKey(c: RequestVars, key: string): Promise<Auth | null> {
+  const { adminKey } = c.get("deps");
   if (adminKey && timingSafeEqual(key, adminKey)) return { kind: "admin", keyId: null, scope: "admin" };
   if (!API_KEY_SHAPE.test(key)) return null;
   // the hash the anonymous limit or the key's rate limit computed for this request, if one did
-  const hash = c.var.keyHash ?? (await sha256Hex(key));
-  const grant = await findApiKeyGrant({ db: c.var.db, cache: requestCache(c) }, hash);
+  const hash = c.get("keyHash") ?? (await sha256Hex(key));
+  const grant = await findApiKeyGrant({ db: c.get("db"), cache: requestCache(c) }, hash);
   if (!grant) return null;
   if (grant.org === null) return grant.scope === "admin" ? { kind: "admin", keyId: grant.keyId, scope: "admin" } : null;
   return { kind: "org", keyId: grant.keyId, scope: grant.scope, org: grant.org };

@@ -127,9 +127,9 @@ export function keyRateLimits(deps: LimiterDeps & Pick<AppDeps, "rateLimit" | "w
     if (token && API_KEY_SHAPE.test(token)) {
       const limiter = token[4] === "r" ? read : write;
       if (limiter) {
-        let hash = c.var.keyHash;
+        let hash = c.get("keyHash");
         if (!hash) c.set("keyHash", (hash = await sha256Hex(token)));
-        c.set("pendingLimit", { limiter, decision: limiter.hit(hash, true, c.var.requestId) });
+        c.set("pendingLimit", { limiter, decision: limiter.hit(hash, true, c.get("requestId")) });
       }
     }
     await next();
@@ -138,11 +138,11 @@ export function keyRateLimits(deps: LimiterDeps & Pick<AppDeps, "rateLimit" | "w
   const enforce: MiddlewareHandler<AppEnv> = async (c, next) => {
     const auth = c.get("auth") as Auth | undefined;
     if (!auth) return next();
-    let pending = c.var.pendingLimit;
+    let pending = c.get("pendingLimit");
     if (!pending) {
       const limiter = auth.scope === "read" ? read : write;
       if (!limiter) return next();
-      pending = { limiter, decision: limiter.hit(auth.keyId ?? "bootstrap-admin", true, c.var.requestId) };
+      pending = { limiter, decision: limiter.hit(auth.keyId ?? "bootstrap-admin", true, c.get("requestId")) };
     }
     const { limiter } = pending;
     const decision = await pending.decision;
@@ -198,11 +198,11 @@ export function anonymousLimiter(deps: LimiterDeps & Pick<AppDeps, "anonRateLimi
     if (hash && known.has(hash)) {
       await next();
       if (c.res.status === 401) known.delete(hash); // revoked since: it meets the limit from now on
-      if (c.res.status === 401) await limiter.hit(addressOf(c), true, c.var.requestId);
+      if (c.res.status === 401) await limiter.hit(addressOf(c), true, c.get("requestId"));
       return;
     }
     const address = addressOf(c);
-    const before = await limiter.hit(address, false, c.var.requestId);
+    const before = await limiter.hit(address, false, c.get("requestId"));
     if (before && !before.allowed) {
       const headers = limiter.headers(before);
       throw new ApiError(
@@ -213,7 +213,7 @@ export function anonymousLimiter(deps: LimiterDeps & Pick<AppDeps, "anonRateLimi
     }
     await next();
     if (c.res.status === 401) {
-      await limiter.hit(address, true, c.var.requestId);
+      await limiter.hit(address, true, c.get("requestId"));
     } else if (hash && c.get("auth")) {
       known.add(hash);
     }

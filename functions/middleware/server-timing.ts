@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { setMetric } from "hono/timing";
 import type { Cache, FetchOptions } from "../cache/cache";
 import type { StatementCounter } from "../db/database";
-import type { AppEnv } from "../hono/env";
+import type { AppEnv, RequestVars } from "../hono/env";
 
 /** Where one request's time went, as Server-Timing reports it next to `total` (SPEC §4). */
 export type RequestTimings = {
@@ -28,11 +28,10 @@ declare module "hono" {
  * which counts as `db`. A load running in the background (a stale value's refresh) finishes after the response and
  * counts nowhere. Without the `serverTiming` middleware (a job, a test app without it) this is the cache itself.
  */
-export function requestCache(c: { var: AppEnv["Variables"] }): Cache {
-  const vars = c.var as AppEnv["Variables"] & { serverTimings?: RequestTimings };
-  const timings = vars.serverTimings;
-  if (!timings) return vars.deps.cache;
-  timings.cache ??= timedCache(vars.deps.cache, timings, vars.counter);
+export function requestCache(c: RequestVars): Cache {
+  const timings = c.get("serverTimings") as RequestTimings | undefined;
+  if (!timings) return c.get("deps").cache;
+  timings.cache ??= timedCache(c.get("deps").cache, timings, c.get("counter"));
   return timings.cache;
 }
 
@@ -93,7 +92,7 @@ export const serverTiming = createMiddleware<AppEnv>(async (c, next) => {
     await next();
   } finally {
     const handling = performance.now() - started;
-    const ownStatements = c.var.counter.count > timings.loadStatements;
+    const ownStatements = c.get("counter").count > timings.loadStatements;
     const dbMs = timings.loadMs + (ownStatements ? Math.max(0, handling - timings.cacheMs - timings.loadMs) : 0);
     setMetric(c, "db", dbMs);
     setMetric(c, "cache", timings.cacheMs);

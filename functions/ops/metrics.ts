@@ -78,7 +78,7 @@ export const recordRequestMetrics: MiddlewareHandler<AppEnv> = async (c, next) =
     await next();
   } finally {
     const seconds = (performance.now() - started) / 1000;
-    requestMetricsOf(c.var.deps).observe({ method: c.req.method, route: routeLabel(c), status: String(c.res.status) }, seconds);
+    requestMetricsOf(c.get("deps")).observe({ method: c.req.method, route: routeLabel(c), status: String(c.res.status) }, seconds);
   }
 };
 

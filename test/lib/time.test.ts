@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { addDays, localDate, MINUTE_MS, startOfLocalDay, utcOffsetMinutes, zoneOffsetMs } from "../../functions/lib/time";
+import { addDays, localDate, localParts, MINUTE_MS, startOfLocalDay, utcOffsetMinutes, zoneOffsetMs } from "../../functions/lib/time";
 
 const ZONES = ["UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Adelaide", "Pacific/Chatham", "America/St_Johns"];
 
@@ -45,5 +45,45 @@ describe("org-local days", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("localParts", () => {
+  /** The wall clock as Intl reads it for one instant, with a formatter of its own (no cache in between). */
+  const intlParts = (at: Date, timeZone: string) => {
+    const fields = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    }).formatToParts(at);
+    const get = (type: string) => Number(fields.find((f) => f.type === type)!.value);
+    return { year: get("year"), month: get("month"), day: get("day"), hour: get("hour"), minute: get("minute"), second: get("second") };
+  };
+  // zones with DST, 30/45-minute offsets, a 30-minute DST shift (Lord Howe) and a local mean time kept until 1972 (Monrovia)
+  const zones = [...ZONES, "America/Santiago", "Australia/Lord_Howe", "Africa/Monrovia", "Europe/Dublin", "Pacific/Apia"];
+
+  it("equals Intl's wall clock for any zone and instant, across offset changes and before 1900", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...zones), fc.integer({ min: Date.UTC(1850, 0, 1), max: Date.UTC(2100, 0, 1) }), (zone, t) => {
+        expect(localParts(new Date(t), zone)).toEqual(intlParts(new Date(t), zone));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("equals Intl's wall clock every second around a DST change and a local-mean-time switch", () => {
+    const around = [
+      ["America/New_York", Date.UTC(2026, 2, 8, 7)], // 02:00 EST → 03:00 EDT
+      ["America/New_York", Date.UTC(2026, 10, 1, 6)], // 02:00 EDT → 01:00 EST
+      ["Australia/Lord_Howe", Date.UTC(2026, 3, 4, 15)], // 02:00 +11 → 01:30 +10:30
+      ["Africa/Monrovia", Date.UTC(1972, 0, 7, 0, 44, 30)], // −0:44:30 → UTC
+    ] as const;
+    for (const [zone, at] of around)
+      for (let t = at - 20 * MINUTE_MS; t <= at + 20 * MINUTE_MS; t += 1000) expect(localParts(new Date(t), zone)).toEqual(intlParts(new Date(t), zone));
   });
 });

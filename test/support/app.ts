@@ -76,6 +76,8 @@ export async function createTestApp(
     clock,
     logger,
     adminKey: ADMIN_KEY,
+    // every read answer is parsed with its response schema and must come out unchanged (production skips the parse)
+    validateResponses: true,
     ...(options.voice ? { voice: options.voice } : {}),
     ...(options.voiceBudgetMs === undefined ? {} : { voiceBudgetMs: options.voiceBudgetMs }),
     ...limits,

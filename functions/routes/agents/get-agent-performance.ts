@@ -4,7 +4,7 @@ import { notFound } from "../../lib/errors";
 import { bearer, errorResponses, idParam, jsonResponse } from "../../lib/schemas";
 import { windowQuery } from "../../lib/windows";
 import { AGENT_PERFORMANCE_DEFAULT_DAYS, fetchAgentPerformance } from "../../read-models/agent-performance";
-import { aggregateMeta } from "../../lib/respond";
+import { aggregateMeta, checkedAnswer } from "../../lib/respond";
 import { readContext } from "../../middleware/request-context";
 import { agentVarianceEntrySchema } from "../analytics/agent-variance";
 import { windowedMetaSchema } from "../dashboard/windowed-aggregate";
@@ -60,6 +60,6 @@ export function register(app: App) {
     // an unknown agent, or another organization's, is the same 404 (SPEC §3)
     if (result.value.value === null) throw notFound("Agent");
     const answer = { data: result.value.value, meta: aggregateMeta(result, result.value.window) };
-    return c.json(agentPerformanceResponseSchema.parse(answer), 200);
+    return c.json(checkedAnswer(c.get("deps").validateResponses, agentPerformanceResponseSchema, answer), 200);
   });
 }

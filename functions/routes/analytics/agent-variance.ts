@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { aggregateMeta } from "../../lib/respond";
+import { aggregateMeta, cachedAnswer, checkedAnswer } from "../../lib/respond";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
 import { windowQuery } from "../../lib/windows";
 import { DEFAULT_VARIANCE_DAYS, fetchAgentVariance, VARIANCE_METRICS } from "../../read-models/agent-variance";
@@ -62,7 +62,10 @@ export function register(app: App) {
   app.openapi(route, async (c) => {
     const result = await fetchAgentVariance(readContext(c), c.req.valid("query"));
     c.set("cacheStatus", result.status);
-    const { from, to, ...data } = result.value;
-    return c.json(agentVarianceResponse.parse({ data, meta: aggregateMeta(result, { from, to }) }), 200);
+    const answer = cachedAnswer(result, () => {
+      const { from, to, ...data } = result.value;
+      return { data, meta: aggregateMeta(result, { from, to }) };
+    });
+    return c.json(checkedAnswer(c.get("deps").validateResponses, agentVarianceResponse, answer), 200);
   });
 }

@@ -4,7 +4,8 @@ import { requireOrg } from "../../middleware/auth";
 import { bearer, errorResponses, instant, jsonResponse, uuid } from "../../lib/schemas";
 import { decodeCursor, DEFAULT_PAGE_SIZE, listCalls, MAX_PAGE_SIZE, type CallListFilters } from "../../read-models/calls-list";
 import { callSchema } from "./call-schemas";
-import type { App, AppEnv } from "../../hono/env";
+import { checkedAnswer } from "../../lib/respond";
+import type { App, RequestVars } from "../../hono/env";
 
 /** The filters of a calls list (and of its CSV export). */
 export const callFilterFields = {
@@ -66,14 +67,14 @@ export const route = createRoute({
 });
 
 /** Answers one page of the calls matching `filters` (shared by the by-phone list). Never cached: exact at `asOf`. */
-export async function callListPage(c: { var: AppEnv["Variables"] }, query: CallListQuery, filters: CallListFilters): Promise<CallListResponse> {
-  const org = requireOrg(c.var.auth);
-  const asOf = c.var.deps.clock.now();
+export async function callListPage(c: RequestVars, query: CallListQuery, filters: CallListFilters): Promise<CallListResponse> {
+  const org = requireOrg(c.get("auth"));
+  const asOf = c.get("deps").clock.now();
   const cursor = query.cursor === undefined ? null : decodeCursor(query.cursor);
-  const page = await listCalls({ db: c.var.db, org }, filters, { limit: query.limit, cursor });
-  return callListResponse.parse({
+  const page = await listCalls({ db: c.get("db"), org }, filters, { limit: query.limit, cursor });
+  return checkedAnswer(c.get("deps").validateResponses, callListResponse, {
     data: page.items,
-    meta: { nextCursor: page.nextCursor, total: page.total, limit: query.limit, asOf: asOf.toISOString(), cache: "bypass" },
+    meta: { nextCursor: page.nextCursor, total: page.total, limit: query.limit, asOf: asOf.toISOString(), cache: "bypass" as const },
   });
 }
 

@@ -5,6 +5,7 @@ import { windowQuery } from "../../lib/windows";
 import { ANALYTICS_DEFAULT_DAYS, analyticsAggregate } from "../../read-models/analytics";
 import { windowedAggregate, windowedMetaSchema } from "./windowed-aggregate";
 import type { App } from "../../hono/env";
+import { checkedAnswer } from "../../lib/respond";
 
 const count = z.number().int().min(0);
 
@@ -40,6 +41,6 @@ export type AnalyticsResponse = z.infer<typeof analyticsResponseSchema>;
 export function register(app: App) {
   app.openapi(route, async (c) => {
     const answer = await windowedAggregate(c, { ...analyticsAggregate, query: c.req.valid("query") });
-    return c.json(analyticsResponseSchema.parse(answer), 200);
+    return c.json(checkedAnswer(c.get("deps").validateResponses, analyticsResponseSchema, answer), 200);
   });
 }

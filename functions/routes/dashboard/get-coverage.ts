@@ -4,6 +4,7 @@ import { windowQuery } from "../../lib/windows";
 import { COVERAGE_DEFAULT_DAYS, coverageAggregate } from "../../read-models/coverage";
 import { windowedAggregate, windowedMetaSchema } from "./windowed-aggregate";
 import type { App } from "../../hono/env";
+import { checkedAnswer } from "../../lib/respond";
 
 export const coverageHourSchema = z
   .object({
@@ -32,6 +33,6 @@ export type CoverageResponse = z.infer<typeof coverageResponseSchema>;
 export function register(app: App) {
   app.openapi(route, async (c) => {
     const answer = await windowedAggregate(c, { ...coverageAggregate, query: c.req.valid("query") });
-    return c.json(coverageResponseSchema.parse(answer), 200);
+    return c.json(checkedAnswer(c.get("deps").validateResponses, coverageResponseSchema, answer), 200);
   });
 }

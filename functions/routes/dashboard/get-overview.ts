@@ -5,6 +5,7 @@ import { windowQuery } from "../../lib/windows";
 import { OVERVIEW_DEFAULT_DAYS, overviewAggregate } from "../../read-models/overview";
 import { windowedAggregate, windowedMetaSchema } from "./windowed-aggregate";
 import type { App } from "../../hono/env";
+import { checkedAnswer } from "../../lib/respond";
 
 const rate = z.number().min(0).max(1).nullable();
 
@@ -92,6 +93,6 @@ export type OverviewResponse = z.infer<typeof overviewResponseSchema>;
 export function register(app: App) {
   app.openapi(route, async (c) => {
     const answer = await windowedAggregate(c, { ...overviewAggregate, query: c.req.valid("query") });
-    return c.json(overviewResponseSchema.parse(answer), 200);
+    return c.json(checkedAnswer(c.get("deps").validateResponses, overviewResponseSchema, answer), 200);
   });
 }

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../../hono/env";
-import { aggregateMeta } from "../../lib/respond";
+import { aggregateMeta, cachedAnswer } from "../../lib/respond";
 import { readContext } from "../../middleware/request-context";
 import { fetchWindowedAggregate, type WindowedAggregate, type WindowQuery } from "../../read-models/windowed";
 
@@ -26,5 +26,8 @@ export async function windowedAggregate<T>(
   const result = await fetchWindowedAggregate(readContext(c), options, options.query);
   c.set("cacheStatus", result.status);
   // `meta.previous` (a compared read) rides with the window it was computed for
-  return { data: result.value.value, meta: aggregateMeta(result, result.value.window) as WindowedMeta & { previous?: { from: string; to: string } } };
+  return cachedAnswer(result, () => ({
+    data: result.value.value,
+    meta: aggregateMeta(result, result.value.window) as WindowedMeta & { previous?: { from: string; to: string } },
+  }));
 }
