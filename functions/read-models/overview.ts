@@ -145,7 +145,7 @@ export async function readOverview(
         SELECT id, status, direction, started_at, duration_sec, outcome, lead_score, agent_id, contact_id
         FROM calls
         WHERE org_id = ${orgId} AND started_at >= ${from}::timestamptz AND started_at < ${to}::timestamptz
-        ORDER BY started_at DESC, id DESC
+        ORDER BY started_at DESC NULLS LAST, id DESC NULLS LAST -- calls_org_started_idx's order: a merge of the partitions' index scans, no sort
         LIMIT ${RECENT_ACTIVITY_LIMIT}
       ),
       recent AS (
