@@ -1,16 +1,4 @@
-// `npm run bench -- --throughput …`: see bench/throughput.ts.
-// `npm run bench -- [--orgs 1000] [--calls 5000000] [--largest-share 0.2] [--largest-agents 200] [--days 90] [--seed 1] [--duration 30]
-//                    [--connections 50,200,500] [--load-orgs 200] [--samples 30] [--warm-samples 200] [--naive-samples 5]
-//                    [--skip-load] [--skip-refresh] [--refresh-calls 1000000,…] [--url postgres://…] [--redis redis://…]`
-//
-// One run, side by side on one machine: the naive read path (bench/naive), Tally (the real app, cold and warm cache) and
-// the floor (a bare route, a `SELECT 1` route), per dashboard route at the largest organization; then mixed load with
-// autocannon; then the rollup refresh (bench/refresh.ts) if asked. Writes bench/results/<timestamp>.json and prints the
-// markdown tables BENCHMARKS.md holds.
-import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
@@ -41,6 +29,7 @@ import {
   naiveOverview,
   type NaiveContext,
 } from "./naive/queries";
+import { settleLikeDeployment, startServer } from "./processes";
 import { load, progress, summarize, type Summary } from "./stats";
 import { memoryDeliveryLedger } from "../functions/cache/delivery-ledger";
 
@@ -170,11 +159,8 @@ if (!rollupState?.built_to || rollupState.built_to === "-infinity") {
   rollupBuild = { kind: "caught up", builtTo: rollupState.built_to, ms: Math.round(caughtUp.ms), runs: caughtUp.result };
   progress(`rollups caught up in ${Math.round(caughtUp.ms)} ms`);
 }
-// what autovacuum does on a deployment (the rollup tables' thresholds are 1 % in sql/012): without it (this machine's
-// server runs with autovacuum off) the fresh rollup rows have no visibility map and no statistics, so the covering
-// indexes' index-only scans fetch every heap row (one per page: the rows are written time-major) and the planner
-// takes the tables for empty (issue #16: 3,120 heap fetches for 3,120 daily agent rows of a 30-day window)
-for (const table of ["call_rollup_15m", "agent_rollup_hourly", "agent_rollup_daily"]) await db.execute(sql.raw(`VACUUM (ANALYZE) ${table}`));
+// what autovacuum does on a deployment (bench/processes.ts): this machine's server runs with autovacuum off
+await settleLikeDeployment(db);
 await refreshAdminView(db, new Date());
 
 const [largest] = await rows<{ org_id: string; n: number; tz: string }>(
@@ -483,44 +469,14 @@ if (!opts["skip-load"]) {
 }
 
 /** The Node entry as deployed (Postgres + Redis), in a child process on a free loopback port. */
-async function startNodeEntry(): Promise<{ base: string; stop: () => Promise<void> }> {
-  const port = await new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port: p } = probe.address() as AddressInfo;
-      probe.close(() => resolve(p));
-    });
+function startNodeEntry() {
+  return startServer("functions/entries/node.ts", {
+    DATABASE_URL: opts.url,
+    REDIS_URL: opts.redis,
+    TALLY_SCHEDULER: "off",
+    TALLY_DEMO: "off",
+    LOG_LEVEL: "warn",
   });
-  const child = spawn(process.execPath, ["--import", "tsx", "functions/entries/node.ts"], {
-    cwd: fileURLToPath(new URL("..", import.meta.url)),
-    env: {
-      ...process.env,
-      DATABASE_URL: opts.url,
-      REDIS_URL: opts.redis,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      TALLY_SCHEDULER: "off",
-      TALLY_DEMO: "off",
-      LOG_LEVEL: "warn",
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes("Tally is listening")) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`the Node entry exited (${code}) before listening: ${out}`)));
-  });
-  child.stdout.resume();
-  return {
-    base: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
 }
 const cacheStats = cache.stats();
 

@@ -1,16 +1,4 @@
-// `npm run bench -- --throughput [--duration 10] [--connections 50] [--batch-size 1000] [--cpu-prof] [--url …] [--redis …]`
-//
-// The hot-path table of issue #15 in one run: autocannon against the Node entry (functions/entries/node.ts) in a
-// process of its own on the local Postgres and Redis, next to a bare Hono JSON route (bench/bare-server.ts, also its own
-// process) measured in the same run. Many keys (each request draws one at random) and per-key limits high enough never
-// to bind, so the limiter's work stays in the path. Rows: bare route, cached overview, cached agent variance, uncached
-// first page of GET /api/calls, single writes (a new call each), batch writes (POST /api/calls/batch); then the same
-// routes one request at a time (latency of one request alone). With --cpu-prof, a second entry process runs the cached
-// overview under `node --cpu-prof` and the top self-time frames are summarized. Writes bench/results/throughput-*.json
-// and prints the markdown BENCHMARKS.md holds.
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir, cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,6 +13,7 @@ import { refreshAdminView } from "../functions/rollups/admin-view";
 import { recomputeAllRollups } from "../functions/rollups/refresh";
 import { seed } from "../functions/seed";
 import { createApiKey } from "../functions/services/organizations";
+import { settleLikeDeployment, startServer, type ServerProcess } from "./processes";
 import { load, progress, summarize, type Summary } from "./stats";
 
 const { values: opts } = parseArgs({
@@ -85,6 +74,8 @@ if (!marker) {
   await recomputeAllRollups(db, new Date());
   await refreshAdminView(db, new Date());
 }
+// earlier runs' writes are folded in and the tables vacuumed and analyzed, as on a deployment between two requests
+progress(`settled like a deployment: rollups caught up in ${await settleLikeDeployment(db)} refresh run(s), VACUUM (ANALYZE) done`);
 const [largest] = await rows<{ org_id: string; n: number }>(db, sql`SELECT org_id::text, count(*)::int AS n FROM calls GROUP BY 1 ORDER BY 2 DESC LIMIT 1`);
 const orgs = await rows<{ id: string }>(db, sql`SELECT id::text FROM organizations ORDER BY id`);
 const orgId = largest!.org_id;
@@ -101,65 +92,18 @@ const writeKeys = await Promise.all(
 const auth = (k: { apiKey: string }) => `Bearer ${k.apiKey}`;
 
 // ---------------------------------------------------------------------------------------------------------- processes
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * CPU time (user + system, ms) a process has used so far, from /proc/<pid>/stat (clock ticks of 10 ms): divided by
- * the requests a phase served it is the server's CPU per request, a figure the load of other processes on the
- * machine moves far less than req/s or latency (they take cores away, not instructions).
- */
-function cpuMsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15 of the line)
-}
-
-type Server = { base: string; cpuMs: () => number; stop: () => Promise<void> };
-async function start(script: string, nodeArgs: string[] = []): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], {
-    cwd: root,
-    env: {
-      ...process.env,
-      DATABASE_URL: opts.url,
-      REDIS_URL: opts.redis,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      TALLY_SCHEDULER: "off",
-      TALLY_DEMO: "off",
-      LOG_LEVEL: "warn",
-      // in the path, never binding: the limiter's work is measured, not its refusals
-      TALLY_RATE_LIMIT: "999999999/60s",
-      TALLY_WRITE_RATE_LIMIT: "999999999/60s",
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes("Tally is listening")) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`${script} exited (${code}) before listening: ${out}`)));
-  });
-  child.stdout.resume();
-  return {
-    base: `http://127.0.0.1:${port}`,
-    cpuMs: () => cpuMsOf(child.pid!),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
-}
+/** The servers' environment: the local services, no scheduler or demo, and limits in the path that never bind. */
+const serverEnv = {
+  DATABASE_URL: opts.url,
+  REDIS_URL: opts.redis,
+  TALLY_SCHEDULER: "off",
+  TALLY_DEMO: "off",
+  LOG_LEVEL: "warn",
+  // in the path, never binding: the limiter's work is measured, not its refusals
+  TALLY_RATE_LIMIT: "999999999/60s",
+  TALLY_WRITE_RATE_LIMIT: "999999999/60s",
+};
+const start = (script: string, nodeArgs: string[] = []): Promise<ServerProcess> => startServer(script, serverEnv, nodeArgs);
 
 // ---------------------------------------------------------------------------------------------------------- load
 let state = 1;
@@ -197,7 +141,7 @@ type LoadRow = Summary & {
   cpuUsPerRequest: number;
 };
 
-async function loadPhase(server: Server, phase: Phase): Promise<LoadRow> {
+async function loadPhase(server: ServerProcess, phase: Phase): Promise<LoadRow> {
   const base = server.base;
   const cpuBefore = server.cpuMs();
   const latencies: number[] = [];
