@@ -11,7 +11,7 @@ import { rebuildOrganizationRollups, recomputeAllRollups, refreshRollups } from 
 import { createTestApp, ManualClock, type TestApp } from "../support/app";
 import { testDbKind } from "../support/database";
 import { insertAgents, type CallSeed } from "../support/fixtures";
-import { addCalls, daysWindow, expectExact, resetRollups, rollupState } from "./support";
+import { addCalls, daysWindow, expectExact, resetRollups, rollupState, storedRollups } from "./support";
 
 const clock = new ManualClock("2026-11-20T10:07:00Z");
 let t: TestApp;
@@ -335,14 +335,9 @@ describe("the incremental refresh", () => {
     expect(report.bucketsRecomputed, JSON.stringify(report)).toBe(0);
     expect(await marks()).toBe(0);
     await expectExact(db, orgId, daysWindow(3, "Asia/Kolkata", clock.now()), "after the fold");
-    const dump = async () => ({
-      calls: await rows(db, sql`SELECT * FROM call_rollup_15m WHERE org_id = ${orgId}::uuid ORDER BY bucket_start`),
-      agents: await rows(db, sql`SELECT * FROM agent_rollup_hourly WHERE org_id = ${orgId}::uuid ORDER BY bucket_start, agent_id`),
-      days: await rows(db, sql`SELECT * FROM agent_rollup_daily WHERE org_id = ${orgId}::uuid ORDER BY day_start, agent_id`),
-    });
-    const folded = await dump();
+    const folded = await storedRollups(db, orgId);
     await recomputeAllRollups(db, clock.now());
-    expect(await dump()).toEqual(folded);
+    expect(await storedRollups(db, orgId)).toEqual(folded);
   });
 
   it("a full recompute writes the same rows as the incremental refreshes", async () => {
@@ -353,15 +348,10 @@ describe("the incremental refresh", () => {
     await refreshRollups(db, clock.now());
     await db.execute(sql`UPDATE calls SET outcome = 'voicemail' WHERE org_id = ${orgId}::uuid AND status = 'missed'`);
     await refreshRollups(db, clock.now());
-    const dump = async () => ({
-      calls: await rows(db, sql`SELECT * FROM call_rollup_15m WHERE org_id = ${orgId}::uuid ORDER BY bucket_start`),
-      agents: await rows(db, sql`SELECT * FROM agent_rollup_hourly WHERE org_id = ${orgId}::uuid ORDER BY bucket_start, agent_id`),
-      days: await rows(db, sql`SELECT * FROM agent_rollup_daily WHERE org_id = ${orgId}::uuid ORDER BY day_start, agent_id`),
-    });
-    const incremental = await dump();
+    const incremental = await storedRollups(db, orgId);
     const full = await recomputeAllRollups(db, clock.now());
     expect(full.rowsRead).toBeGreaterThanOrEqual(150);
-    expect(await dump()).toEqual(incremental);
+    expect(await storedRollups(db, orgId)).toEqual(incremental);
   });
 });
 
@@ -473,14 +463,9 @@ describe.skipIf(testDbKind() !== "postgres")("races with writers (Postgres)", ()
     await refreshRollups(db, clock.now());
     expect(await marks()).toBe(0);
     await expectExact(db, orgId, daysWindow(1, "UTC", clock.now()), "after the next run");
-    const dump = async () => ({
-      calls: await rows(db, sql`SELECT * FROM call_rollup_15m WHERE org_id = ${orgId}::uuid ORDER BY bucket_start`),
-      agents: await rows(db, sql`SELECT * FROM agent_rollup_hourly WHERE org_id = ${orgId}::uuid ORDER BY bucket_start, agent_id`),
-      days: await rows(db, sql`SELECT * FROM agent_rollup_daily WHERE org_id = ${orgId}::uuid ORDER BY day_start, agent_id`),
-    });
-    const folded = await dump();
+    const folded = await storedRollups(db, orgId);
     await recomputeAllRollups(db, clock.now());
-    expect(await dump()).toEqual(folded);
+    expect(await storedRollups(db, orgId)).toEqual(folded);
   });
 
   it("an analysis row written while an update moves its call to another agent lands with the agent the call ends with", async () => {

@@ -66,6 +66,15 @@ export async function resetRollups(db: Db): Promise<void> {
   await db.execute(sql`UPDATE rollup_state SET watermark = '-infinity', built_to = '-infinity' WHERE id = 1`);
 }
 
+/** Every stored rollup row of one organization (15-minute, hourly and daily agent rows), in key order: to compare states. */
+export async function storedRollups(db: Db, orgId: string) {
+  return {
+    calls: await rows(db, sql`SELECT * FROM call_rollup_15m WHERE org_id = ${orgId}::uuid ORDER BY bucket_start`),
+    agents: await rows(db, sql`SELECT * FROM agent_rollup_hourly WHERE org_id = ${orgId}::uuid ORDER BY bucket_start, agent_id`),
+    days: await rows(db, sql`SELECT * FROM agent_rollup_daily WHERE org_id = ${orgId}::uuid ORDER BY day_start, agent_id`),
+  };
+}
+
 export async function rollupState(db: Db): Promise<{ watermark: string; builtTo: string; marks: number }> {
   const [r] = await rows<{ w: string; b: string; marks: number }>(
     db,
