@@ -35,6 +35,8 @@ const canonicalJson = (value: unknown) =>
 /** A cached read's answer as it was last built for one cached value, and its JSON text once serialized. */
 type BuiltAnswer = { status: string; asOf: number; ttlSec: number; answer: object };
 const builtAnswers = new WeakMap<object, BuiltAnswer>();
+/** The answers `cachedAnswer` built (never changed afterwards), and the JSON text of those serialized so far. */
+const keptAnswers = new WeakSet<object>();
 const answerTexts = new WeakMap<object, { text: string; etag: string }>();
 
 /**
@@ -49,16 +51,17 @@ export function cachedAnswer<A extends object>(result: { value: object; status: 
   if (built && built.status === result.status && built.asOf === asOf && built.ttlSec === result.ttlSec) return built.answer as A;
   const answer = build();
   builtAnswers.set(result.value, { status: result.status, asOf, ttlSec: result.ttlSec, answer });
-  answerTexts.set(answer, { text: "", etag: "" });
+  keptAnswers.add(answer);
   return answer;
 }
 
 /** The JSON text of an answer and its weak ETag: computed once for an answer `cachedAnswer` built, every time otherwise. */
 export function jsonTextOf(answer: unknown): { text: string; etag: string } {
-  const kept = typeof answer === "object" && answer !== null ? answerTexts.get(answer) : undefined;
-  if (kept?.text) return kept;
+  const kept = typeof answer === "object" && answer !== null && keptAnswers.has(answer) ? answer : undefined;
+  const known = kept && answerTexts.get(kept);
+  if (known) return known;
   const text = JSON.stringify(answer);
   const serialized = { text, etag: weakEtagOf(text) };
-  if (kept) answerTexts.set(answer as object, serialized);
+  if (kept) answerTexts.set(kept, serialized);
   return serialized;
 }
