@@ -25,6 +25,8 @@ const { values: opts } = parseArgs({
     "single-samples": { type: "string", default: "200" },
     keys: { type: "string", default: "200" },
     "cpu-prof": { type: "boolean", default: false },
+    /** only the phases whose name contains this text (e.g. "POST" for the writes); the bare floor always runs */
+    only: { type: "string" },
     orgs: { type: "string", default: "20" },
     calls: { type: "string", default: "200000" },
     url: { type: "string", default: process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/tally_throughput" },
@@ -228,6 +230,8 @@ const phases: Phase[] = [
   },
 ];
 
+const selected = phases.filter((p) => !opts.only || p.name.includes(opts.only));
+if (selected.length === 0) throw new Error(`--only ${opts.only} matches no phase`);
 const machine = { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadavgAtStart: load() };
 progress(`machine ${JSON.stringify(machine)}`);
 
@@ -244,7 +248,7 @@ try {
 
   progress(`${barePhase.name}: ${connections} connections × ${durationSec} s…`);
   results.push({ name: barePhase.name, load: await loadPhase(bare, barePhase), single: await singlePhase(bare.base, barePhase, singleSamples) });
-  for (const p of phases) {
+  for (const p of selected) {
     progress(`${p.name}: ${connections} connections × ${durationSec} s…`);
     const loadRow = await loadPhase(entry, p);
     const single = await singlePhase(entry.base, p, p.items ? Math.max(5, Math.floor(singleSamples / 20)) : singleSamples);
@@ -264,9 +268,12 @@ if (opts["cpu-prof"]) {
   const dir = mkdtempSync(join(tmpdir(), "tally-cpu-prof-"));
   const profiled = await start("functions/entries/node.ts", ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
   try {
+    // the first phase run (the cached overview unless --only chose others), warmed as above
+    const profiledPhase = selected[0]!;
     for (const k of readKeys) await fetch(`${profiled.base}${phases[0]!.path}`, { headers: { authorization: auth(k) } }).then((r) => r.arrayBuffer());
-    progress(`cpu profile of the cached overview: ${connections} connections × ${durationSec} s…`);
-    await loadPhase(profiled, phases[0]!);
+    for (const k of writeKeys) await fetch(`${profiled.base}/api/calls?limit=1`, { headers: { authorization: auth(k) } }).then((r) => r.arrayBuffer());
+    progress(`cpu profile of ${profiledPhase.name}: ${connections} connections × ${durationSec} s…`);
+    await loadPhase(profiled, profiledPhase);
   } finally {
     await profiled.stop();
   }
@@ -331,7 +338,7 @@ const lines = [
   ),
 ];
 if (profile) {
-  lines.push("", `CPU profile of the cached overview (${profile.totalMs} ms sampled), top self time:`, "", `| frame | self % |`, `|---|---|`);
+  lines.push("", `CPU profile of ${selected[0]!.name} (${profile.totalMs} ms sampled), top self time:`, "", `| frame | self % |`, `|---|---|`);
   for (const t of profile.top) lines.push(`| \`${t.frame}\` | ${t.selfPct} |`);
 }
 console.log(lines.join("\n"));

@@ -31,7 +31,9 @@ BEGIN
   moving_calls := parent_name = 'calls' AND EXISTS (SELECT 1 FROM calls_default WHERE started_at >= range_from AND started_at < range_to);
   IF moving_calls THEN
     -- Moving a call out of the default partition deletes it there, which runs the actions of the foreign keys that
-    -- name calls (0005): keep what names the moving calls aside and put it back once they are in their month.
+    -- name calls (0005): keep what names the moving calls aside and put it back once they are in their month. (The
+    -- external ids stay where they are: their keys to calls are the parent's statement triggers since 0010, which
+    -- this partition's own DELETE and INSERT do not fire.)
     CREATE TEMP TABLE tally_moving_calls ON COMMIT DROP AS
       SELECT org_id, id, started_at FROM calls_default WHERE started_at >= range_from AND started_at < range_to;
     CREATE TEMP TABLE tally_moving_milestones ON COMMIT DROP AS
@@ -40,9 +42,6 @@ BEGIN
     CREATE TEMP TABLE tally_moving_objections ON COMMIT DROP AS
       SELECT o.* FROM call_objections o JOIN tally_moving_calls c
         ON o.org_id = c.org_id AND o.call_id = c.id AND o.call_started_at = c.started_at;
-    CREATE TEMP TABLE tally_moving_external_ids ON COMMIT DROP AS
-      SELECT x.* FROM call_external_ids x JOIN tally_moving_calls c
-        ON x.org_id = c.org_id AND x.call_id = c.id AND x.started_at = c.started_at;
     CREATE TEMP TABLE tally_moving_appointments ON COMMIT DROP AS
       SELECT p.id, p.call_id, p.call_started_at FROM appointments p JOIN tally_moving_calls c
         ON p.org_id = c.org_id AND p.call_id = c.id AND p.call_started_at = c.started_at;
@@ -56,11 +55,9 @@ BEGIN
   IF moving_calls THEN
     INSERT INTO call_milestones SELECT * FROM tally_moving_milestones;
     INSERT INTO call_objections SELECT * FROM tally_moving_objections;
-    INSERT INTO call_external_ids SELECT * FROM tally_moving_external_ids;
     UPDATE appointments p SET call_id = a.call_id, call_started_at = a.call_started_at
       FROM tally_moving_appointments a WHERE p.id = a.id;
-    DROP TABLE tally_moving_calls, tally_moving_milestones, tally_moving_objections, tally_moving_external_ids,
-      tally_moving_appointments;
+    DROP TABLE tally_moving_calls, tally_moving_milestones, tally_moving_objections, tally_moving_appointments;
   END IF;
   RETURN true;
 END;
@@ -88,9 +85,10 @@ $$;
 --> statement-breakpoint
 
 -- Retention: detaches and drops one month partition. For calls, what names its calls (migration 0005's composite
--- foreign keys) goes first: their analysis rows and external ids are deleted, their appointments unlinked (the
--- appointments stay). DETACH runs no foreign-key action and refuses a partition that rows still name; joined to the
--- partition itself, this touches only its calls' rows. Rollups of the dropped calls: tally_rollup_forget_before.
+-- foreign keys, and the external ids' statement triggers of sql/002) goes first: their analysis rows and external ids
+-- are deleted, their appointments unlinked (the appointments stay). DETACH runs no foreign-key action and refuses a
+-- partition that rows still name (the external ids' triggers do not fire for it: their rows are deleted here); joined
+-- to the partition itself, this touches only its calls' rows. Rollups of the dropped calls: tally_rollup_forget_before.
 CREATE OR REPLACE FUNCTION tally_drop_month_partition(parent regclass, partition regclass)
 RETURNS void
 LANGUAGE plpgsql AS $$

@@ -1,0 +1,130 @@
+-- call_external_ids → calls by the call's whole key (org_id, call_id, started_at): what 0005's foreign key
+-- call_external_ids_org_call_fk guaranteed, checked once per statement instead of once per row (migration 0010).
+-- The foreign key ran one probe of the partitioned calls table per external id (a generic plan over every partition,
+-- locked and pruned again for each row): half the time of a 1,000-call insert (BENCHMARKS.md, issue #15). These
+-- triggers keep each of its guarantees:
+-- * an external id names a call of its own organization that exists: every row an INSERT or UPDATE wrote is joined to
+--   calls in one statement, locking each named call FOR KEY SHARE as the foreign key's check did, so a concurrent
+--   delete of the call waits for this transaction, or this check waits for the delete and then finds no call; a row
+--   that names no call (or another organization's, or the right call at another time) fails the statement with
+--   SQLSTATE 23503 under the old constraint's name;
+-- * ON UPDATE CASCADE: a call that moves in time (or to another organization) carries its external ids along; a
+--   change of a call's id while an external id names it is refused (no write path changes an id);
+-- * ON DELETE CASCADE: a deleted call's external ids are deleted (the delete's trigger reads with a fresh snapshot, so
+--   it sees an external id committed while the delete waited for that writer's lock);
+-- * a TRUNCATE of calls removes every external id (the foreign key refused one without CASCADE).
+-- As with the rollup triggers (sql/011), these are statement triggers of the parent: DML aimed at one partition of
+-- calls directly bypasses them (tally_drop_month_partition removes what names a partition's calls itself, and
+-- tally_ensure_month_partition's move out of the default partition keeps the keys as they are). Write paths run at
+-- READ COMMITTED (the default, and all the app uses): a REPEATABLE READ delete of a call would not see an external id
+-- committed after its snapshot, where the foreign key's cascade raised a serialization failure.
+-- Files in sql/ are split into statements at statement-breakpoint markers, as drizzle-kit migrations are.
+
+-- Planned once per session and reused for any number of rows (a statement without parameters keeps its generic plan),
+-- so the join is held to probing calls' indexes row by row from the written rows: a hash join, chosen for a large
+-- statement, would read every partition of calls whole, and be reused for every single-call write after it.
+-- A call this very transaction inserted is not locked: no other transaction can see it, let alone delete it, until
+-- this one commits, and then its external ids are committed with it (a delete sees them). Locking a row writes to its
+-- page and the WAL; for a new call's own external id that was most of the check's cost.
+CREATE OR REPLACE FUNCTION tally_call_external_ids_check()
+RETURNS trigger
+LANGUAGE plpgsql
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+AS $$
+DECLARE
+  own_xid bigint := txid_current() % 4294967296;
+  missing bigint;
+  orphan record;
+BEGIN
+  SELECT (SELECT count(*) FROM external_ids_written)
+       - (SELECT count(*) FROM external_ids_written x
+            JOIN calls c ON c.org_id = x.org_id AND c.id = x.call_id AND c.started_at BETWEEN x.started_at AND x.started_at
+           WHERE c.xmin::text::bigint = own_xid)
+       - (SELECT count(*) FROM (
+            SELECT 1 FROM external_ids_written x
+              JOIN calls c ON c.org_id = x.org_id AND c.id = x.call_id AND c.started_at BETWEEN x.started_at AND x.started_at
+             WHERE c.xmin::text::bigint <> own_xid
+               FOR KEY SHARE OF c) locked)
+    INTO missing;
+  IF missing > 0 THEN
+    SELECT x.org_id, x.call_id, x.started_at INTO orphan FROM external_ids_written x
+     WHERE NOT EXISTS (SELECT 1 FROM calls c WHERE c.org_id = x.org_id AND c.id = x.call_id AND c.started_at = x.started_at)
+     LIMIT 1;
+    RAISE EXCEPTION 'insert or update on table "call_external_ids" violates foreign key constraint "call_external_ids_org_call_fk"'
+      USING ERRCODE = 'foreign_key_violation', TABLE = 'call_external_ids', CONSTRAINT = 'call_external_ids_org_call_fk',
+            DETAIL = format('Key (org_id, call_id, started_at)=(%s, %s, %s) is not present in table "calls".',
+                            orphan.org_id, orphan.call_id, orphan.started_at);
+  END IF;
+  RETURN NULL;
+END;
+$$;
+--> statement-breakpoint
+
+-- Calls whose key changed are few (a call moved in time): found by joining the statement's old and new rows, then
+-- followed one by one through call_external_ids' index on the call, as the foreign key's action did.
+CREATE OR REPLACE FUNCTION tally_call_external_ids_follow_update()
+RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  moved record;
+BEGIN
+  IF EXISTS (SELECT 1 FROM calls_before o
+              WHERE NOT EXISTS (SELECT 1 FROM calls_after n WHERE n.id = o.id)
+                AND EXISTS (SELECT 1 FROM call_external_ids x
+                             WHERE x.call_id = o.id AND x.org_id = o.org_id AND x.started_at = o.started_at)) THEN
+    RAISE EXCEPTION 'update or delete on table "calls" violates foreign key constraint "call_external_ids_org_call_fk" on table "call_external_ids"'
+      USING ERRCODE = 'foreign_key_violation', TABLE = 'calls', CONSTRAINT = 'call_external_ids_org_call_fk',
+            DETAIL = 'A call''s id changed while an external id names it.';
+  END IF;
+  FOR moved IN SELECT o.org_id AS old_org_id, o.id, o.started_at AS old_started_at, n.org_id, n.started_at
+                 FROM calls_before o JOIN calls_after n ON n.id = o.id
+                WHERE (n.org_id, n.started_at) IS DISTINCT FROM (o.org_id, o.started_at) LOOP
+    UPDATE call_external_ids SET org_id = moved.org_id, started_at = moved.started_at
+     WHERE call_id = moved.id AND org_id = moved.old_org_id AND started_at = moved.old_started_at;
+  END LOOP;
+  RETURN NULL;
+END;
+$$;
+--> statement-breakpoint
+
+-- (nested loop held for the reason the check's is: index probes of call_external_ids from the deleted calls)
+CREATE OR REPLACE FUNCTION tally_call_external_ids_follow_delete()
+RETURNS trigger
+LANGUAGE plpgsql
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+AS $$
+BEGIN
+  DELETE FROM call_external_ids x USING calls_deleted o
+   WHERE x.call_id = o.id AND x.org_id = o.org_id AND x.started_at = o.started_at;
+  RETURN NULL;
+END;
+$$;
+--> statement-breakpoint
+
+CREATE OR REPLACE FUNCTION tally_call_external_ids_follow_truncate()
+RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM call_external_ids;
+  RETURN NULL;
+END;
+$$;
+--> statement-breakpoint
+
+-- (a trigger with transition tables serves one event: the check is two triggers over one function)
+CREATE OR REPLACE TRIGGER tally_call_external_ids_check_insert AFTER INSERT ON call_external_ids
+  REFERENCING NEW TABLE AS external_ids_written FOR EACH STATEMENT EXECUTE FUNCTION tally_call_external_ids_check();
+--> statement-breakpoint
+CREATE OR REPLACE TRIGGER tally_call_external_ids_check_update AFTER UPDATE ON call_external_ids
+  REFERENCING NEW TABLE AS external_ids_written FOR EACH STATEMENT EXECUTE FUNCTION tally_call_external_ids_check();
+--> statement-breakpoint
+CREATE OR REPLACE TRIGGER tally_call_external_ids_follow_update AFTER UPDATE ON calls
+  REFERENCING OLD TABLE AS calls_before NEW TABLE AS calls_after FOR EACH STATEMENT EXECUTE FUNCTION tally_call_external_ids_follow_update();
+--> statement-breakpoint
+CREATE OR REPLACE TRIGGER tally_call_external_ids_follow_delete AFTER DELETE ON calls
+  REFERENCING OLD TABLE AS calls_deleted FOR EACH STATEMENT EXECUTE FUNCTION tally_call_external_ids_follow_delete();
+--> statement-breakpoint
+CREATE OR REPLACE TRIGGER tally_call_external_ids_follow_truncate AFTER TRUNCATE ON calls
+  FOR EACH STATEMENT EXECUTE FUNCTION tally_call_external_ids_follow_truncate();
