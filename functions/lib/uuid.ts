@@ -38,11 +38,27 @@ export function uuidv7Of(ms: number, w1: number, w2: number, w3: number): string
 }
 
 /**
+ * Random words drawn from `crypto.getRandomValues` a pool at a time, each used once: one call per id cost more than
+ * the rest of the id's work together (a third of a 1,000-call batch's CPU in the Node process, issue #15 item 3).
+ * Filled on first use, never at import (the Worker refuses randomness at global scope).
+ */
+const RANDOM_POOL_WORDS = 3 * 1024;
+let randomPool: Uint32Array | undefined;
+let randomNext = RANDOM_POOL_WORDS;
+
+function randomWord(): number {
+  if (randomNext === RANDOM_POOL_WORDS) {
+    randomPool = crypto.getRandomValues(randomPool ?? new Uint32Array(RANDOM_POOL_WORDS));
+    randomNext = 0;
+  }
+  return randomPool![randomNext++]!;
+}
+
+/**
  * A new version-7 UUID with cryptographic random bits, for rows the app inserts (issue #15): inserting 1,000 calls
  * with random (version-4) ids touched a random leaf of every id index per row and, after a checkpoint, wrote a full
  * page image of each to the WAL; time-ordered ids touch the indexes' last pages (BENCHMARKS.md, "Writes").
  */
 export function uuidv7(ms: number = Date.now()): string {
-  const [w1, w2, w3] = crypto.getRandomValues(new Uint32Array(3));
-  return uuidv7Of(ms, w1!, w2!, w3!);
+  return uuidv7Of(ms, randomWord(), randomWord(), randomWord());
 }

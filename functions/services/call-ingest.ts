@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { calls } from "../../drizzle/schema";
 import { rows, type Db } from "../db/database";
 import { uuidv7 } from "../lib/uuid";
@@ -40,6 +40,20 @@ export type CallInput = Partial<{
  * contacts are time-ordered (`uuidv7`), so their index entries go to the indexes' rightmost pages, not random ones.
  */
 export async function insertNewCalls(db: Db, orgId: string, items: readonly { index: number; input: CallInput }[], now: Date): Promise<Map<number, CallRow>> {
+  const inserted = await rows<RawCall & { idx: number }>(db, newCallsStatement(orgId, items, now, "rows"));
+  return new Map(inserted.map((r) => [Number(r.idx), callRowOf(r)]));
+}
+
+/**
+ * `insertNewCalls` answering only each inserted call's id by item index: what the batch route answers. The statement
+ * sends back and the driver parses two columns a call instead of twenty-two (issue #15 item 3).
+ */
+export async function insertNewCallIds(db: Db, orgId: string, items: readonly { index: number; input: CallInput }[], now: Date): Promise<Map<number, string>> {
+  const inserted = await rows<{ idx: number; id: string }>(db, newCallsStatement(orgId, items, now, "ids"));
+  return new Map(inserted.map((r) => [Number(r.idx), r.id]));
+}
+
+function newCallsStatement(orgId: string, items: readonly { index: number; input: CallInput }[], now: Date, answer: "rows" | "ids"): SQL {
   const payload = items.map(({ index, input }) => ({
     idx: index,
     id: uuidv7(),
@@ -63,9 +77,7 @@ export async function insertNewCalls(db: Db, orgId: string, items: readonly { in
     country_code: input.countryCode ?? null,
   }));
   const at = now.toISOString();
-  const inserted = await rows<RawCall & { idx: number }>(
-    db,
-    sql`
+  return sql`
     WITH input AS (
       SELECT i.* FROM jsonb_to_recordset(${JSON.stringify(payload)}::jsonb) AS i(
         idx int, id uuid, contact_id uuid, external_id text, agent_id uuid, phone text, contact_name text, direction call_direction,
@@ -97,18 +109,19 @@ export async function insertNewCalls(db: Db, orgId: string, items: readonly { in
              a.duration_sec, a.credits_used, a.outcome, a.lead_score, a.reconnect_token, a.reconnect_eligible, a.pool_id, a.site_id,
              a.country_code, ${at}::timestamptz, ${at}::timestamptz
         FROM admitted a JOIN contact c ON c.phone = a.phone
-      RETURNING *
+      RETURNING ${answer === "ids" ? sql`id` : sql`*`}
     )
+    ${answer === "ids" ? sql`SELECT a.idx, call.id::text FROM call JOIN admitted a ON a.id = call.id` : callRowsAnswer}`;
+}
+
+const callRowsAnswer = sql`
     SELECT a.idx, call.id::text, call.org_id::text, call.external_id, call.agent_id::text, call.contact_id::text,
            call.direction::text, call.status::text, call.phone_number, to_json(call.started_at) #>> '{}' AS started_at,
            to_json(call.ended_at) #>> '{}' AS ended_at, call.duration_sec, call.credits_used, call.outcome::text,
            call.lead_score::int AS lead_score, call.reconnect_token, call.reconnect_eligible, call.pool_id::text,
            call.site_id::text, call.country_code, to_json(call.created_at) #>> '{}' AS created_at,
            to_json(call.updated_at) #>> '{}' AS updated_at
-      FROM call JOIN admitted a ON a.id = call.id`,
-  );
-  return new Map(inserted.map((r) => [Number(r.idx), callRowOf(r)]));
-}
+      FROM call JOIN admitted a ON a.id = call.id`;
 
 type RawCall = {
   id: string;

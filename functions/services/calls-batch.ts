@@ -1,6 +1,6 @@
 import type { Db } from "../db/database";
 import { ApiError, fromDatabaseError, type FieldError } from "../lib/errors";
-import { insertNewCalls, type CallRow } from "./call-ingest";
+import { insertNewCallIds } from "./call-ingest";
 import { REQUIRED_ON_CREATE, upsertCallIn, type CallInput } from "./calls";
 
 /** One item's outcome in a batch (SPEC §11): 201 created, 200 changed, or the 4xx the single route would answer. */
@@ -9,7 +9,7 @@ export type BatchItemResult = { index: number; status: number; id?: string; erro
 /**
  * Items of `POST /api/calls/batch`, each an upsert exactly as `POST /api/calls`; `items[i]` is the parsed body or the
  * error its validation gave. New calls whose external id is not repeated in the batch go in one statement
- * (`insertNewCalls`, its own transaction, ordered by external id so concurrent batches lock in one order); the rest —
+ * (`insertNewCallIds`, its own transaction, ordered by external id so concurrent batches lock in one order); the rest —
  * updates, repeats of an external id (applied in item order, after the call they name was created), items the
  * statement did not admit, and every item when that statement fails — take the single route's long way one by one,
  * each in its own transaction, so a bad item fails alone and writes nothing of itself. No transaction is held across
@@ -30,15 +30,15 @@ export async function ingestCalls(db: Db, orgId: string, items: readonly (CallIn
   });
   if (fast.length > 0) {
     fast.sort((a, b) => ((a.input.externalId ?? "") < (b.input.externalId ?? "") ? -1 : 1));
-    let inserted: Map<number, CallRow> | undefined;
+    let inserted: Map<number, string> | undefined;
     try {
-      inserted = await insertNewCalls(db, orgId, fast, now);
+      inserted = await insertNewCallIds(db, orgId, fast, now);
     } catch (error) {
       if (!fromDatabaseError(error)) throw error; // a bad value in some item: each finds out alone below
     }
     for (const { index } of fast) {
-      const call = inserted?.get(index);
-      if (call) results[index] = { index, status: 201, id: call.id };
+      const id = inserted?.get(index);
+      if (id) results[index] = { index, status: 201, id };
       else slow.push(index);
     }
   }
