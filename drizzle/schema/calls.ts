@@ -70,13 +70,16 @@ export const calls = pgTable(
   ],
 );
 
-/** Enforces "external_id unique per org" across partitions and answers the upsert's lookup in one probe. */
+/**
+ * Enforces "external_id unique per org" across partitions and answers the upsert's lookup in one probe. Each row names
+ * its call by the call's whole key, checked by the statement triggers of sql/002_call_external_id_keys.sql (migration
+ * 0010), which imply the organization too (and delete the row with its call, so with its organization): `org_id` holds
+ * no reference of its own since migration 0011.
+ */
 export const callExternalIds = pgTable(
   "call_external_ids",
   {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: uuid("org_id").notNull(),
     externalId: text("external_id").notNull(),
     callId: uuid("call_id").notNull(),
     startedAt: tstz("started_at").notNull(),
