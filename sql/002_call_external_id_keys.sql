@@ -25,7 +25,9 @@
 -- statement, would read every partition of calls whole, and be reused for every single-call write after it.
 -- A call this very transaction inserted is not locked: no other transaction can see it, let alone delete it, until
 -- this one commits, and then its external ids are committed with it (a delete sees them). Locking a row writes to its
--- page and the WAL; for a new call's own external id that was most of the check's cost.
+-- page and the WAL; for a new call's own external id that was most of the check's cost. "This transaction" is its
+-- 32-bit xid against the row's xmin: a call inserted in a subtransaction (a savepoint) is locked like any other, and
+-- only a frozen call whose xmin was the same 32-bit value four billion transactions ago would be taken for our own.
 CREATE OR REPLACE FUNCTION tally_call_external_ids_check()
 RETURNS trigger
 LANGUAGE plpgsql
