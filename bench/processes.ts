@@ -25,7 +25,7 @@ async function freePort(): Promise<number> {
  * the requests a phase served it is the server's CPU per request, a figure the load of other processes on the
  * machine moves far less than req/s or latency (they take cores away, not instructions).
  */
-function cpuMsOf(pid: number): number {
+export function cpuMsOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15 of the line)

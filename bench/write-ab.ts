@@ -6,15 +6,14 @@
 // commits it (wall ms per statement, and the Postgres backend's own CPU from /proc: user + system ticks of 10 ms,
 // which other processes' load moves far less than wall time). `--a-tree` renders side A's statement from another
 // checkout of the repository (an export of the commit before a change), so a change of the statement is paired too.
-import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { SQL } from "drizzle-orm";
-import { PgDialect } from "drizzle-orm/pg-core";
 import postgres from "postgres";
 import type { Db } from "../functions/db/database";
 import type { CallInput } from "../functions/services/call-ingest";
+import { newCallSource, renderedInsert } from "./new-calls";
+import { cpuMsOf } from "./processes";
 
 const { values: opts } = parseArgs({
   options: {
@@ -40,34 +39,10 @@ async function statementsOf(tree: string) {
 }
 const insertOf = { a: await statementsOf(opts["a-tree"] ? resolve(opts["a-tree"]) : here), b: await statementsOf(here) };
 
-const stamp = Date.now();
-let seq = 0;
-const newCall = (): CallInput => ({
-  phoneNumber: `+1415${String(5_000_000 + ((seq * 7919) % 5_000_000)).padStart(7, "0")}`,
-  direction: "inbound",
-  status: "completed",
-  durationSec: 60 + (seq % 300),
-  externalId: `write-ab-${stamp}-${seq++}`,
-});
+const newCall = newCallSource("write-ab");
 
 /** The statement one side's route (single or batch) sends for `size` new calls, rendered without running it. */
-async function statementOf(side: "a" | "b", orgId: string, size: number, route: "single" | "batch") {
-  let captured: { sql: string; params: unknown[] } | undefined;
-  const capture = { execute: async (q: SQL) => ((captured = new PgDialect().sqlToQuery(q)), []) } as unknown as Db;
-  await insertOf[side][route](
-    capture,
-    orgId,
-    Array.from({ length: size }, (_, index) => ({ index, input: newCall() })),
-    new Date(),
-  );
-  return captured!;
-}
-
-const cpuMsOf = (pid: number) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-};
+const statementOf = (side: "a" | "b", orgId: string, size: number, route: "single" | "batch") => renderedInsert(insertOf[side][route], orgId, size, newCall);
 
 const sides = { a: postgres(opts.a, { max: 1, onnotice: () => {} }), b: postgres(opts.b, { max: 1, onnotice: () => {} }) };
 const info = {} as Record<"a" | "b", { pid: number; orgId: string }>;

@@ -8,18 +8,18 @@
 // throughput bench's dataset does).
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { type SQL, sql } from "drizzle-orm";
-import { PgDialect } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
 import { createApp } from "../functions/app";
 import { deliveryLedgerOver } from "../functions/cache/delivery-ledger";
 import { createNodeSharedCache } from "../functions/cache/node";
-import { type Db, rows } from "../functions/db/database";
+import { rows } from "../functions/db/database";
 import { openPostgres } from "../functions/db/postgres";
 import { systemClock } from "../functions/lib/clock";
 import { jsonLogger } from "../functions/lib/logger";
 import { rateLimitStoreOver } from "../functions/rate-limit/stores";
-import { insertNewCalls, type CallInput } from "../functions/services/call-ingest";
+import { insertNewCalls } from "../functions/services/call-ingest";
 import { createApiKey } from "../functions/services/organizations";
+import { newCallSource, renderedInsert } from "./new-calls";
 
 const { values: opts } = parseArgs({
   options: {
@@ -53,15 +53,7 @@ const app = createApp({
 const [org] = await rows<{ id: string }>(database.db, sql`SELECT id::text FROM organizations ORDER BY id LIMIT 1`);
 if (!org) throw new Error(`${opts.url} has no organization: run the throughput bench once to seed it`);
 const key = await createApiKey(database.db, { orgId: org.id, scope: "write", name: `write-cost ${new Date().toISOString()}` });
-const stamp = Date.now();
-let seq = 0;
-const newCall = (): CallInput => ({
-  phoneNumber: `+1415${String(5_000_000 + ((seq * 7919) % 5_000_000)).padStart(7, "0")}`,
-  direction: "inbound",
-  status: "completed",
-  durationSec: 60 + (seq % 300),
-  externalId: `write-cost-${stamp}-${seq++}`,
-});
+const newCall = newCallSource("write-cost");
 const post = async (path: string, body: unknown) => {
   const res = await app.request(path, {
     method: "POST",
@@ -97,15 +89,7 @@ async function perRequest(label: string, count: number, one: () => Promise<Respo
 
 /** EXPLAIN (ANALYZE, BUFFERS, WAL) of `insertNewCalls` for `size` new calls, rolled back: the plan's summary lines. */
 async function explainInsert(size: number) {
-  let captured: { sql: string; params: unknown[] } | undefined;
-  const capture = { execute: async (q: SQL) => ((captured = new PgDialect().sqlToQuery(q)), []) } as unknown as Db;
-  await insertNewCalls(
-    capture,
-    org!.id,
-    Array.from({ length: size }, (_, index) => ({ index, input: newCall() })),
-    new Date(),
-  );
-  const { sql: text, params } = captured!;
+  const { sql: text, params } = await renderedInsert(insertNewCalls, org!.id, size, newCall);
   let lines: string[] = [];
   await database.client
     .begin(async (tx) => {

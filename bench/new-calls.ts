@@ -1,0 +1,35 @@
+// What the write benches (write-cost, write-ab) send: new calls with unique external ids, and the new-call statement
+// a service function would run for them, rendered without running it.
+import type { SQL } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
+import type { Db } from "../functions/db/database";
+import type { CallInput } from "../functions/services/call-ingest";
+
+/** A source of new calls: phone numbers spread over 5M, external ids `<label>-<start>-<n>`. */
+export function newCallSource(label: string): () => CallInput {
+  const stamp = Date.now();
+  let seq = 0;
+  return () => ({
+    phoneNumber: `+1415${String(5_000_000 + ((seq * 7919) % 5_000_000)).padStart(7, "0")}`,
+    direction: "inbound",
+    status: "completed",
+    durationSec: 60 + (seq % 300),
+    externalId: `${label}-${stamp}-${seq++}`,
+  });
+}
+
+type NewCallsInsert = (db: Db, orgId: string, items: readonly { index: number; input: CallInput }[], now: Date) => Promise<unknown>;
+
+/** The text and parameters `insert` sends for `size` calls from `next`, captured instead of sent. */
+export async function renderedInsert(insert: NewCallsInsert, orgId: string, size: number, next: () => CallInput) {
+  let captured: { sql: string; params: unknown[] } | undefined;
+  const capture = { execute: async (q: SQL) => ((captured = new PgDialect().sqlToQuery(q)), []) } as unknown as Db;
+  await insert(
+    capture,
+    orgId,
+    Array.from({ length: size }, (_, index) => ({ index, input: next() })),
+    new Date(),
+  );
+  if (!captured) throw new Error("the insert sent no statement");
+  return captured;
+}
