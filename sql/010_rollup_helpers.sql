@@ -1,4 +1,4 @@
--- Rollups of calls (tables in drizzle/schema/rollups.ts), 1 of 3: the bucket helpers, the covering indexes and the
+-- Rollups of calls (tables in drizzle/schema/rollups.ts), 1 of 3: the bucket helpers, the covering primary keys and the
 -- state rows. 011_rollup_triggers.sql logs the deltas of changes, 012_rollup_refresh.sql folds them in. Each file is
 -- idempotent: re-applied on every migrate, in name order.
 --
@@ -46,25 +46,12 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT CASE WHEN public.tally_rollup_bucket(at) = at THEN at ELSE public.tally_rollup_bucket(at) + interval '15 minutes' END $$;
 --> statement-breakpoint
 
--- Covering indexes: reads take one organization's buckets of a window in (org_id, bucket_start) order by index-only
--- scans. Rollup rows are written time-major (each refresh writes the newest buckets of every organization), so one
--- organization's rows are spread over as many heap pages as it has rows; the index keeps them together. (An index
+-- Covering primary keys (drizzle/migrations/0012_rollup_keys_cover.sql): reads take one organization's buckets of a
+-- window in (org_id, bucket_start) order by index-only scans of the primary key, which INCLUDEs the counters they read.
+-- Rollup rows are written time-major (each refresh writes the newest buckets of every organization), so one
+-- organization's rows are spread over as many heap pages as it has rows; the index keeps them together. One index per
+-- table: a fold's update of a row (never HOT, the index holds its counters) writes one index tuple, not two. (An index
 -- holds 32 columns at most: the (direction, status) counts, read only by the calls list's filtered total, stay out.)
-CREATE INDEX IF NOT EXISTS call_rollup_15m_covering_idx ON call_rollup_15m (org_id, bucket_start) INCLUDE (
-  calls, completed, duration_completed_sum, scored, qualified, score_sum, hot, warm, cold, booked,
-  outcome_appointment_booked, outcome_qualified, outcome_callback_requested, outcome_not_interested, outcome_voicemail,
-  outcome_wrong_number, credits_used);
---> statement-breakpoint
-
-CREATE INDEX IF NOT EXISTS agent_rollup_hourly_covering_idx ON agent_rollup_hourly (org_id, bucket_start) INCLUDE (
-  agent_id, calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used,
-  milestones, milestones_achieved, objections, objections_handled);
---> statement-breakpoint
-
-CREATE INDEX IF NOT EXISTS agent_rollup_daily_covering_idx ON agent_rollup_daily (org_id, day_start) INCLUDE (
-  agent_id, calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used,
-  milestones, milestones_achieved, objections, objections_handled);
---> statement-breakpoint
 
 INSERT INTO rollup_state (id, watermark, built_to) VALUES (1, '-infinity', '-infinity') ON CONFLICT (id) DO NOTHING;
 --> statement-breakpoint

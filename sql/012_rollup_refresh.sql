@@ -9,8 +9,8 @@
 --     for locality), and both its dirty 15-minute buckets and its agent rows are computed from that read;
 --   * the hour's calls are probed in call_milestones and call_objections in call id order (the order of both indexes);
 --   * only rows whose values differ are written: the new rows are compared with the current ones (agent rows through
---     the covering index), changed and new rows are upserted, rows whose bucket or agent has no call left are deleted
---     by their ctid (a hash join against the whole rollup table is never a candidate).
+--     the covering primary key), changed and new rows are upserted, rows whose bucket or agent has no call left are
+--     deleted by their ctid (a hash join against the whole rollup table is never a candidate).
 -- Settings: custom plans (the arrays range from one element to MAX_DIRTY_MARKS; a generic plan sized for a few rows
 -- could nest-loop two large CTEs), no JIT (compiling costs more than the statement on small work sets), and sorts and
 -- hashes of one run (at most MAX_DIRTY_MARKS hours of calls) kept in memory.
@@ -188,7 +188,7 @@ BEGIN
       FROM agent_calls c
      GROUP BY 1, 2, 3
   ),
-  -- the current agent rows of the hours, from the covering index
+  -- the current agent rows of the hours, from the covering primary key
   agent_old AS MATERIALIZED (
     SELECT o.* FROM h
       CROSS JOIN LATERAL (
@@ -349,13 +349,21 @@ $$;
 -- survives, with its mark, for the next run), so each delta is added exactly once. Left alone: the deltas of a bucket
 -- (agent deltas: of an hour) that waits for a recompute (a `recompute` mark not yet taken), which the recompute
 -- replaces, and nothing is added for an organization that is gone (its rollup rows went with it). The caller holds the
--- refresh lock. Cost: the log's rows and the rollup rows they name, by key.
+-- refresh lock (nothing else writes rollup rows meanwhile). Cost: the log's rows and the rollup rows they name, by key:
+--   * each row's sums are computed in key order with one probe of the primary key for the row's ctid (in the
+--     statement's snapshot: the rows as they were before it); a plain UPDATE then joins the sums by ctid, in heap
+--     order, and only the sums without a row are inserted (an INSERT … ON CONFLICT DO UPDATE probes the key, locks
+--     the row, one more WAL record, and then updates it: twice the time per row, BENCHMARKS.md);
+--   * joins are nested loops over the sums (hash and merge joins off): a changed row costs its probe and its TID
+--     fetch, never a scan of a rollup table, whatever the planner guesses of the log's size.
 CREATE OR REPLACE FUNCTION tally_rollup_fold(p_upto timestamptz)
 RETURNS TABLE (marks bigint, agent_deltas bigint, call_rows bigint, agent_rows bigint)
 LANGUAGE plpgsql
 SET plan_cache_mode = force_custom_plan
 SET jit = off
 SET work_mem = '64MB'
+SET enable_hashjoin = off
+SET enable_mergejoin = off
 AS $$
 DECLARE
   c_org uuid[];
@@ -367,168 +375,215 @@ DECLARE
   d_day timestamptz[];
   d_agent uuid[];
 BEGIN
-  WITH pending AS (
-    SELECT DISTINCT p.org_id, p.bucket_start FROM rollup_dirty p WHERE p.recompute AND p.bucket_start < p_upto
+  marks := 0; agent_deltas := 0; call_rows := 0; agent_rows := 0;
+  -- an empty log costs two probes, not the planning of the statement below (a run that finds nothing changed)
+  IF NOT EXISTS (SELECT 1 FROM rollup_dirty d WHERE d.bucket_start < p_upto AND NOT d.recompute)
+     AND NOT EXISTS (SELECT 1 FROM rollup_agent_delta a WHERE a.bucket_start < p_upto) THEN
+    RETURN NEXT;
+    RETURN;
+  END IF;
+
+  -- a bucket waiting for a recompute is probed for only when some bucket waits (rarely: retention's marks beyond
+  -- one run's MAX_DIRTY_MARKS), by index, per log row
+  WITH waiting AS MATERIALIZED (
+    SELECT EXISTS (SELECT 1 FROM rollup_dirty p WHERE p.recompute AND p.bucket_start < p_upto) AS any
   ),
   marks AS (
     DELETE FROM rollup_dirty d
      WHERE d.bucket_start < p_upto AND NOT d.recompute
-       AND NOT EXISTS (SELECT 1 FROM pending p WHERE p.org_id = d.org_id AND p.bucket_start = d.bucket_start)
+       AND (NOT (SELECT w.any FROM waiting w)
+            OR NOT EXISTS (SELECT 1 FROM rollup_dirty p
+                            WHERE p.org_id = d.org_id AND p.bucket_start = d.bucket_start AND p.recompute))
     RETURNING d.*
   ),
   agent_deltas AS (
     DELETE FROM rollup_agent_delta a
      WHERE a.bucket_start < p_upto
-       AND NOT EXISTS (SELECT 1 FROM pending p
-                        WHERE p.org_id = a.org_id AND tally_rollup_hour(p.bucket_start) = tally_rollup_hour(a.bucket_start))
+       AND (NOT (SELECT w.any FROM waiting w)
+            OR NOT EXISTS (SELECT 1 FROM rollup_dirty p
+                            WHERE p.org_id = a.org_id AND p.recompute AND p.bucket_start < p_upto
+                              AND p.bucket_start >= tally_rollup_hour(a.bucket_start)
+                              AND p.bucket_start < tally_rollup_hour(a.bucket_start) + interval '1 hour'))
     RETURNING a.*
   ),
-  call_sums AS (
-    SELECT m.org_id, m.bucket_start,
-           sum(m.calls) AS calls, sum(m.completed) AS completed,
-           sum(m.duration_completed_sum) AS duration_completed_sum, sum(m.scored) AS scored,
-           sum(m.qualified) AS qualified, sum(m.score_sum) AS score_sum, sum(m.hot) AS hot,
-           sum(m.warm) AS warm, sum(m.cold) AS cold, sum(m.booked) AS booked,
-           sum(m.outcome_appointment_booked) AS outcome_appointment_booked,
-           sum(m.outcome_qualified) AS outcome_qualified,
-           sum(m.outcome_callback_requested) AS outcome_callback_requested,
-           sum(m.outcome_not_interested) AS outcome_not_interested,
-           sum(m.outcome_voicemail) AS outcome_voicemail, sum(m.outcome_wrong_number) AS outcome_wrong_number,
-           sum(m.credits_used) AS credits_used, sum(m.inbound_queued) AS inbound_queued,
-           sum(m.inbound_ringing) AS inbound_ringing, sum(m.inbound_in_progress) AS inbound_in_progress,
-           sum(m.inbound_completed) AS inbound_completed, sum(m.inbound_failed) AS inbound_failed,
-           sum(m.inbound_missed) AS inbound_missed, sum(m.inbound_abandoned) AS inbound_abandoned,
-           sum(m.outbound_queued) AS outbound_queued, sum(m.outbound_ringing) AS outbound_ringing,
-           sum(m.outbound_in_progress) AS outbound_in_progress,
-           sum(m.outbound_completed) AS outbound_completed, sum(m.outbound_failed) AS outbound_failed,
-           sum(m.outbound_missed) AS outbound_missed, sum(m.outbound_abandoned) AS outbound_abandoned
-      FROM marks m
-     WHERE EXISTS (SELECT 1 FROM organizations o WHERE o.id = m.org_id)
-     GROUP BY 1, 2
-  ),
-  call_applied AS (
-    INSERT INTO call_rollup_15m (
-      org_id, bucket_start,
-      calls, completed, duration_completed_sum, scored, qualified, score_sum, hot, warm, cold, booked,
-      outcome_appointment_booked, outcome_qualified, outcome_callback_requested, outcome_not_interested,
-      outcome_voicemail, outcome_wrong_number, credits_used, inbound_queued, inbound_ringing,
-      inbound_in_progress, inbound_completed, inbound_failed, inbound_missed, inbound_abandoned,
-      outbound_queued, outbound_ringing, outbound_in_progress, outbound_completed, outbound_failed,
-      outbound_missed, outbound_abandoned)
-    SELECT s.* FROM call_sums s
+  call_sums AS MATERIALIZED (
+    SELECT s.*, (SELECT r.ctid FROM call_rollup_15m r WHERE r.org_id = s.org_id AND r.bucket_start = s.bucket_start) AS tid
+      FROM (
+      SELECT m.org_id, m.bucket_start,
+             sum(m.calls) AS calls, sum(m.completed) AS completed,
+             sum(m.duration_completed_sum) AS duration_completed_sum, sum(m.scored) AS scored,
+             sum(m.qualified) AS qualified, sum(m.score_sum) AS score_sum, sum(m.hot) AS hot, sum(m.warm) AS warm,
+             sum(m.cold) AS cold, sum(m.booked) AS booked,
+             sum(m.outcome_appointment_booked) AS outcome_appointment_booked,
+             sum(m.outcome_qualified) AS outcome_qualified,
+             sum(m.outcome_callback_requested) AS outcome_callback_requested,
+             sum(m.outcome_not_interested) AS outcome_not_interested, sum(m.outcome_voicemail) AS outcome_voicemail,
+             sum(m.outcome_wrong_number) AS outcome_wrong_number, sum(m.credits_used) AS credits_used,
+             sum(m.inbound_queued) AS inbound_queued, sum(m.inbound_ringing) AS inbound_ringing,
+             sum(m.inbound_in_progress) AS inbound_in_progress, sum(m.inbound_completed) AS inbound_completed,
+             sum(m.inbound_failed) AS inbound_failed, sum(m.inbound_missed) AS inbound_missed,
+             sum(m.inbound_abandoned) AS inbound_abandoned, sum(m.outbound_queued) AS outbound_queued,
+             sum(m.outbound_ringing) AS outbound_ringing, sum(m.outbound_in_progress) AS outbound_in_progress,
+             sum(m.outbound_completed) AS outbound_completed, sum(m.outbound_failed) AS outbound_failed,
+             sum(m.outbound_missed) AS outbound_missed, sum(m.outbound_abandoned) AS outbound_abandoned
+        FROM marks m
+       GROUP BY 1, 2) s
      WHERE (s.calls, s.completed, s.duration_completed_sum, s.scored, s.qualified, s.score_sum, s.hot, s.warm,
             s.cold, s.booked, s.outcome_appointment_booked, s.outcome_qualified, s.outcome_callback_requested,
-            s.outcome_not_interested, s.outcome_voicemail, s.outcome_wrong_number, s.credits_used,
-            s.inbound_queued, s.inbound_ringing, s.inbound_in_progress, s.inbound_completed, s.inbound_failed,
-            s.inbound_missed, s.inbound_abandoned, s.outbound_queued, s.outbound_ringing,
-            s.outbound_in_progress, s.outbound_completed, s.outbound_failed, s.outbound_missed,
-            s.outbound_abandoned)
+            s.outcome_not_interested, s.outcome_voicemail, s.outcome_wrong_number, s.credits_used, s.inbound_queued,
+            s.inbound_ringing, s.inbound_in_progress, s.inbound_completed, s.inbound_failed, s.inbound_missed,
+            s.inbound_abandoned, s.outbound_queued, s.outbound_ringing, s.outbound_in_progress, s.outbound_completed,
+            s.outbound_failed, s.outbound_missed, s.outbound_abandoned)
            IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    ON CONFLICT (org_id, bucket_start) DO UPDATE SET
-      calls = call_rollup_15m.calls + EXCLUDED.calls,
-      completed = call_rollup_15m.completed + EXCLUDED.completed,
-      duration_completed_sum = call_rollup_15m.duration_completed_sum + EXCLUDED.duration_completed_sum,
-      scored = call_rollup_15m.scored + EXCLUDED.scored,
-      qualified = call_rollup_15m.qualified + EXCLUDED.qualified,
-      score_sum = call_rollup_15m.score_sum + EXCLUDED.score_sum, hot = call_rollup_15m.hot + EXCLUDED.hot,
-      warm = call_rollup_15m.warm + EXCLUDED.warm, cold = call_rollup_15m.cold + EXCLUDED.cold,
-      booked = call_rollup_15m.booked + EXCLUDED.booked,
-      outcome_appointment_booked = call_rollup_15m.outcome_appointment_booked + EXCLUDED.outcome_appointment_booked,
-      outcome_qualified = call_rollup_15m.outcome_qualified + EXCLUDED.outcome_qualified,
-      outcome_callback_requested = call_rollup_15m.outcome_callback_requested + EXCLUDED.outcome_callback_requested,
-      outcome_not_interested = call_rollup_15m.outcome_not_interested + EXCLUDED.outcome_not_interested,
-      outcome_voicemail = call_rollup_15m.outcome_voicemail + EXCLUDED.outcome_voicemail,
-      outcome_wrong_number = call_rollup_15m.outcome_wrong_number + EXCLUDED.outcome_wrong_number,
-      credits_used = call_rollup_15m.credits_used + EXCLUDED.credits_used,
-      inbound_queued = call_rollup_15m.inbound_queued + EXCLUDED.inbound_queued,
-      inbound_ringing = call_rollup_15m.inbound_ringing + EXCLUDED.inbound_ringing,
-      inbound_in_progress = call_rollup_15m.inbound_in_progress + EXCLUDED.inbound_in_progress,
-      inbound_completed = call_rollup_15m.inbound_completed + EXCLUDED.inbound_completed,
-      inbound_failed = call_rollup_15m.inbound_failed + EXCLUDED.inbound_failed,
-      inbound_missed = call_rollup_15m.inbound_missed + EXCLUDED.inbound_missed,
-      inbound_abandoned = call_rollup_15m.inbound_abandoned + EXCLUDED.inbound_abandoned,
-      outbound_queued = call_rollup_15m.outbound_queued + EXCLUDED.outbound_queued,
-      outbound_ringing = call_rollup_15m.outbound_ringing + EXCLUDED.outbound_ringing,
-      outbound_in_progress = call_rollup_15m.outbound_in_progress + EXCLUDED.outbound_in_progress,
-      outbound_completed = call_rollup_15m.outbound_completed + EXCLUDED.outbound_completed,
-      outbound_failed = call_rollup_15m.outbound_failed + EXCLUDED.outbound_failed,
-      outbound_missed = call_rollup_15m.outbound_missed + EXCLUDED.outbound_missed,
-      outbound_abandoned = call_rollup_15m.outbound_abandoned + EXCLUDED.outbound_abandoned
+       AND EXISTS (SELECT 1 FROM organizations o WHERE o.id = s.org_id)
+     ORDER BY s.org_id, s.bucket_start
+  ),
+  call_updated AS (
+    UPDATE call_rollup_15m r SET
+      calls = r.calls + s.calls, completed = r.completed + s.completed,
+      duration_completed_sum = r.duration_completed_sum + s.duration_completed_sum, scored = r.scored + s.scored,
+      qualified = r.qualified + s.qualified, score_sum = r.score_sum + s.score_sum, hot = r.hot + s.hot,
+      warm = r.warm + s.warm, cold = r.cold + s.cold, booked = r.booked + s.booked,
+      outcome_appointment_booked = r.outcome_appointment_booked + s.outcome_appointment_booked,
+      outcome_qualified = r.outcome_qualified + s.outcome_qualified,
+      outcome_callback_requested = r.outcome_callback_requested + s.outcome_callback_requested,
+      outcome_not_interested = r.outcome_not_interested + s.outcome_not_interested,
+      outcome_voicemail = r.outcome_voicemail + s.outcome_voicemail,
+      outcome_wrong_number = r.outcome_wrong_number + s.outcome_wrong_number,
+      credits_used = r.credits_used + s.credits_used, inbound_queued = r.inbound_queued + s.inbound_queued,
+      inbound_ringing = r.inbound_ringing + s.inbound_ringing,
+      inbound_in_progress = r.inbound_in_progress + s.inbound_in_progress,
+      inbound_completed = r.inbound_completed + s.inbound_completed,
+      inbound_failed = r.inbound_failed + s.inbound_failed, inbound_missed = r.inbound_missed + s.inbound_missed,
+      inbound_abandoned = r.inbound_abandoned + s.inbound_abandoned,
+      outbound_queued = r.outbound_queued + s.outbound_queued,
+      outbound_ringing = r.outbound_ringing + s.outbound_ringing,
+      outbound_in_progress = r.outbound_in_progress + s.outbound_in_progress,
+      outbound_completed = r.outbound_completed + s.outbound_completed,
+      outbound_failed = r.outbound_failed + s.outbound_failed,
+      outbound_missed = r.outbound_missed + s.outbound_missed,
+      outbound_abandoned = r.outbound_abandoned + s.outbound_abandoned
+      FROM (SELECT * FROM call_sums ORDER BY tid) s
+     WHERE r.ctid = s.tid
+    RETURNING r.org_id, r.bucket_start, r.calls
+  ),
+  call_inserted AS (
+    INSERT INTO call_rollup_15m (org_id, bucket_start,
+      calls, completed, duration_completed_sum, scored, qualified, score_sum, hot, warm, cold, booked,
+      outcome_appointment_booked, outcome_qualified, outcome_callback_requested, outcome_not_interested,
+      outcome_voicemail, outcome_wrong_number, credits_used, inbound_queued, inbound_ringing, inbound_in_progress,
+      inbound_completed, inbound_failed, inbound_missed, inbound_abandoned, outbound_queued, outbound_ringing,
+      outbound_in_progress, outbound_completed, outbound_failed, outbound_missed, outbound_abandoned)
+    SELECT s.org_id, s.bucket_start,
+           s.calls, s.completed, s.duration_completed_sum, s.scored, s.qualified, s.score_sum, s.hot, s.warm, s.cold,
+           s.booked, s.outcome_appointment_booked, s.outcome_qualified, s.outcome_callback_requested,
+           s.outcome_not_interested, s.outcome_voicemail, s.outcome_wrong_number, s.credits_used, s.inbound_queued,
+           s.inbound_ringing, s.inbound_in_progress, s.inbound_completed, s.inbound_failed, s.inbound_missed,
+           s.inbound_abandoned, s.outbound_queued, s.outbound_ringing, s.outbound_in_progress, s.outbound_completed,
+           s.outbound_failed, s.outbound_missed, s.outbound_abandoned
+      FROM call_sums s WHERE s.tid IS NULL
     RETURNING call_rollup_15m.org_id, call_rollup_15m.bucket_start, call_rollup_15m.calls
   ),
-  hour_sums AS (
-    SELECT s.* FROM (
-      SELECT a.org_id, a.agent_id, tally_rollup_hour(a.bucket_start) AS bucket_start,
-           sum(a.calls) AS calls, sum(a.completed) AS completed,
-           sum(a.duration_completed_sum) AS duration_completed_sum, sum(a.scored) AS scored,
-           sum(a.score_sum) AS score_sum, sum(a.booked) AS booked, sum(a.credits_used) AS credits_used,
-           sum(a.milestones) AS milestones, sum(a.milestones_achieved) AS milestones_achieved,
-           sum(a.objections) AS objections, sum(a.objections_handled) AS objections_handled
+  hour_sums AS MATERIALIZED (
+    SELECT s.*, (SELECT r.ctid FROM agent_rollup_hourly r
+                  WHERE r.org_id = s.org_id AND r.bucket_start = s.bucket_start AND r.agent_id = s.agent_id) AS tid
+      FROM (
+      SELECT a.org_id, tally_rollup_hour(a.bucket_start) AS bucket_start, a.agent_id,
+             sum(a.calls) AS calls, sum(a.completed) AS completed,
+             sum(a.duration_completed_sum) AS duration_completed_sum, sum(a.scored) AS scored,
+             sum(a.score_sum) AS score_sum, sum(a.booked) AS booked, sum(a.credits_used) AS credits_used,
+             sum(a.milestones) AS milestones, sum(a.milestones_achieved) AS milestones_achieved,
+             sum(a.objections) AS objections, sum(a.objections_handled) AS objections_handled
         FROM agent_deltas a
-       WHERE EXISTS (SELECT 1 FROM organizations o WHERE o.id = a.org_id)
        GROUP BY 1, 2, 3) s
      WHERE (s.calls, s.completed, s.duration_completed_sum, s.scored, s.score_sum, s.booked, s.credits_used,
             s.milestones, s.milestones_achieved, s.objections, s.objections_handled)
            IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+       AND EXISTS (SELECT 1 FROM organizations o WHERE o.id = s.org_id)
+     ORDER BY s.org_id, s.bucket_start, s.agent_id
   ),
-  hour_applied AS (
-    INSERT INTO agent_rollup_hourly (
-      org_id, agent_id, bucket_start,
+  hour_updated AS (
+    UPDATE agent_rollup_hourly r SET
+      calls = r.calls + s.calls, completed = r.completed + s.completed,
+      duration_completed_sum = r.duration_completed_sum + s.duration_completed_sum, scored = r.scored + s.scored,
+      score_sum = r.score_sum + s.score_sum, booked = r.booked + s.booked,
+      credits_used = r.credits_used + s.credits_used, milestones = r.milestones + s.milestones,
+      milestones_achieved = r.milestones_achieved + s.milestones_achieved, objections = r.objections + s.objections,
+      objections_handled = r.objections_handled + s.objections_handled
+      FROM (SELECT * FROM hour_sums ORDER BY tid) s
+     WHERE r.ctid = s.tid
+    RETURNING r.org_id, r.bucket_start, r.agent_id, r.calls
+  ),
+  hour_inserted AS (
+    INSERT INTO agent_rollup_hourly (org_id, bucket_start, agent_id,
       calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used, milestones,
       milestones_achieved, objections, objections_handled)
-    SELECT s.* FROM hour_sums s
-    ON CONFLICT (org_id, bucket_start, agent_id) DO UPDATE SET
-      calls = agent_rollup_hourly.calls + EXCLUDED.calls,
-      completed = agent_rollup_hourly.completed + EXCLUDED.completed,
-      duration_completed_sum = agent_rollup_hourly.duration_completed_sum + EXCLUDED.duration_completed_sum,
-      scored = agent_rollup_hourly.scored + EXCLUDED.scored,
-      score_sum = agent_rollup_hourly.score_sum + EXCLUDED.score_sum,
-      booked = agent_rollup_hourly.booked + EXCLUDED.booked,
-      credits_used = agent_rollup_hourly.credits_used + EXCLUDED.credits_used,
-      milestones = agent_rollup_hourly.milestones + EXCLUDED.milestones,
-      milestones_achieved = agent_rollup_hourly.milestones_achieved + EXCLUDED.milestones_achieved,
-      objections = agent_rollup_hourly.objections + EXCLUDED.objections,
-      objections_handled = agent_rollup_hourly.objections_handled + EXCLUDED.objections_handled
+    SELECT s.org_id, s.bucket_start, s.agent_id,
+           s.calls, s.completed, s.duration_completed_sum, s.scored, s.score_sum, s.booked, s.credits_used,
+           s.milestones, s.milestones_achieved, s.objections, s.objections_handled
+      FROM hour_sums s WHERE s.tid IS NULL
     RETURNING agent_rollup_hourly.org_id, agent_rollup_hourly.bucket_start, agent_rollup_hourly.agent_id, agent_rollup_hourly.calls
   ),
-  day_applied AS (
-    INSERT INTO agent_rollup_daily (
-      org_id, agent_id, day_start,
+  day_sums AS MATERIALIZED (
+    SELECT s.*, (SELECT r.ctid FROM agent_rollup_daily r
+                  WHERE r.org_id = s.org_id AND r.day_start = s.day_start AND r.agent_id = s.agent_id) AS tid
+      FROM (
+      SELECT h.org_id, tally_rollup_day(h.bucket_start) AS day_start, h.agent_id,
+             sum(h.calls) AS calls, sum(h.completed) AS completed,
+             sum(h.duration_completed_sum) AS duration_completed_sum, sum(h.scored) AS scored,
+             sum(h.score_sum) AS score_sum, sum(h.booked) AS booked, sum(h.credits_used) AS credits_used,
+             sum(h.milestones) AS milestones, sum(h.milestones_achieved) AS milestones_achieved,
+             sum(h.objections) AS objections, sum(h.objections_handled) AS objections_handled
+        FROM hour_sums h
+       GROUP BY 1, 2, 3) s
+     WHERE (s.calls, s.completed, s.duration_completed_sum, s.scored, s.score_sum, s.booked, s.credits_used,
+            s.milestones, s.milestones_achieved, s.objections, s.objections_handled)
+           IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+     ORDER BY s.org_id, s.day_start, s.agent_id
+  ),
+  day_updated AS (
+    UPDATE agent_rollup_daily r SET
+      calls = r.calls + s.calls, completed = r.completed + s.completed,
+      duration_completed_sum = r.duration_completed_sum + s.duration_completed_sum, scored = r.scored + s.scored,
+      score_sum = r.score_sum + s.score_sum, booked = r.booked + s.booked,
+      credits_used = r.credits_used + s.credits_used, milestones = r.milestones + s.milestones,
+      milestones_achieved = r.milestones_achieved + s.milestones_achieved, objections = r.objections + s.objections,
+      objections_handled = r.objections_handled + s.objections_handled
+      FROM (SELECT * FROM day_sums ORDER BY tid) s
+     WHERE r.ctid = s.tid
+    RETURNING r.org_id, r.day_start, r.agent_id, r.calls
+  ),
+  day_inserted AS (
+    INSERT INTO agent_rollup_daily (org_id, day_start, agent_id,
       calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used, milestones,
       milestones_achieved, objections, objections_handled)
-    SELECT h.org_id, h.agent_id, tally_rollup_day(h.bucket_start),
-           sum(h.calls) AS calls, sum(h.completed) AS completed,
-           sum(h.duration_completed_sum) AS duration_completed_sum, sum(h.scored) AS scored,
-           sum(h.score_sum) AS score_sum, sum(h.booked) AS booked, sum(h.credits_used) AS credits_used,
-           sum(h.milestones) AS milestones, sum(h.milestones_achieved) AS milestones_achieved,
-           sum(h.objections) AS objections, sum(h.objections_handled) AS objections_handled
-      FROM hour_sums h
-     GROUP BY 1, 2, 3
-    ON CONFLICT (org_id, day_start, agent_id) DO UPDATE SET
-      calls = agent_rollup_daily.calls + EXCLUDED.calls,
-      completed = agent_rollup_daily.completed + EXCLUDED.completed,
-      duration_completed_sum = agent_rollup_daily.duration_completed_sum + EXCLUDED.duration_completed_sum,
-      scored = agent_rollup_daily.scored + EXCLUDED.scored,
-      score_sum = agent_rollup_daily.score_sum + EXCLUDED.score_sum,
-      booked = agent_rollup_daily.booked + EXCLUDED.booked,
-      credits_used = agent_rollup_daily.credits_used + EXCLUDED.credits_used,
-      milestones = agent_rollup_daily.milestones + EXCLUDED.milestones,
-      milestones_achieved = agent_rollup_daily.milestones_achieved + EXCLUDED.milestones_achieved,
-      objections = agent_rollup_daily.objections + EXCLUDED.objections,
-      objections_handled = agent_rollup_daily.objections_handled + EXCLUDED.objections_handled
+    SELECT s.org_id, s.day_start, s.agent_id,
+           s.calls, s.completed, s.duration_completed_sum, s.scored, s.score_sum, s.booked, s.credits_used,
+           s.milestones, s.milestones_achieved, s.objections, s.objections_handled
+      FROM day_sums s WHERE s.tid IS NULL
     RETURNING agent_rollup_daily.org_id, agent_rollup_daily.day_start, agent_rollup_daily.agent_id, agent_rollup_daily.calls
+  ),
+  call_zero AS (
+    SELECT z.org_id, z.bucket_start FROM call_updated z WHERE z.calls = 0
+    UNION ALL SELECT z.org_id, z.bucket_start FROM call_inserted z WHERE z.calls = 0
+  ),
+  hour_zero AS (
+    SELECT z.org_id, z.bucket_start, z.agent_id FROM hour_updated z WHERE z.calls = 0
+    UNION ALL SELECT z.org_id, z.bucket_start, z.agent_id FROM hour_inserted z WHERE z.calls = 0
+  ),
+  day_zero AS (
+    SELECT z.org_id, z.day_start, z.agent_id FROM day_updated z WHERE z.calls = 0
+    UNION ALL SELECT z.org_id, z.day_start, z.agent_id FROM day_inserted z WHERE z.calls = 0
   )
   SELECT (SELECT count(*) FROM marks), (SELECT count(*) FROM agent_deltas),
-         (SELECT count(*) FROM call_applied),
-         (SELECT count(*) FROM hour_applied) + (SELECT count(*) FROM day_applied),
-         (SELECT array_agg(z.org_id) FROM call_applied z WHERE z.calls = 0),
-         (SELECT array_agg(z.bucket_start) FROM call_applied z WHERE z.calls = 0),
-         (SELECT array_agg(z.org_id) FROM hour_applied z WHERE z.calls = 0),
-         (SELECT array_agg(z.bucket_start) FROM hour_applied z WHERE z.calls = 0),
-         (SELECT array_agg(z.agent_id) FROM hour_applied z WHERE z.calls = 0),
-         (SELECT array_agg(z.org_id) FROM day_applied z WHERE z.calls = 0),
-         (SELECT array_agg(z.day_start) FROM day_applied z WHERE z.calls = 0),
-         (SELECT array_agg(z.agent_id) FROM day_applied z WHERE z.calls = 0)
+         (SELECT count(*) FROM call_updated) + (SELECT count(*) FROM call_inserted),
+         (SELECT count(*) FROM hour_updated) + (SELECT count(*) FROM hour_inserted)
+           + (SELECT count(*) FROM day_updated) + (SELECT count(*) FROM day_inserted),
+         (SELECT array_agg(z.org_id) FROM call_zero z), (SELECT array_agg(z.bucket_start) FROM call_zero z),
+         (SELECT array_agg(z.org_id) FROM hour_zero z), (SELECT array_agg(z.bucket_start) FROM hour_zero z),
+         (SELECT array_agg(z.agent_id) FROM hour_zero z),
+         (SELECT array_agg(z.org_id) FROM day_zero z), (SELECT array_agg(z.day_start) FROM day_zero z),
+         (SELECT array_agg(z.agent_id) FROM day_zero z)
     INTO marks, agent_deltas, call_rows, agent_rows, c_org, c_bucket, h_org, h_hour, h_agent, d_org, d_day, d_agent;
 
   -- rows whose calls fell to 0 go, by key
