@@ -248,6 +248,10 @@ try {
 
   progress(`${barePhase.name}: ${connections} connections × ${durationSec} s…`);
   results.push({ name: barePhase.name, load: await loadPhase(bare, barePhase), single: await singlePhase(bare.base, barePhase, singleSamples) });
+  // the second floor: the same route after one Redis GET, the least a read costs that asks the shared store once
+  const storePhase: Phase = { name: "bare route + one Redis GET (the one-round-trip floor)", method: "GET", path: "/bare-redis", keys: readKeys };
+  progress(`${storePhase.name}: ${connections} connections × ${durationSec} s…`);
+  results.push({ name: storePhase.name, load: await loadPhase(bare, storePhase), single: await singlePhase(bare.base, storePhase, singleSamples) });
   for (const p of selected) {
     progress(`${p.name}: ${connections} connections × ${durationSec} s…`);
     const loadRow = await loadPhase(entry, p);
