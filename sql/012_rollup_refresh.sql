@@ -612,7 +612,8 @@ $$;
 --      statement's state, which is: no call, no row); a delta committed later survives and is folded in step 3;
 --   2. tally_rollup_recompute: the work set from raw rows, consuming the log rows it covers in its snapshot;
 --   3. tally_rollup_fold: every other log row below W added to the rollups;
---   4. B := W.
+--   4. tally_coverage_refresh (013_coverage.sql): agent coverage built towards W, its marked buckets recomputed;
+--   5. B := W.
 CREATE OR REPLACE FUNCTION tally_rollup_refresh(p_max_marks int, p_now timestamptz)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -627,6 +628,7 @@ DECLARE
   v_dropped_deltas bigint;
   r record;
   f record;
+  cv record;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('tally_rollup_refresh'));
   SELECT watermark, built_to INTO v_w, v_b FROM rollup_state WHERE id = 1;
@@ -665,6 +667,8 @@ BEGIN
 
   SELECT * INTO r FROM tally_rollup_recompute(v_org, v_bucket, v_w);
   SELECT * INTO f FROM tally_rollup_fold(v_w);
+  -- agent coverage (sql/013_coverage.sql): C towards W, at most 31 days a run, and the marked buckets below C
+  SELECT * INTO cv FROM tally_coverage_refresh(v_w, interval '31 days');
 
   UPDATE rollup_state SET built_to = greatest(built_to, v_w), refreshed_at = p_now WHERE id = 1;
 
@@ -679,7 +683,11 @@ BEGIN
     'hoursRecomputed', r.hours,
     'callsRead', r.calls_read,
     'callRollupRows', r.call_rows + f.call_rows,
-    'agentRollupRows', r.agent_rows + f.agent_rows);
+    'agentRollupRows', r.agent_rows + f.agent_rows,
+    'coverageBuiltTo', cv.built_to,
+    'coverageMarks', cv.marks,
+    'coverageBuckets', cv.buckets,
+    'coverageRows', cv.rows_written);
 END;
 $$;
 --> statement-breakpoint
@@ -700,6 +708,7 @@ BEGIN
   DELETE FROM agent_rollup_hourly WHERE org_id = p_org;
   DELETE FROM agent_rollup_daily WHERE org_id = p_org;
   SELECT * INTO r FROM tally_rollup_insert_grouped(p_org, v_b);
+  PERFORM tally_coverage_rebuild_org(p_org);
   RETURN jsonb_build_object(
     'orgId', p_org,
     'builtTo', v_b,
@@ -827,6 +836,7 @@ RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
   v_w timestamptz;
+  v_coverage_rows bigint;
   r record;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('tally_rollup_refresh'));
@@ -836,8 +846,10 @@ BEGIN
   DELETE FROM agent_rollup_daily;
   SELECT * INTO r FROM tally_rollup_insert_grouped(NULL, v_w);
   UPDATE rollup_state SET built_to = v_w, refreshed_at = p_now WHERE id = 1;
+  v_coverage_rows := tally_coverage_rebuild_all(v_w);
   RETURN jsonb_build_object(
     'watermark', v_w,
+    'coverageRows', v_coverage_rows,
     'dirtyMarks', r.marks,
     'callsRead', r.calls_read,
     'callRollupRows', r.call_rows,

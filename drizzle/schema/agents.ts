@@ -44,7 +44,12 @@ export const agentSessions = pgTable(
     endedAt: tstz("ended_at"),
     createdAt: createdAt(),
   },
-  (t) => [index("agent_sessions_org_started_idx").on(t.orgId, t.startedAt), index("agent_sessions_org_open_idx").on(t.orgId).where(sql`${t.endedAt} IS NULL`)],
+  (t) => [
+    index("agent_sessions_org_started_idx").on(t.orgId, t.startedAt),
+    index("agent_sessions_org_open_idx").on(t.orgId).where(sql`${t.endedAt} IS NULL`),
+    // the sessions that reach past an instant (coverage reads its raw part, the time from coverage_built_to on, by it)
+    index("agent_sessions_org_ended_idx").on(t.orgId, t.endedAt),
+  ],
 );
 
 export type BusinessHours = Partial<Record<"mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun", { start: string; end: string }[]>>;

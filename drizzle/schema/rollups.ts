@@ -136,6 +136,8 @@ export const rollupState = pgTable(
     builtTo: tstz("built_to").notNull().default(sql`'-infinity'`),
     advancedAt: tstz("advanced_at"),
     refreshedAt: tstz("refreshed_at"),
+    /** C: coverage_15m holds the buckets below it (15-minute aligned, C ≤ W, only grows but on a full rebuild) */
+    coverageBuiltTo: tstz("coverage_built_to").notNull().default(sql`'-infinity'`),
   },
   (t) => [check("rollup_state_single_row", sql`${t.id} = 1`)],
 );
@@ -189,4 +191,42 @@ export const adminViewState = pgTable(
     durationMs: integer("duration_ms"),
   },
   (t) => [check("admin_view_state_single_row", sql`${t.id} = 1`)],
+);
+
+/**
+ * Agent coverage per (organization, 15-minute UTC bucket) below rollup_state.coverage_built_to (issue #16 item 2), for
+ * `GET /api/coverage`: the agents' online time summed over agents (each agent's overlapping sessions once) and the
+ * time with at least one agent online, in microseconds (integers: sums over buckets are exact). Only buckets with
+ * someone online are stored. An open session counts to the bucket's end. Every UTC offset is a multiple of 15
+ * minutes, so a local hour is a union of whole buckets and both measures add up over them. Kept by the refresh
+ * (sql/013_coverage.sql); a session write below the watermark marks the time it changed in coverage_dirty.
+ */
+export const coverage15m = pgTable(
+  "coverage_15m",
+  {
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    bucketStart: tstz("bucket_start").notNull(),
+    agentMicroseconds: bigint("agent_microseconds", { mode: "number" }).notNull(),
+    coveredMicroseconds: bigint("covered_microseconds", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ name: "coverage_15m_pkey", columns: [t.orgId, t.bucketStart] })],
+);
+
+/**
+ * Coverage marks: per changed session (insert, update, delete of agent_sessions), the 15-minute-aligned time
+ * [dirty_from, dirty_to) below the watermark whose coverage it changed. Buckets of coverage_15m inside a mark are read
+ * raw until the refresh recomputes them and deletes the mark (in one snapshot).
+ */
+export const coverageDirty = pgTable(
+  "coverage_dirty",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    /** no foreign key: a cascading organization delete marks the time of sessions of an organization going away */
+    orgId: uuid("org_id").notNull(),
+    dirtyFrom: tstz("dirty_from").notNull(),
+    dirtyTo: tstz("dirty_to").notNull(),
+  },
+  (t) => [index("coverage_dirty_org_idx").on(t.orgId, t.dirtyFrom)],
 );

@@ -1,4 +1,4 @@
-import { sql, type SQL } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { rows } from "../db/database";
 import { namespace } from "../cache/namespaces";
 import { MAX_WINDOW_DAYS, type Window } from "../lib/windows";
@@ -20,29 +20,20 @@ export type CoverageHour = {
 };
 
 /**
- * The first instant whose wall clock in `tz` reads `wall` or later. `wall AT TIME ZONE tz` alone is not it: Postgres
- * reads an ambiguous wall time (a fall-back day's repeated hour) as its later, standard-time instant. So `wall` is read
- * with the zone's offset a day before and a day after (no zone changes its offset twice within two days), and the
- * earliest reading that lands at or past `wall` wins; for a skipped wall time (spring forward) that is the jump itself.
- */
-function firstInstantAtOrAfter(wall: SQL, tz: string): SQL {
-  return sql`(
-    SELECT min(candidate) FROM (
-      SELECT (${wall} - ((probe AT TIME ZONE ${tz}::text) - (probe AT TIME ZONE 'UTC'))) AT TIME ZONE 'UTC' AS candidate
-      FROM (VALUES ((${wall} AT TIME ZONE 'UTC') - interval '1 day'), ((${wall} AT TIME ZONE 'UTC') + interval '1 day')) AS probes (probe)
-    ) AS readings
-    WHERE (candidate AT TIME ZONE ${tz}::text) >= ${wall}
-  )`;
-}
-
-/**
  * Agent coverage of one organization by local hour for a window (SPEC §5): every local date of the window × hours 0–23,
  * ascending. A local hour is the instants whose wall clock reads that hour on that date, so a fall-back day's hour 1
  * spans two real hours and a spring-forward day's hour 2 is empty. Sessions are clipped to the window, an open session
  * ends at `ctx.now`; each agent's sessions are merged first (an agent is online or not, whatever overlaps its sessions
- * have). One statement: local hour buckets from generate_series, their starts converted to instants (a bucket ends where
- * the next begins, so the buckets tile the window's days exactly), then one sweep over bucket starts and the merged
- * intervals' ends measures, per bucket, agent-seconds online and seconds with anyone online.
+ * have).
+ *
+ * One statement over 15-minute UTC buckets (every UTC offset is a multiple of 15 minutes, so each bucket lies in one
+ * local hour, and both measures add up over buckets): the stored `coverage_15m` rows of the window's whole buckets
+ * below the built point (`least(coverage_built_to, bucket of now)`) that no mark covers, plus a raw sweep of the rest —
+ * a window edge off the bucket grid, the marked buckets (a session changed since the refresh), the time from the built
+ * point to the window's end. The raw sessions are found by their end (`agent_sessions_org_ended_idx`) and the open
+ * ones; the sweep runs over one sorted stream of events (each agent's merged spans open +1 and close −1, each bucket
+ * starts with 0), so buckets × intervals are never paired up. The buckets are then summed per local hour and laid
+ * on the zero-filled grid of the window's dates. Functions/rollups/README.md "Coverage" has the invariants.
  */
 export async function readCoverage(ctx: CoverageContext, window: Pick<Window, "from" | "to" | "timezone" | "dates">): Promise<CoverageHour[]> {
   const tz = window.timezone;
@@ -51,32 +42,52 @@ export async function readCoverage(ctx: CoverageContext, window: Pick<Window, "f
   const from = sql`${window.from.toISOString()}::timestamptz`;
   const to = sql`${window.to.toISOString()}::timestamptz`;
   const now = sql`${ctx.now.toISOString()}::timestamptz`;
+  const org = sql`${ctx.org.id}::uuid`;
   const result = await rows<CoverageHour>(
     ctx.db,
     sql`
-      WITH local_hours AS (
-        SELECT to_char(d.day, 'YYYY-MM-DD') AS date, h.hour,
-               d.day + make_interval(hours => h.hour) AS wall_start
-        FROM generate_series(0, ${window.dates.length - 1}::int) AS i (n)
-        CROSS JOIN LATERAL (SELECT (${first}::date + i.n)::timestamp AS day) AS d
-        CROSS JOIN generate_series(0, 23) AS h (hour)
+      WITH span AS (
+        -- the stored part: the window's whole buckets below the built point
+        SELECT lo AS stored_from, greatest(lo, least(built, tally_rollup_bucket(${to}))) AS stored_to
+        FROM (SELECT tally_rollup_ceil(${from}) AS lo,
+                     least((SELECT coverage_built_to FROM rollup_state WHERE id = 1), tally_rollup_bucket(${now})) AS built) AS s
       ),
-      buckets AS (
-        SELECT row_number() OVER (ORDER BY date, hour)::int AS bucket_no, date, hour,
-               ${firstInstantAtOrAfter(sql`lh.wall_start`, tz)} AS starts_at
-        FROM local_hours AS lh
+      marked AS MATERIALIZED (
+        SELECT DISTINCT b.bucket_start
+        FROM span AS sp
+        JOIN coverage_dirty AS d ON d.org_id = ${org} AND d.dirty_from < sp.stored_to AND d.dirty_to > sp.stored_from
+        CROSS JOIN LATERAL generate_series(greatest(d.dirty_from, sp.stored_from), least(d.dirty_to, sp.stored_to) - interval '15 minutes',
+                                           interval '15 minutes') AS b (bucket_start)
       ),
+      -- read raw: the window's front edge off the grid, the marked buckets (runs of adjacent ones as one region), and
+      -- from the stored part's end on
+      regions AS (
+        SELECT ${from} AS lo, least(sp.stored_from, ${to}) AS hi FROM span AS sp WHERE ${from} < least(sp.stored_from, ${to})
+        UNION ALL
+        SELECT min(bucket_start), max(bucket_start) + interval '15 minutes'
+        FROM (SELECT bucket_start, bucket_start - row_number() OVER (ORDER BY bucket_start) * interval '15 minutes' AS run FROM marked) AS runs
+        GROUP BY run
+        UNION ALL
+        SELECT sp.stored_to, ${to} FROM span AS sp WHERE sp.stored_to < ${to}
+      ),
+      bounds AS (SELECT min(lo) AS lo, max(hi) AS hi FROM regions),
       sessions AS (
-        SELECT agent_id, greatest(started_at, ${from}) AS online_from, least(coalesce(ended_at, ${now}), ${to}) AS online_to
-        FROM agent_sessions
-        WHERE org_id = ${ctx.org.id} AND started_at < ${to} AND coalesce(ended_at, ${now}) > ${from}
+        SELECT s.agent_id, s.started_at, s.ended_at
+        FROM bounds AS b JOIN agent_sessions AS s ON s.org_id = ${org} AND s.ended_at > b.lo AND s.started_at < b.hi
+        UNION ALL
+        SELECT s.agent_id, s.started_at, ${now}
+        FROM bounds AS b JOIN agent_sessions AS s ON s.org_id = ${org} AND s.ended_at IS NULL AND s.started_at < b.hi
+      ),
+      clipped AS (
+        SELECT s.agent_id, greatest(s.started_at, r.lo) AS online_from, least(s.ended_at, r.hi) AS online_to
+        FROM sessions AS s JOIN regions AS r ON s.started_at < r.hi AND s.ended_at > r.lo
       ),
       agent_edges AS (
         SELECT agent_id, online_from, online_to,
                CASE WHEN online_from <= max(online_to) OVER (PARTITION BY agent_id ORDER BY online_from, online_to
                                                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
                     THEN 0 ELSE 1 END AS opens
-        FROM sessions
+        FROM clipped
         WHERE online_from < online_to
       ),
       agent_online AS (
@@ -85,30 +96,47 @@ export async function readCoverage(ctx: CoverageContext, window: Pick<Window, "f
               FROM agent_edges) AS islands
         GROUP BY agent_id, island
       ),
-      -- A sweep over one sorted stream of events: each agent's online spans open (+1) and close (−1), each bucket starts
-      -- (0, carrying its number). Between consecutive events the number of agents online is constant and the segment
-      -- lies in the latest bucket started, so buckets × intervals are never paired up.
       events AS (
-        SELECT online_from AS at, 1 AS delta, NULL::int AS bucket_no FROM agent_online
+        SELECT online_from AS at, 1 AS delta, NULL::timestamptz AS bucket_start FROM agent_online
         UNION ALL
         SELECT online_to, -1, NULL FROM agent_online
         UNION ALL
-        SELECT starts_at, 0, bucket_no FROM buckets
+        SELECT b.bucket_start, 0, b.bucket_start
+        FROM regions AS r
+        CROSS JOIN LATERAL generate_series(tally_rollup_bucket(r.lo), r.hi - interval '1 microsecond', interval '15 minutes') AS b (bucket_start)
       ),
       segments AS (
-        SELECT max(bucket_no) OVER sweep AS bucket_no,
+        SELECT max(bucket_start) OVER sweep AS bucket_start,
                sum(delta) OVER sweep AS agents_online,
-               extract(epoch FROM lead(at) OVER sweep - at) AS seconds
+               (extract(epoch FROM lead(at) OVER sweep - at) * 1000000)::bigint AS microseconds
         FROM events
-        WINDOW sweep AS (ORDER BY at, bucket_no NULLS FIRST ROWS UNBOUNDED PRECEDING)
+        WINDOW sweep AS (ORDER BY at, bucket_start NULLS FIRST ROWS UNBOUNDED PRECEDING)
+      ),
+      parts AS (
+        SELECT c.bucket_start, c.agent_microseconds, c.covered_microseconds
+        FROM span AS sp
+        JOIN coverage_15m AS c ON c.org_id = ${org} AND c.bucket_start >= sp.stored_from AND c.bucket_start < sp.stored_to
+        WHERE NOT EXISTS (SELECT 1 FROM marked AS m WHERE m.bucket_start = c.bucket_start)
+        UNION ALL
+        SELECT bucket_start, microseconds * agents_online, microseconds FROM segments WHERE agents_online > 0 AND microseconds > 0
+      ),
+      local_hours AS (
+        SELECT date_trunc('hour', bucket_start AT TIME ZONE ${tz}::text) AS local_hour,
+               sum(agent_microseconds) AS agent_microseconds, sum(covered_microseconds) AS covered_microseconds
+        FROM parts
+        GROUP BY 1
+      ),
+      grid AS (
+        SELECT (${first}::date + i.n)::timestamp + make_interval(hours => h.hour) AS local_hour
+        FROM generate_series(0, ${window.dates.length - 1}::int) AS i (n)
+        CROSS JOIN generate_series(0, 23) AS h (hour)
       )
-      SELECT bk.date, bk.hour,
-        coalesce(sum(sg.seconds * sg.agents_online), 0)::float8 AS "agentSeconds",
-        coalesce(sum(sg.seconds), 0)::float8 AS "coveredSeconds"
-      FROM buckets AS bk
-      LEFT JOIN segments AS sg ON sg.bucket_no = bk.bucket_no AND sg.agents_online > 0
-      GROUP BY bk.bucket_no, bk.date, bk.hour
-      ORDER BY bk.bucket_no
+      SELECT to_char(g.local_hour, 'YYYY-MM-DD') AS date, extract(hour FROM g.local_hour)::int AS hour,
+        (coalesce(lh.agent_microseconds, 0) / 1000000.0)::float8 AS "agentSeconds",
+        (coalesce(lh.covered_microseconds, 0) / 1000000.0)::float8 AS "coveredSeconds"
+      FROM grid AS g
+      LEFT JOIN local_hours AS lh ON lh.local_hour = g.local_hour
+      ORDER BY g.local_hour
     `,
   );
   return result.map((r) => ({ date: r.date, hour: r.hour, agentSeconds: r.agentSeconds, coveredSeconds: r.coveredSeconds }));

@@ -59,6 +59,10 @@ export type RefreshReport = {
   agentDeltas: number;
   /** calls that started in [previous built_to, watermark) */
   newCalls: number;
+  /** coverage marks consumed (coverage_dirty rows: session changes below the watermark) */
+  coverageMarks: number;
+  /** coverage_15m is built below this instant (ISO, or "-infinity"): the watermark once caught up */
+  coverageBuiltTo: string;
   /** the watermark after this run (ISO, or "-infinity" before the first advance) */
   watermark: string;
   /** false when the watermark lock was not had in time (the run still recomputed the dirty buckets) */
@@ -78,6 +82,9 @@ type RecomputeResult = {
   callsRead: number;
   callRollupRows: number;
   agentRollupRows: number;
+  coverageBuiltTo: unknown;
+  coverageMarks: number;
+  coverageRows: number;
 };
 
 const json = <T>(value: T | string): T => (typeof value === "string" ? (JSON.parse(value) as T) : value);
@@ -122,15 +129,19 @@ export async function refreshRollups(db: Db, now: Date, options: RefreshOptions 
   });
 
   const watermark = instantText(result.watermark);
-  const caughtUp = result.recomputeMarks < maxMarks && watermark !== "-infinity" && new Date(watermark).getTime() >= floor15(now).getTime();
+  const coverageBuiltTo = instantText(result.coverageBuiltTo);
+  const caughtUp =
+    result.recomputeMarks < maxMarks && watermark !== "-infinity" && new Date(watermark).getTime() >= floor15(now).getTime() && coverageBuiltTo === watermark;
   return {
-    rowsRead: result.callsRead + result.dirtyMarks + result.agentDeltas,
-    rowsWritten: result.callRollupRows + result.agentRollupRows + result.dirtyMarks + result.agentDeltas,
+    rowsRead: result.callsRead + result.dirtyMarks + result.agentDeltas + result.coverageMarks,
+    rowsWritten: result.callRollupRows + result.agentRollupRows + result.dirtyMarks + result.agentDeltas + result.coverageRows + result.coverageMarks,
     bucketsRecomputed: result.bucketsRecomputed,
     hoursRecomputed: result.hoursRecomputed,
     dirtyMarks: result.dirtyMarks,
     agentDeltas: result.agentDeltas,
     newCalls: result.newCalls,
+    coverageMarks: result.coverageMarks,
+    coverageBuiltTo,
     watermark,
     advanced,
     caughtUp,

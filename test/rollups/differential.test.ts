@@ -14,7 +14,7 @@ import { addCalls, daysWindow, expectExact, expectRoutesExact, resetRollups, ZON
 /**
  * The differential property: after every step of a random history (inserts, back-dated inserts, updates of every
  * rolled-up column, moves in time and between organizations, analysis replaced, deletes, an agent deleted, agent
- * sessions started and ended, the organization's timezone changed, refreshes — two at once, interrupted ones, one
+ * sessions started, ended, moved in time and deleted, the organization's timezone changed, refreshes — two at once, interrupted ones, one
  * racing a writer), every function of the query layer answers what the oracle computes from the raw rows, for windows
  * in four zones, and every aggregate route (overview, analytics, coverage, agents, agent variance, the calls list's
  * total), read through the app on a cache miss, answers what the route oracles compute from the raw rows.
@@ -136,6 +136,11 @@ const step = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("sessionEnd" as const), index: fc.nat() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("sessionMove" as const), index: fc.nat(), minutes: fc.integer({ min: -2 * 24 * 60, max: 60 }) }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("sessionDelete" as const), index: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("advance" as const), minutes: fc.integer({ min: 1, max: 240 }) }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("refresh" as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("refreshTwice" as const) }) },
@@ -319,6 +324,19 @@ describe("the rollup query layer and the aggregate routes", () => {
                 expect(res.status, await res.clone().text()).toBe(200);
                 return;
               }
+              case "sessionMove":
+              case "sessionDelete": {
+                // a session edited in time (both ends; an open one keeps its open end) or deleted, by SQL
+                const sessions = await rows<{ id: string }>(db, sql`SELECT id FROM agent_sessions WHERE org_id = ${orgId}::uuid ORDER BY started_at, id`);
+                const session = sessions[s.index % Math.max(1, sessions.length)];
+                if (!session) return;
+                if (s.kind === "sessionDelete") await db.execute(sql`DELETE FROM agent_sessions WHERE id = ${session.id}::uuid`);
+                else
+                  await db.execute(
+                    sql`UPDATE agent_sessions SET started_at = started_at + make_interval(mins => ${s.minutes}), ended_at = ended_at + make_interval(mins => ${s.minutes}) WHERE id = ${session.id}::uuid`,
+                  );
+                return;
+              }
               case "advance":
                 now = new Date(now.getTime() + s.minutes * 60_000);
                 clock.set(now);
@@ -338,9 +356,15 @@ describe("the rollup query layer and the aggregate routes", () => {
                   }),
                 ).rejects.toBe(interrupted);
                 return;
-              case "refreshWhileWriting":
-                await Promise.all([refreshRollups(db, now), write(s.seeds)]);
+              case "refreshWhileWriting": {
+                // calls and a back-dated session written while a refresh runs
+                const agentId = liveAgents().find(Boolean);
+                const session = agentId
+                  ? insertSessions(db, orgId, [{ agentId, startedAt: new Date(now.getTime() - 5 * 3600_000), endedAt: new Date(now.getTime() - 3600_000) }])
+                  : Promise.resolve([]);
+                await Promise.all([refreshRollups(db, now), write(s.seeds), session]);
                 return;
+              }
             }
           }
         },
@@ -362,5 +386,13 @@ describe("the rollup query layer and the aggregate routes", () => {
     expect(state!.late).toBe(0);
     const [order] = await rows<{ ok: boolean }>(db, sql`SELECT built_to <= watermark AS ok FROM rollup_state WHERE id = 1`);
     expect(order!.ok).toBe(true);
+    // coverage: C ≤ W, on the grid, no coverage row at or after C
+    const [coverage] = await rows<{ ok: boolean; late: number }>(
+      db,
+      sql`SELECT coverage_built_to <= watermark AND (NOT isfinite(coverage_built_to) OR tally_rollup_bucket(coverage_built_to) = coverage_built_to) AS ok,
+                 (SELECT count(*)::int FROM coverage_15m c WHERE c.bucket_start >= rollup_state.coverage_built_to) AS late
+            FROM rollup_state WHERE id = 1`,
+    );
+    expect(coverage).toEqual({ ok: true, late: 0 });
   });
 });

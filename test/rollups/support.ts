@@ -56,14 +56,16 @@ export async function addCalls(db: Db, orgId: string, seeds: CallSeed[]): Promis
   return inserted.map((r) => r.id);
 }
 
-/** Back to the state of a fresh database: no rollup rows, no marks, watermark and built_to at -infinity. */
+/** Back to the state of a fresh database: no rollup or coverage rows, no marks, watermark and both built points at -infinity. */
 export async function resetRollups(db: Db): Promise<void> {
   await db.execute(sql`DELETE FROM call_rollup_15m`);
   await db.execute(sql`DELETE FROM agent_rollup_hourly`);
   await db.execute(sql`DELETE FROM agent_rollup_daily`);
   await db.execute(sql`DELETE FROM rollup_dirty`);
   await db.execute(sql`DELETE FROM rollup_agent_delta`);
-  await db.execute(sql`UPDATE rollup_state SET watermark = '-infinity', built_to = '-infinity' WHERE id = 1`);
+  await db.execute(sql`DELETE FROM coverage_15m`);
+  await db.execute(sql`DELETE FROM coverage_dirty`);
+  await db.execute(sql`UPDATE rollup_state SET watermark = '-infinity', built_to = '-infinity', coverage_built_to = '-infinity' WHERE id = 1`);
 }
 
 /** Every stored rollup row of one organization (15-minute, hourly and daily agent rows), in key order: to compare states. */
