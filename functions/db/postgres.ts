@@ -54,6 +54,9 @@ async function copyText(client: postgres.Sql, table: string, columns: readonly s
   try {
     await connection`BEGIN`;
     try {
+      // a bulk load is no request: its batch's per-row key checks may take longer than a request's statement timeout
+      // on a busy server (a seed's 10k analysis rows did in CI), and failing it would only make the load start over
+      await connection`SET LOCAL statement_timeout = 0`;
       const stream = await connection.unsafe(statement).writable();
       let streamError: unknown;
       stream.on("error", (error) => (streamError ??= error));

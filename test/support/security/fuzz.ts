@@ -295,11 +295,15 @@ export async function fuzzRoute(t: TestApp, world: World, op: Operation, runs = 
       if (fixture.access === "signature") {
         const text = typeof built.body === "string" ? built.body : built.body ? new TextDecoder().decode(built.body) : "";
         const now = Math.floor(Date.now() / 1000);
+        // "foreign" is the secret of an organization the path does not name: when the fuzzed path names the other
+        // organization itself (any spelling), its own secret would be a genuine delivery to it, so the acting one's is used
+        const pathNamesForeign = decodeSafely(built.url).toLowerCase().includes(world.foreign.orgId.toLowerCase());
+        const foreignSecret = pathNamesForeign ? world.own.webhookSecret : world.foreign.webhookSecret;
         const header =
           signature === "sign"
             ? signWebhook(world.own.webhookSecret, text, now)
             : signature === "foreign"
-              ? signWebhook(world.foreign.webhookSecret, text, now)
+              ? signWebhook(foreignSecret, text, now)
               : signature === "old"
                 ? signWebhook(world.own.webhookSecret, text, now - 3600)
                 : signature === "none"
