@@ -33,3 +33,21 @@ export async function renderedInsert(insert: NewCallsInsert, orgId: string, size
   if (!captured) throw new Error("the insert sent no statement");
   return captured;
 }
+
+/** A postgres.js client or reserved connection: what `explainRolledBack` needs of one. */
+type Beginner = { begin(fn: (tx: { unsafe(text: string, params: never[]): Promise<Record<string, unknown>[]> }) => Promise<unknown>): Promise<unknown> };
+
+/** `EXPLAIN (ANALYZE, BUFFERS, WAL)` of a rendered statement in a transaction that is rolled back: the plan's lines. */
+export async function explainRolledBack(client: Beginner, text: string, params: unknown[]): Promise<string[]> {
+  let lines: string[] = [];
+  await client
+    .begin(async (tx) => {
+      const plan = await tx.unsafe(`EXPLAIN (ANALYZE, BUFFERS, WAL) ${text}`, params as never[]);
+      lines = plan.map((r) => String(r["QUERY PLAN"]));
+      throw new Error("rollback");
+    })
+    .catch((error: Error) => {
+      if (error.message !== "rollback") throw error;
+    });
+  return lines;
+}

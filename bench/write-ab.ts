@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import postgres from "postgres";
 import type { Db } from "../functions/db/database";
 import type { CallInput } from "../functions/services/call-ingest";
-import { newCallSource, renderedInsert } from "./new-calls";
+import { explainRolledBack, newCallSource, renderedInsert } from "./new-calls";
 import { cpuMsOf } from "./processes";
 
 const { values: opts } = parseArgs({
@@ -73,17 +73,8 @@ for (let round = 1; round <= rounds; round++) {
     const singleCpuUs = ((cpuMsOf(pid) - cpu0) * 1000) / singles;
     // a batch, EXPLAIN ANALYZE rolled back
     const { sql: text, params } = await statementOf(side, orgId, batchSize, "batch");
-    let lines: string[] = [];
     const bcpu0 = cpuMsOf(pid);
-    await client
-      .begin(async (tx) => {
-        const plan = await tx.unsafe(`EXPLAIN (ANALYZE, BUFFERS, WAL) ${text}`, params as never[]);
-        lines = plan.map((r) => String(r["QUERY PLAN"]));
-        throw new Error("rollback");
-      })
-      .catch((error: Error) => {
-        if (error.message !== "rollback") throw error;
-      });
+    const lines = await explainRolledBack(client, text, params);
     const row = {
       round,
       side,

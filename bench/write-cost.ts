@@ -19,7 +19,7 @@ import { jsonLogger } from "../functions/lib/logger";
 import { rateLimitStoreOver } from "../functions/rate-limit/stores";
 import { insertNewCalls } from "../functions/services/call-ingest";
 import { createApiKey } from "../functions/services/organizations";
-import { newCallSource, renderedInsert } from "./new-calls";
+import { explainRolledBack, newCallSource, renderedInsert } from "./new-calls";
 
 const { values: opts } = parseArgs({
   options: {
@@ -90,16 +90,7 @@ async function perRequest(label: string, count: number, one: () => Promise<Respo
 /** EXPLAIN (ANALYZE, BUFFERS, WAL) of `insertNewCalls` for `size` new calls, rolled back: the plan's summary lines. */
 async function explainInsert(size: number) {
   const { sql: text, params } = await renderedInsert(insertNewCalls, org!.id, size, newCall);
-  let lines: string[] = [];
-  await database.client
-    .begin(async (tx) => {
-      const plan = await tx.unsafe(`EXPLAIN (ANALYZE, BUFFERS, WAL) ${text}`, params as never[]);
-      lines = plan.map((r) => String(r["QUERY PLAN"]));
-      throw new Error("rollback");
-    })
-    .catch((error: Error) => {
-      if (error.message !== "rollback") throw error;
-    });
+  const lines = await explainRolledBack(database.client, text, params);
   return {
     size,
     execution: lines.find((l) => l.startsWith("Execution Time")),
