@@ -68,16 +68,21 @@ export function createApp(deps: AppDeps): App {
   });
   app.use("*", serverTiming);
   app.use("*", recordRequestMetrics);
+  // every answer may be compressed, so every answer varies by Accept-Encoding: said before the handler answers, since
+  // `compress` adding it to a finished answer makes the runtime build that answer again (Node: a second Response)
+  app.use("*", async (c, next) => {
+    c.header("vary", "Accept-Encoding");
+    await next();
+  });
   app.use("*", compress());
-  app.use(
-    "/api/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError("payload_too_large", "The request body exceeds 1 MiB");
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError("payload_too_large", "The request body exceeds 1 MiB");
+    },
+  });
+  // a GET or HEAD has no body to limit; asking for it would make the Node server build the Web Request it avoids
+  app.use("/api/*", (c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
   // failed authentications per client address, checked before any key lookup or signature check (SPEC §11)
   app.use("/api/*", anonymousLimiter(deps));
   // per API key: its store call goes out with the key's grant read (one round trip), refusals come after auth

@@ -1,4 +1,4 @@
-import { createClient, TimeoutError } from "redis";
+import { createClient } from "redis";
 import { silentLogger, type Logger } from "../lib/logger";
 import {
   GUARDED_SET_SCRIPT,
@@ -61,8 +61,10 @@ export function redisStore(options: RedisStoreOptions): CacheStore {
     if (!current.client.isReady && !current.failed) await within(current.ready, timeout);
     const left = Math.max(1, timeout - (Date.now() - started));
     try {
-      // node-redis's own timeout stops at the write: a command sent to a server that never answers waits forever
-      const pending = current.client.sendCommand(args, { timeout: left });
+      // the deadline is ours (one timer): node-redis's own `timeout` option costs an AbortSignal.timeout per command,
+      // whose timer later fires a DOMException nobody reads (about 4 % of a cached read's CPU samples in process), and it bounds only the wait
+      // to be written, which with the offline queue off is the tick the command was sent in
+      const pending = current.client.sendCommand(args);
       // a reply that comes after its deadline still shows the connection is alive
       pending.then(
         () => void (lastReplyAt = Date.now()),
@@ -73,7 +75,7 @@ export function redisStore(options: RedisStoreOptions): CacheStore {
       return reply;
     } catch (error) {
       if (
-        (error instanceof StoreTimeoutError || error instanceof TimeoutError) &&
+        error instanceof StoreTimeoutError &&
         ++timeoutsInARow >= REDIS_TIMEOUTS_BEFORE_RECONNECT &&
         Date.now() - lastReplyAt >= REDIS_SILENCE_BEFORE_RECONNECT_MS
       ) {

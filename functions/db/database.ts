@@ -26,8 +26,10 @@ type SessionInternals = {
 /**
  * A handle over the same client as `base` whose statements are counted by `counter`. drizzle() would derive the
  * relational config of the whole schema again on every request (about 9 % of a cached request's CPU samples in a
- * profile under load); this reuses `base`'s and
- * only makes a session of the driver's own class (postgres.js, PGlite and Neon sessions take the same arguments).
+ * profile under load); this reuses `base`'s and only makes a session of the driver's own class (postgres.js, PGlite
+ * and Neon sessions take the same arguments). The handle has no relational query builders (`db.query.*`, one object
+ * per table, 3 % of a cached read's CPU when built per request): Tally's SQL is written with the query builder and
+ * `sql`, never the relational API.
  */
 export function countedHandle(base: Db, counter: StatementCounter): Db {
   const internals = base as unknown as {
@@ -37,7 +39,7 @@ export function countedHandle(base: Db, counter: StatementCounter): Db {
   };
   const { session, dialect } = internals;
   const counted = new session.constructor(session.client, dialect, session.schema, { ...session.options, logger: counter });
-  return new internals.constructor(dialect, counted, session.schema);
+  return new internals.constructor(dialect, counted, undefined);
 }
 
 /**

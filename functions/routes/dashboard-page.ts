@@ -47,7 +47,7 @@ export function dashboardPage(demoKey: string): Page {
 
 /** SPEC §11: the demo key goes only to a browser on this machine, never to anyone else on the network. */
 function demoKeyFor(c: Context<AppEnv>): string {
-  const { dashboardDemoKey, clientAddress } = c.var.deps;
+  const { dashboardDemoKey, clientAddress } = c.get("deps");
   return dashboardDemoKey && isLoopbackAddress(clientAddress?.(c)) ? dashboardDemoKey : "";
 }
 

@@ -27,8 +27,8 @@ export function register(app: App) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
-    if (!(await findOrganization(c.var.db, id))) throw notFound("Organization");
-    const key = await createApiKey(c.var.db, { orgId: id, scope: body.scope, name: body.name });
+    if (!(await findOrganization(c.get("db"), id))) throw notFound("Organization");
+    const key = await createApiKey(c.get("db"), { orgId: id, scope: body.scope, name: body.name });
     return c.json({ data: { id: key.id, apiKey: key.apiKey, scope: body.scope } }, 201);
   });
 }

@@ -36,7 +36,7 @@ export type CreateOrganizationRequest = z.infer<typeof createOrganizationBody>;
 
 export function register(app: App) {
   app.openapi(route, async (c) => {
-    const { organization, apiKey } = await createOrganization(c.var.db, c.req.valid("json"));
+    const { organization, apiKey } = await createOrganization(c.get("db"), c.req.valid("json"));
     return c.json({ data: { organization: toOrganizationResource(organization), apiKey } }, 201);
   });
 }

@@ -55,7 +55,7 @@ export const route = createRoute({
 export function register(app: App) {
   app.openapi(route, async (c) => {
     const { sort } = c.req.valid("query");
-    const { asOf, organizations } = await listOrganizationKpis(c.var.db, sort);
+    const { asOf, organizations } = await listOrganizationKpis(c.get("db"), sort);
     c.set("cacheStatus", "bypass");
     const body = listOrganizationsResponse.parse({ data: organizations, meta: { asOf, cache: "bypass", sort, count: organizations.length } });
     return c.json(body, 200);

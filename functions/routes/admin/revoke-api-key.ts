@@ -39,7 +39,7 @@ export const route = createRoute({
 export function register(app: App) {
   app.openapi(route, async (c) => {
     const { id, keyId } = c.req.valid("param");
-    const revoked = await revokeApiKey({ db: c.var.db, cache: requestCache(c), clock: c.var.deps.clock }, keyId, id);
+    const revoked = await revokeApiKey({ db: c.get("db"), cache: requestCache(c), clock: c.get("deps").clock }, keyId, id);
     if (!revoked) throw notFound("API key");
     return c.json(revokeApiKeyResponse.parse({ data: revoked }), 200);
   });

@@ -40,7 +40,7 @@ export function register(app: App) {
         return undefined;
       }
     })();
-    const report = await runJob(name, { ...jobContext(c.var.deps, waitUntil), db: c.var.db });
+    const report = await runJob(name, { ...jobContext(c.get("deps"), waitUntil), db: c.get("db") });
     return c.json({ data: report }, 200);
   });
 }

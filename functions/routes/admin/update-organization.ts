@@ -32,15 +32,16 @@ export function register(app: App) {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const [row] = await c.var.db
+    const [row] = await c
+      .get("db")
       .update(organizations)
-      .set({ ...body, updatedAt: c.var.deps.clock.now() })
+      .set({ ...body, updatedAt: c.get("deps").clock.now() })
       .where(eq(organizations.id, id))
       .returning();
     if (!row) throw notFound("Organization");
-    await c.var.deps.cache.invalidateOrg(id);
+    await c.get("deps").cache.invalidateOrg(id);
     // requests carry the organization's name, zone and balance from their key's cached grant
-    await invalidateOrganizationGrants({ db: c.var.db, cache: requestCache(c) }, id);
+    await invalidateOrganizationGrants({ db: c.get("db"), cache: requestCache(c) }, id);
     return c.json({ data: toOrganizationResource(row) }, 200);
   });
 }

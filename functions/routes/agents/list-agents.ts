@@ -81,7 +81,7 @@ export const route = createRoute({
  * on Workers the refreshes still running at the budget go on through the invocation's `waitUntil` to fill the cache.
  */
 function voiceConfigLookup(c: Context<AppEnv>, orgId: string): VoiceConfigLookup | undefined {
-  const { voice, voiceBudgetMs } = c.var.deps;
+  const { voice, voiceBudgetMs } = c.get("deps");
   if (!voice) return undefined;
   const waitUntil = executionWaitUntil(c);
   return voiceConfigLookupOver(voice, orgId, {

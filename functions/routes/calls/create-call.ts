@@ -31,9 +31,9 @@ export type CreateCallRequest = z.infer<typeof createCallBody>;
 
 export function register(app: App) {
   app.openapi(route, async (c) => {
-    const org = requireOrg(c.var.auth);
-    const { call, created } = await upsertCall(c.var.db, org.id, c.req.valid("json"), c.var.deps.clock.now());
-    await c.var.deps.cache.invalidateOrg(org.id);
+    const org = requireOrg(c.get("auth"));
+    const { call, created } = await upsertCall(c.get("db"), org.id, c.req.valid("json"), c.get("deps").clock.now());
+    await c.get("deps").cache.invalidateOrg(org.id);
     return c.json({ data: toCallResource(call) }, created ? 201 : 200);
   });
 }

@@ -80,18 +80,18 @@ function jsonItems(validated: unknown): Record<string, unknown>[] {
 
 export function register(app: App) {
   app.openapi(route, async (c) => {
-    const org = requireOrg(c.var.auth);
+    const org = requireOrg(c.get("auth"));
     const type = c.req.header("content-type") ?? "";
     const raw = /^application\/x-ndjson\b/i.test(type) ? ndjsonItems(await c.req.text()) : jsonItems(c.req.valid("json"));
     const inputs = raw.map((item) => {
       const parsed = createCallBody.safeParse(item);
       return parsed.success ? parsed.data : validationError(parsed.error, "json");
     });
-    const results = await ingestCalls(c.var.db, org.id, inputs, c.var.deps.clock.now());
+    const results = await ingestCalls(c.get("db"), org.id, inputs, c.get("deps").clock.now());
     const meta = { created: 0, updated: 0, failed: 0 };
     for (const r of results) r.status === 201 ? meta.created++ : r.status === 200 ? meta.updated++ : meta.failed++;
     // once per batch: every applied item is committed by now
-    if (meta.created + meta.updated > 0) await c.var.deps.cache.invalidateOrg(org.id);
+    if (meta.created + meta.updated > 0) await c.get("deps").cache.invalidateOrg(org.id);
     return c.json({ data: results, meta }, 200);
   });
 }

@@ -67,10 +67,10 @@ function keepAlive(c: Context<AppEnv>, work: Promise<unknown>): void {
 export function register(app: App) {
   app.openapi(route, (c) => {
     const { direction, status, agentId, from, to } = c.req.valid("query");
-    const org = requireOrg(c.var.auth);
-    const { db } = c.var;
-    const { logger, clock } = c.var.deps;
-    const requestId = c.var.requestId;
+    const org = requireOrg(c.get("auth"));
+    const db = c.get("db");
+    const { logger, clock } = c.get("deps");
+    const requestId = c.get("requestId");
     c.set("cacheStatus", "bypass");
     const encoder = new TextEncoder();
     const pages = allCallPages({ db, org }, { direction, status, agentId, from, to }, EXPORT_PAGE_SIZE);

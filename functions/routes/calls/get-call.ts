@@ -27,8 +27,8 @@ export const route = createRoute({
 
 export function register(app: App) {
   app.openapi(route, async (c) => {
-    const org = requireOrg(c.var.auth);
-    const call = await getCall(c.var.db, org.id, c.req.valid("param").id);
+    const org = requireOrg(c.get("auth"));
+    const call = await getCall(c.get("db"), org.id, c.req.valid("param").id);
     if (!call) throw notFound("Call");
     return c.json({ data: call }, 200);
   });

@@ -44,9 +44,9 @@ export type CallAnalysisRequest = z.infer<typeof callAnalysisBody>;
 
 export function register(app: App) {
   app.openapi(route, async (c) => {
-    const org = requireOrg(c.var.auth);
-    const result = await putCallAnalysis(c.var.db, org.id, c.req.valid("param").id, c.req.valid("json"), c.var.deps.clock.now());
-    await c.var.deps.cache.invalidateOrg(org.id);
+    const org = requireOrg(c.get("auth"));
+    const result = await putCallAnalysis(c.get("db"), org.id, c.req.valid("param").id, c.req.valid("json"), c.get("deps").clock.now());
+    await c.get("deps").cache.invalidateOrg(org.id);
     return c.json({ data: { ...toCallResource(result.call), milestones: result.milestones, objections: result.objections } }, 200);
   });
 }

@@ -27,8 +27,8 @@ export const route = createRoute({
 
 export function register(app: App) {
   app.openapi(route, async (c) => {
-    const org = requireOrg(c.var.auth);
-    const call = await reconnectableCall({ db: c.var.db, org }, c.req.valid("json").token);
+    const org = requireOrg(c.get("auth"));
+    const call = await reconnectableCall({ db: c.get("db"), org }, c.req.valid("json").token);
     // one answer for unknown, foreign, ended and ineligible tokens alike: a token reveals nothing about other calls
     if (!call) throw notFound("Resumable call");
     return c.json(reconnectResponse.parse({ data: call }), 200);

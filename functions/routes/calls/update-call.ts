@@ -21,9 +21,9 @@ export type UpdateCallRequest = z.infer<typeof updateCallBody>;
 
 export function register(app: App) {
   app.openapi(route, async (c) => {
-    const org = requireOrg(c.var.auth);
-    const call = await patchCall(c.var.db, org.id, c.req.valid("param").id, c.req.valid("json"), c.var.deps.clock.now());
-    await c.var.deps.cache.invalidateOrg(org.id);
+    const org = requireOrg(c.get("auth"));
+    const call = await patchCall(c.get("db"), org.id, c.req.valid("param").id, c.req.valid("json"), c.get("deps").clock.now());
+    await c.get("deps").cache.invalidateOrg(org.id);
     return c.json({ data: toCallResource(call) }, 200);
   });
 }

@@ -41,7 +41,7 @@ export const route = createRoute({
 
 export function register(app: App) {
   app.openapi(route, (c) => {
-    const stats = c.var.deps.cache.stats();
-    return c.json({ data: stats, meta: { asOf: c.var.deps.clock.now().toISOString() } }, 200);
+    const stats = c.get("deps").cache.stats();
+    return c.json({ data: stats, meta: { asOf: c.get("deps").clock.now().toISOString() } }, 200);
   });
 }

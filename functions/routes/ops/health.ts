@@ -43,7 +43,7 @@ export function register(app: App) {
   // per app instance, built on its first request (nothing at module scope)
   let memo: ((db: Db) => Promise<HealthAnswer>) | undefined;
   app.openapi(route, async (c) => {
-    const { deps } = c.var;
+    const deps = c.get("deps");
     memo ??= memoizeFor(deps.clock, HEALTH_MEMO_MS, async (db: Db) => {
       const report = await checkHealth({ db, cache: deps.cache, clock: deps.clock, logger: deps.logger });
       const data: Health = {
@@ -54,7 +54,7 @@ export function register(app: App) {
       };
       return { ok: report.database.ok, body: { data: healthSchema.parse(data), meta: { asOf: deps.clock.now().toISOString() } } };
     });
-    const answer = await memo(c.var.db);
+    const answer = await memo(c.get("db"));
     c.header("cache-control", "no-store");
     return answer.ok ? c.json(answer.body, 200) : c.json(answer.body, 503);
   });

@@ -28,10 +28,10 @@ export function register(app: App) {
   // per app instance, built on its first request (nothing at module scope)
   let ping: ((db: Db) => ReturnType<typeof pingDatabase>) | undefined;
   app.openapi(route, async (c) => {
-    const { deps } = c.var;
+    const deps = c.get("deps");
     // job_runs is read within the health timeout: a scrape never hangs on the database, it reports it down
     ping ??= memoizeFor(deps.clock, METRICS_MEMO_MS, (db: Db) => pingDatabase({ db, clock: deps.clock, logger: deps.logger }));
-    const database = await ping(c.var.db);
+    const database = await ping(c.get("db"));
     const voiceBreaker = voiceClientOf(deps)?.breakerState;
     const text = renderMetrics({
       requests: requestMetricsOf(deps),

@@ -50,7 +50,8 @@ export function register(app: App) {
   app.openAPIRegistry.register("VoiceCallEvent", voiceCallEventSchema);
   app.openapi(route, async (c) => {
     const { orgId } = c.req.valid("param");
-    const { db, deps } = c.var;
+    const db = c.get("db");
+    const deps = c.get("deps");
     const now = deps.clock.now();
     // The signature covers the raw bytes: verify before parsing anything.
     const rawBody = await c.req.text();
@@ -61,7 +62,7 @@ export function register(app: App) {
       secretOf: () => (uuid.safeParse(orgId).success ? findWebhookSecret(db, orgId) : Promise.resolve(null)),
     });
     if (!verdict.ok) {
-      deps.logger.log("info", "webhook rejected", { requestId: c.var.requestId, orgId, reason: verdict.reason });
+      deps.logger.log("info", "webhook rejected", { requestId: c.get("requestId"), orgId, reason: verdict.reason });
       throw rejected();
     }
     let json: unknown;
@@ -79,7 +80,7 @@ export function register(app: App) {
     const delivery = `${orgId}:${verdict.delivery.timestamp}:${verdict.delivery.signature}`;
     const fresh = await ledger.claim(delivery, toleranceLeftMs(verdict.delivery.timestamp, now) + 1_000).catch((error: unknown) => {
       // a store outage must not stop deliveries: accepted unremembered (the upsert by externalId stays idempotent)
-      deps.logger.log("warn", "webhook replay ledger failed", { requestId: c.var.requestId, error: String(error) });
+      deps.logger.log("warn", "webhook replay ledger failed", { requestId: c.get("requestId"), error: String(error) });
       return true;
     });
     if (!fresh) {
