@@ -24,22 +24,19 @@ type SessionInternals = {
 };
 
 /**
- * A handle over the same client as `base` whose statements are counted by `counter`. drizzle() would derive the
- * relational config of the whole schema again on every request (about 9 % of a cached request's CPU samples in a
- * profile under load); this reuses `base`'s and only makes a session of the driver's own class (postgres.js, PGlite
- * and Neon sessions take the same arguments). The handle has no relational query builders (`db.query.*`, one object
- * per table, 3 % of a cached read's CPU when built per request): Tally's SQL is written with the query builder and
- * `sql`, never the relational API.
+ * A handle over the same client as `base` whose statements are counted by `counter`: `base` itself with its session
+ * replaced, on first use, by a session of the driver's own class whose logger is the counter (postgres.js, PGlite and
+ * Neon sessions take the same arguments). drizzle() would derive the relational config of the whole schema again on
+ * every request (about 9 % of a cached request's CPU samples in a profile under load) and build a query builder per
+ * table; this builds nothing until the request sends a statement, so a cached read, which sends none, pays one
+ * object. The relational API (`db.query.*`, unused in Tally) would run on `base`'s session, uncounted.
  */
 export function countedHandle(base: Db, counter: StatementCounter): Db {
-  const internals = base as unknown as {
-    dialect: unknown;
-    session: SessionInternals;
-    constructor: new (dialect: unknown, session: unknown, schema: unknown) => Db;
-  };
-  const { session, dialect } = internals;
-  const counted = new session.constructor(session.client, dialect, session.schema, { ...session.options, logger: counter });
-  return new internals.constructor(dialect, counted, undefined);
+  const { session, dialect } = base as unknown as { dialect: unknown; session: SessionInternals };
+  let counted: unknown;
+  return Object.create(base, {
+    session: { get: () => (counted ??= new session.constructor(session.client, dialect, session.schema, { ...session.options, logger: counter })) },
+  }) as Db;
 }
 
 /**
