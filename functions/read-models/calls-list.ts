@@ -135,7 +135,7 @@ async function exactTotal(db: Db, org: OrgContext, filters: CallListFilters, whe
 
 /**
  * One page of calls matching `filters`, newest first, after `cursor`; and the exact number of calls matching the
- * filters (the cursor aside). Two statements. An agent id of another organization simply matches nothing.
+ * filters (the cursor aside). Two statements, sent together. An agent id of another organization simply matches nothing.
  */
 export async function listCalls(
   ctx: { db: Db; org: OrgContext },
@@ -145,15 +145,18 @@ export async function listCalls(
   const { db, org } = ctx;
   const where = filterConditions(org.id, filters);
   const pageWhere = page.cursor ? [...where, sql`(${calls.startedAt}, ${calls.id}) < (${page.cursor.startedAt}::timestamptz, ${page.cursor.id}::uuid)`] : where;
-  const found = await db
-    .select(itemColumns)
-    .from(calls)
-    .leftJoin(agents, eq(agents.id, calls.agentId))
-    .innerJoin(contacts, eq(contacts.id, calls.contactId))
-    .where(and(...pageWhere))
-    .orderBy(...NEWEST_FIRST)
-    .limit(page.limit + 1);
-  const total = await exactTotal(db, org, filters, where);
+  // the page and the count go out together, on two of the pool's connections (one after the other on PGlite's one)
+  const [found, total] = await Promise.all([
+    db
+      .select(itemColumns)
+      .from(calls)
+      .leftJoin(agents, eq(agents.id, calls.agentId))
+      .innerJoin(contacts, eq(contacts.id, calls.contactId))
+      .where(and(...pageWhere))
+      .orderBy(...NEWEST_FIRST)
+      .limit(page.limit + 1),
+    exactTotal(db, org, filters, where),
+  ]);
   const more = found.length > page.limit;
   const shown = more ? found.slice(0, page.limit) : found;
   const last = shown[shown.length - 1];
