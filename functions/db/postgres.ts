@@ -43,7 +43,9 @@ export function openPostgres(options: PostgresOptions): Database & { client: pos
  * The client as Drizzle should use it: every statement with parameters is a named prepared statement of its
  * connection (postgres.js keys them by text and parameter types). Drizzle sends its unnamed queries unprepared, so
  * Postgres planned every execution again: 3–5 ms of planning for a statement over the partitioned calls table, more
- * than it took to run.
+ * than it took to run. `?prepare=false` in the URL (a transaction-mode pooler without prepared statements) turns it off:
+ * postgres.js's own `prepare` option wins over the statement's. Each connection keeps its statements until postgres.js
+ * retires it (`max_lifetime`, 30–60 minutes); Tally's statement texts are a bounded set.
  */
 function preparing(client: postgres.Sql): postgres.Sql {
   const unsafe: postgres.Sql["unsafe"] = (query, params, options) => client.unsafe(query, params, { ...options, prepare: true });
