@@ -108,6 +108,19 @@ function toItem(row: ItemRow): CallListItem {
   return { ...toCallResource(row.call), agent: row.agent?.id ? row.agent : null, contact: row.contact };
 }
 
+/** Up to `limit` calls matching `where`, newest first, after `cursor` (the keyset of the list and the export). */
+function pageRows(db: Db, where: SQL[], cursor: CallCursor | null, limit: number) {
+  const after = cursor ? [sql`(${calls.startedAt}, ${calls.id}) < (${cursor.startedAt}::timestamptz, ${cursor.id}::uuid)`] : [];
+  return db
+    .select(itemColumns)
+    .from(calls)
+    .leftJoin(agents, eq(agents.id, calls.agentId))
+    .innerJoin(contacts, eq(contacts.id, calls.contactId))
+    .where(and(...where, ...after))
+    .orderBy(...NEWEST_FIRST)
+    .limit(limit);
+}
+
 /** The filters the rollups count by: `<direction>_<status>` columns per 15-minute bucket, and the window. */
 const ROLLUP_COUNTED_FILTERS: ReadonlySet<string> = new Set<keyof CallListFilters>(["direction", "status", "from", "to"]);
 
@@ -144,19 +157,8 @@ export async function listCalls(
 ): Promise<CallPage> {
   const { db, org } = ctx;
   const where = filterConditions(org.id, filters);
-  const pageWhere = page.cursor ? [...where, sql`(${calls.startedAt}, ${calls.id}) < (${page.cursor.startedAt}::timestamptz, ${page.cursor.id}::uuid)`] : where;
   // the page and the count go out together, on two of the pool's connections (one after the other on PGlite's one)
-  const [found, total] = await Promise.all([
-    db
-      .select(itemColumns)
-      .from(calls)
-      .leftJoin(agents, eq(agents.id, calls.agentId))
-      .innerJoin(contacts, eq(contacts.id, calls.contactId))
-      .where(and(...pageWhere))
-      .orderBy(...NEWEST_FIRST)
-      .limit(page.limit + 1),
-    exactTotal(db, org, filters, where),
-  ]);
+  const [found, total] = await Promise.all([pageRows(db, where, page.cursor, page.limit + 1), exactTotal(db, org, filters, where)]);
   const more = found.length > page.limit;
   const shown = more ? found.slice(0, page.limit) : found;
   const last = shown[shown.length - 1];
@@ -199,15 +201,7 @@ export async function* allCallPages(ctx: { db: Db; org: OrgContext }, filters: C
   const where = filterConditions(ctx.org.id, filters);
   let cursor: CallCursor | null = null;
   for (;;) {
-    const pageWhere: SQL[] = cursor ? [...where, sql`(${calls.startedAt}, ${calls.id}) < (${cursor.startedAt}::timestamptz, ${cursor.id}::uuid)`] : where;
-    const found = await ctx.db
-      .select(itemColumns)
-      .from(calls)
-      .leftJoin(agents, eq(agents.id, calls.agentId))
-      .innerJoin(contacts, eq(contacts.id, calls.contactId))
-      .where(and(...pageWhere))
-      .orderBy(...NEWEST_FIRST)
-      .limit(pageSize);
+    const found = await pageRows(ctx.db, where, cursor, pageSize);
     if (found.length > 0) yield found.map(toItem);
     const last = found[found.length - 1];
     if (found.length < pageSize || !last) return;
