@@ -136,10 +136,16 @@ export async function readOverview(
         WHERE org_id = ${orgId}
       ),
       pipeline AS (
-        SELECT coalesce(sum(s.price_cents), 0)::bigint::float8 AS pipeline_value_cents
-        FROM appointments a
-        JOIN services s ON s.id = a.service_id AND s.org_id = a.org_id
-        WHERE a.org_id = ${orgId} AND a.status = 'scheduled' AND a.scheduled_at >= ${ctx.now.toISOString()}::timestamptz
+        -- counted per service first (an index-only scan of appointments_org_status_scheduled_idx, which INCLUDEs the
+        -- service), then priced: a handful of services, not one join per appointment
+        SELECT coalesce(sum(s.price_cents * a.n), 0)::bigint::float8 AS pipeline_value_cents
+        FROM (
+          SELECT a.service_id, count(*) AS n
+          FROM appointments a
+          WHERE a.org_id = ${orgId} AND a.status = 'scheduled' AND a.scheduled_at >= ${ctx.now.toISOString()}::timestamptz
+          GROUP BY a.service_id
+        ) a
+        JOIN services s ON s.id = a.service_id AND s.org_id = ${orgId}
       ),
       newest AS (
         SELECT id, status, direction, started_at, duration_sec, outcome, lead_score, agent_id, contact_id
