@@ -4,7 +4,8 @@
 //     the real app (this tree) answers each route once on an empty cache through a handle that records what it sends;
 //     the statements (text and parameters) are written to --out, with the instant they were computed for
 //   npx tsx bench/cold-statements.ts run --url …/tally_c_cold --rounds 8 /tmp/before.json /tmp/after.json
-//     for each route, alternately for the files given (A B, then B A, …): the statement as the app sends it (unnamed,
+//     for each route, alternately for the files given (A B, then B A, …; FILE@DATABASE runs a file on another database
+//     of the same server, e.g. a copy of the dataset with the other tree's indexes): the statement as the app sends it (unnamed,
 //     planned each time) 10× on one connection, its wall time (client) and its backend's CPU time (/proc, 10 ms ticks,
 //     over the 10); then EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) once for planning, execution and buffers; and
 //     `SELECT 1` the same way as the floor. Prints medians and p95 per route and file, and the load average.
@@ -128,11 +129,17 @@ const cpuMs = (pid: number) => {
 };
 
 async function run() {
-  const sets = files.map((f) => (JSON.parse(readFileSync(f, "utf8")) as { statements: Captured[] }).statements);
-  // the app's client (its settings, and Drizzle's pass-through of timestamp parameters), on one connection
-  const database = openPostgres({ url: opts.url, max: 1 });
-  const sql = database.client;
-  const [{ pid }] = (await sql`SELECT pg_backend_pid() AS pid`) as unknown as [{ pid: number }];
+  // FILE or FILE@DATABASE (a copy of the dataset with the other tree's migrations: a paired index change)
+  const sources = files.map((f) => {
+    const [file, name] = f.split("@");
+    const url = name ? Object.assign(new URL(opts.url), { pathname: `/${name}` }).toString() : opts.url;
+    return { statements: (JSON.parse(readFileSync(file!, "utf8")) as { statements: Captured[] }).statements, url };
+  });
+  const sets = sources.map((s) => s.statements);
+  // the app's client (its settings, and Drizzle's pass-through of timestamp parameters), one connection per database
+  const databases = new Map(sources.map((s) => [s.url, openPostgres({ url: s.url, max: 1 })]));
+  const backends = new Map<string, number>();
+  for (const [url, database] of databases) backends.set(url, ((await database.client`SELECT pg_backend_pid() AS pid`) as unknown as [{ pid: number }])[0].pid);
   const repeat = Number(opts.repeat);
   const rounds = Number(opts.rounds);
   const floor: Captured = { route: "SELECT 1", text: "SELECT 1", params: [] };
@@ -141,7 +148,9 @@ async function run() {
   const results = new Map<string, Sample>();
   const loads: number[] = [];
   // a route's statements run one after the other, as its miss sends them; planning, execution and buffers are summed
-  const measure = async (label: string, statements: Captured[]) => {
+  const measure = async (label: string, statements: Captured[], url: string) => {
+    const sql = databases.get(url)!.client;
+    const pid = backends.get(url)!;
     const s = results.get(label) ?? { wall: [], cpu: [], plan: [], exec: [], buffers: 0 };
     results.set(label, s);
     const cpu0 = cpuMs(pid);
@@ -169,7 +178,7 @@ async function run() {
   };
   for (let round = 0; round < rounds; round++) {
     loads.push(loadavg()[0]!);
-    await measure("SELECT 1", [floor]);
+    await measure("SELECT 1", [floor], sources[0]!.url);
     for (const route of routes) {
       const order = sets.map((_, i) => i);
       if (round % 2 === 1) order.reverse();
@@ -177,12 +186,13 @@ async function run() {
         await measure(
           `${route}\t${i}`,
           sets[i]!.filter((s) => s.route === route),
+          sources[i]!.url,
         );
       }
     }
     process.stderr.write(`round ${round + 1}/${rounds} load ${loadavg()[0]}\n`);
   }
-  await database.close();
+  for (const database of databases.values()) await database.close();
   const med = (xs: number[]) =>
     percentile(
       [...xs].sort((a, b) => a - b),
