@@ -5,7 +5,8 @@
 //     the statements (text and parameters) are written to --out, with the instant they were computed for
 //   npx tsx bench/cold-statements.ts run --url …/tally_c_cold --rounds 8 /tmp/before.json /tmp/after.json
 //     for each route, alternately for the files given (A B, then B A, …; FILE@DATABASE runs a file on another database
-//     of the same server, e.g. a copy of the dataset with the other tree's indexes): the statement as the app sends it (unnamed,
+//     of the same server, e.g. a copy of the dataset with the other tree's indexes; FILE:prepared sends its statements
+//     as named prepared statements, planned once per connection by the server's plan cache): the statement as the app sends it (unnamed,
 //     planned each time) 10× on one connection, its wall time (client) and its backend's CPU time (/proc, 10 ms ticks,
 //     over the 10); then EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) once for planning, execution and buffers; and
 //     `SELECT 1` the same way as the floor. Prints medians and p95 per route and file, and the load average.
@@ -130,10 +131,12 @@ const cpuMs = (pid: number) => {
 
 async function run() {
   // FILE or FILE@DATABASE (a copy of the dataset with the other tree's migrations: a paired index change)
+  // FILE…:prepared sends that file's statements as named prepared statements (the server's plan cache), for comparison
   const sources = files.map((f) => {
-    const [file, name] = f.split("@");
+    const prepared = f.endsWith(":prepared");
+    const [file, name] = f.replace(/:prepared$/, "").split("@");
     const url = name ? Object.assign(new URL(opts.url), { pathname: `/${name}` }).toString() : opts.url;
-    return { statements: (JSON.parse(readFileSync(file!, "utf8")) as { statements: Captured[] }).statements, url };
+    return { statements: (JSON.parse(readFileSync(file!, "utf8")) as { statements: Captured[] }).statements, url, prepared };
   });
   const sets = sources.map((s) => s.statements);
   // the app's client (its settings, and Drizzle's pass-through of timestamp parameters), one connection per database
@@ -148,7 +151,7 @@ async function run() {
   const results = new Map<string, Sample>();
   const loads: number[] = [];
   // a route's statements run one after the other, as its miss sends them; planning, execution and buffers are summed
-  const measure = async (label: string, statements: Captured[], url: string) => {
+  const measure = async (label: string, statements: Captured[], url: string, prepare = false) => {
     const sql = databases.get(url)!.client;
     const pid = backends.get(url)!;
     const s = results.get(label) ?? { wall: [], cpu: [], plan: [], exec: [], buffers: 0 };
@@ -156,7 +159,7 @@ async function run() {
     const cpu0 = cpuMs(pid);
     for (let i = 0; i < repeat; i++) {
       const t = performance.now();
-      for (const statement of statements) await sql.unsafe(statement.text, statement.params as never[], { prepare: false });
+      for (const statement of statements) await sql.unsafe(statement.text, statement.params as never[], { prepare });
       s.wall.push(performance.now() - t);
     }
     s.cpu.push((cpuMs(pid) - cpu0) / repeat);
@@ -187,6 +190,7 @@ async function run() {
           `${route}\t${i}`,
           sets[i]!.filter((s) => s.route === route),
           sources[i]!.url,
+          sources[i]!.prepared,
         );
       }
     }
