@@ -67,7 +67,7 @@ export async function startServer(script: string, env: Record<string, string>, n
 /**
  * The state a deployment is in between two requests, made before measuring: the minute's `refresh-rollups` has run
  * (so the raw rows after the watermark are minutes' worth, not whatever earlier runs wrote), and autovacuum has
- * vacuumed and analyzed the rollups, their change log and the calls. This machine's server runs with autovacuum off:
+ * vacuumed and analyzed the rollups, their change log, the calls and the appointments (the reads that are index-only scans). This machine's server runs with autovacuum off:
  * without it fresh rollup rows have no visibility map (the covering primary keys' index-only scans fetch every heap row)
  * and no statistics (the planner takes the tables for empty and, say, nested-loops 8,296 rollup rows into
  * `rollup_dirty`: 16,592 buffer hits for an empty table). Answers how many refresh runs it took.
@@ -75,7 +75,7 @@ export async function startServer(script: string, env: Record<string, string>, n
 export async function settleLikeDeployment(db: Db): Promise<number> {
   let runs = 1;
   while (!(await refreshRollups(db, new Date())).caughtUp && runs < 100) runs++;
-  for (const table of ["call_rollup_15m", "agent_rollup_hourly", "agent_rollup_daily", "rollup_dirty", "rollup_agent_delta", "calls"])
+  for (const table of ["call_rollup_15m", "agent_rollup_hourly", "agent_rollup_daily", "rollup_dirty", "rollup_agent_delta", "calls", "appointments"])
     await db.execute(sql.raw(`VACUUM (ANALYZE) ${table}`));
   return runs;
 }

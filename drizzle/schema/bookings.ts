@@ -39,6 +39,7 @@ export const appointments = pgTable(
     ...timestamps,
   },
   (t) => [
+    // INCLUDE (service_id): migration 0014 (Drizzle cannot declare it); the overview pipeline reads it index-only
     index("appointments_org_status_scheduled_idx").on(t.orgId, t.status, t.scheduledAt),
     // the referencing side of 0005's foreign key to calls (ON DELETE SET NULL, ON UPDATE CASCADE), linked rows only
     index("appointments_call_idx").on(t.callId).where(sql`${t.callId} IS NOT NULL`),

@@ -60,6 +60,7 @@ export const calls = pgTable(
     index("calls_org_created_idx").on(t.orgId, t.createdAt),
     index("calls_org_status_created_idx").on(t.orgId, t.status, t.createdAt),
     index("calls_org_phone_created_idx").on(t.orgId, t.phoneNumber, t.createdAt),
+    // INCLUDE (status, duration_sec, lead_score, outcome): migration 0014 (Drizzle cannot declare it); the agent panel reads it index-only
     index("calls_org_agent_started_idx").on(t.orgId, t.agentId, t.startedAt),
     index("calls_reconnect_token_idx").on(t.reconnectToken).where(sql`${t.reconnectToken} IS NOT NULL`),
     /** the rollup refresh reads the calls that started in [previous watermark, new watermark) across organizations */

@@ -39,26 +39,37 @@ type Row = {
   totals: Parameters<typeof agentTotalsFromRow>[0] | string | null;
   series: (Sums & { date: string })[] | string;
   hours: { hour: number; calls: number }[] | string;
-  outcomes: { outcome: CallOutcome; n: number }[] | string;
+  outcomes: Record<CallOutcome, number> | string;
 };
 
 const ratio = (part: number, whole: number): number | null => (whole === 0 ? null : part / whole);
 const parse = <T>(v: T | string): T => (typeof v === "string" ? (JSON.parse(v) as T) : v);
 
-/** The per-call sums of a set of raw calls `c` (one agent's, in the window). */
+/**
+ * The sums of a set of raw calls `c` (one agent's, in the window): the series' counters and one count per outcome.
+ * Summed per local hour first, so each call is converted to local time once and no per-call text is formatted.
+ */
 const RAW_SUMS = sql.raw(`
   count(*)::int AS calls,
   count(*) FILTER (WHERE c.status = 'completed')::int AS completed,
   coalesce(sum(coalesce(c.duration_sec, 0)) FILTER (WHERE c.status = 'completed'), 0)::float8 AS duration_completed_sum,
   count(c.lead_score)::int AS scored,
   coalesce(sum(c.lead_score), 0)::float8 AS score_sum,
-  count(*) FILTER (WHERE c.outcome = 'appointment_booked')::int AS booked`);
+  ${CALL_OUTCOMES.map((o) => `count(*) FILTER (WHERE c.outcome = '${o}')::int AS outcome_${o}`).join(",\n  ")}`);
+
+/** The sums of RAW_SUMS rows `h` (local hours) over a group of them. */
+const HOUR_SUMS = sql.raw(`
+  sum(h.calls)::int AS calls, sum(h.completed)::int AS completed, sum(h.duration_completed_sum)::float8 AS duration_completed_sum,
+  sum(h.scored)::int AS scored, sum(h.score_sum)::float8 AS score_sum, sum(h.outcome_appointment_booked)::int AS booked`);
+
+const OUTCOME_SUMS = sql.raw(CALL_OUTCOMES.map((o) => `coalesce(sum(h.outcome_${o}), 0)::int AS "${o}"`).join(", "));
 
 /**
  * One agent of the organization over a window, in ONE statement: the agent row (null for an unknown or another
  * organization's agent); the totals from the rollups the variance reads (`agentTotalsSql`: clean hourly agent rows plus
  * the raw calls they do not cover, so milestones and objections need no per-call lookup), as the variance's metrics; the daily series, the hours
- * and the outcomes from the agent's own calls of the window (one range scan of `calls_org_agent_started_idx`): no rollup
+ * and the outcomes from the agent's own calls of the window (one index-only range scan of `calls_org_agent_started_idx`,
+ * which INCLUDEs the columns read, summed per local hour once; the series, hours and outcomes sum those hours): no rollup
  * holds outcomes per agent, and an hourly UTC bucket straddles two local hours (and, at midnight, two local dates) in a
  * +05:30 or +05:45 zone, so only the agent's calls themselves answer those exactly in every zone.
  */
@@ -75,20 +86,23 @@ export async function readAgentPerformance(ctx: AgentPerformanceContext, agentId
       totals AS (
         SELECT t.* FROM (${agentTotalsSql(ctx.org.id, window)}) t WHERE t.agent_id = ${agent} AND EXISTS (SELECT 1 FROM agent)
       ),
-      c AS MATERIALIZED (
-        SELECT c.started_at, c.status, c.duration_sec, c.lead_score, c.outcome
+      local_hours AS MATERIALIZED (
+        SELECT date_trunc('hour', c.started_at AT TIME ZONE ${tz}::text) AS local_hour, ${RAW_SUMS}
           FROM calls c
          WHERE c.org_id = ${org} AND c.agent_id = ${agent}
            AND c.started_at >= ${window.from.toISOString()}::timestamptz AND c.started_at < ${window.to.toISOString()}::timestamptz
+         GROUP BY 1
       ),
-      daily AS (SELECT to_char(c.started_at AT TIME ZONE ${tz}::text, 'YYYY-MM-DD') AS date, ${RAW_SUMS} FROM c GROUP BY 1),
-      hourly AS (SELECT extract(hour FROM c.started_at AT TIME ZONE ${tz}::text)::int AS hour, count(*)::int AS calls FROM c GROUP BY 1),
-      outcome_counts AS (SELECT c.outcome, count(*)::int AS n FROM c WHERE c.outcome IS NOT NULL GROUP BY 1)
+      daily AS (
+        SELECT to_char(d.day, 'YYYY-MM-DD') AS date, d.calls, d.completed, d.duration_completed_sum, d.scored, d.score_sum, d.booked
+          FROM (SELECT h.local_hour::date AS day, ${HOUR_SUMS} FROM local_hours h GROUP BY 1) d
+      ),
+      hourly AS (SELECT extract(hour FROM h.local_hour)::int AS hour, sum(h.calls)::int AS calls FROM local_hours h GROUP BY 1)
       SELECT (SELECT row_to_json(agent) FROM agent) AS agent,
              (SELECT row_to_json(totals) FROM totals) AS totals,
              (SELECT coalesce(json_agg(daily ORDER BY date), '[]'::json) FROM daily) AS series,
              (SELECT coalesce(json_agg(hourly), '[]'::json) FROM hourly) AS hours,
-             (SELECT coalesce(json_agg(outcome_counts), '[]'::json) FROM outcome_counts) AS outcomes`,
+             (SELECT row_to_json(o) FROM (SELECT ${OUTCOME_SUMS} FROM local_hours h) o) AS outcomes`,
   );
   const found = row?.agent ? parse(row.agent) : null;
   if (!row || !found) return null;
@@ -96,8 +110,7 @@ export async function readAgentPerformance(ctx: AgentPerformanceContext, agentId
   const byDate = new Map(parse(row.series).map((p) => [p.date, p]));
   const byHourOfDay = Array.from({ length: 24 }, () => 0);
   for (const h of parse(row.hours)) byHourOfDay[h.hour] = h.calls;
-  const outcomes = Object.fromEntries(CALL_OUTCOMES.map((o) => [o, 0])) as Record<CallOutcome, number>;
-  for (const o of parse(row.outcomes)) outcomes[o.outcome] = o.n;
+  const outcomes = parse(row.outcomes);
   return {
     agent: { id: found.id, name: found.name, kind: found.kind, status: found.status },
     totals: {

@@ -1,8 +1,8 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { CALL_DIRECTIONS, CallOutcome, CallStatus } from "../../drizzle/schema/enums";
 import { firstRow } from "../db/database";
 import type { PreviousWindow, Window } from "../lib/windows";
-import { callTotalsSql } from "../rollups/queries";
+import { callPartsSql, callTotalsSql } from "../rollups/queries";
 import { namespace } from "../cache/namespaces";
 import { fetchWindowedAggregate, type WindowedAggregate, type WindowQuery, type WindowedValue } from "./windowed";
 import type { ReadContext, ServiceContext } from "../context";
@@ -91,10 +91,58 @@ function metricsOf(row: WindowSums): { calls: CallMetrics; leads: LeadMetrics } 
   };
 }
 
+/** WindowSums' names, the `callTotalsSql` (and part row) columns they sum, and their types. */
+const SUMS = [
+  ["total", "calls", "int"],
+  ["completed", "completed", "int"],
+  ["total_duration_sec", "duration_completed_sum", "float8"],
+  ["leads", "scored", "int"],
+  ["qualified", "qualified", "int"],
+  ["score_sum", "score_sum", "float8"],
+  ["booked", "booked", "int"],
+] as const;
+
 /** The SELECT list naming a `callTotalsSql` row `t`'s sums as WindowSums. */
-const WINDOW_SUMS = sql.raw(
-  "t.calls AS total, t.completed, t.duration_completed_sum AS total_duration_sec, t.scored AS leads, t.qualified, t.score_sum, t.booked",
-);
+const WINDOW_SUMS = sql.raw(SUMS.map(([name, column]) => `t.${column} AS ${name}`).join(", "));
+
+const BUCKET_MS = 15 * 60_000;
+
+/**
+ * The window's and the previous window's sums, as the CTEs `windowed` (WindowSums columns) and `previous_window`
+ * (`previous`: one json of WindowSums, or null without a previous window). The previous window ends where this one
+ * starts; when that instant is on the 15-minute grid (every `days` window: local midnight), no rollup bucket straddles
+ * it, so both are sums of ONE split of [previous from, to), each filtered by its side of the cut: one pass over the
+ * rows and one plan instead of two. Off the grid (an explicit window at odd minutes), two splits.
+ */
+function windowAndPreviousSql(orgId: string, window: Pick<Window, "from" | "to" | "timezone"> & { previous?: PreviousWindow | undefined }): SQL {
+  const previous = window.previous;
+  if (!previous) return sql`windowed AS (SELECT ${WINDOW_SUMS} FROM (${callTotalsSql(orgId, window)}) t), previous_window AS (SELECT NULL::json AS previous)`;
+  if (previous.to.getTime() !== window.from.getTime() || window.from.getTime() % BUCKET_MS !== 0)
+    return sql`
+      windowed AS (SELECT ${WINDOW_SUMS} FROM (${callTotalsSql(orgId, window)}) t),
+      previous_window AS (
+        SELECT row_to_json(pw) AS previous
+        FROM (SELECT ${WINDOW_SUMS} FROM (${callTotalsSql(orgId, { ...previous, timezone: window.timezone })}) t) pw
+      )`;
+  const cut = sql`${window.from.toISOString()}::timestamptz`;
+  const sum = (column: string, type: string, side: "<" | ">=") =>
+    sql`coalesce(sum(p.${sql.raw(column)}) FILTER (WHERE p.at ${sql.raw(side)} ${cut}), 0)::${sql.raw(type)}`;
+  const parts = callPartsSql(orgId, { from: previous.from, to: window.to, timezone: window.timezone });
+  return sql`
+      both_windows AS (
+        SELECT ${sql.join(
+          SUMS.map(([name, column, type]) => sql`${sum(column, type, ">=")} AS ${sql.raw(name)}`),
+          sql`, `,
+        )},
+               json_build_object(${sql.join(
+                 SUMS.map(([name, column, type]) => sql`${sql.raw(`'${name}'`)}, ${sum(column, type, "<")}`),
+                 sql`, `,
+               )}) AS previous
+        FROM (${parts}) p
+      ),
+      windowed AS (SELECT ${sql.raw(SUMS.map(([name]) => `b.${name}`).join(", "))} FROM both_windows b),
+      previous_window AS (SELECT b.previous FROM both_windows b)`;
+}
 
 /**
  * The dashboard overview of one organization for a window (SPEC §5). One statement: the window's call metrics and the
@@ -113,16 +161,7 @@ export async function readOverview(
   const row = await firstRow<OverviewRow>(
     ctx.db,
     sql`
-      WITH windowed AS (
-        SELECT ${WINDOW_SUMS} FROM (${callTotalsSql(orgId, window)}) t
-      ),
-      previous_window AS (
-        ${
-          window.previous
-            ? sql`SELECT row_to_json(pw) AS previous FROM (SELECT ${WINDOW_SUMS} FROM (${callTotalsSql(orgId, { ...window.previous, timezone: window.timezone })}) t) pw`
-            : sql`SELECT NULL::json AS previous`
-        }
-      ),
+      WITH ${windowAndPreviousSql(orgId, window)},
       this_month AS (
         SELECT m.credits_used AS used_this_month FROM (${callTotalsSql(orgId, { ...month, timezone: window.timezone })}) m
       ),
@@ -136,10 +175,16 @@ export async function readOverview(
         WHERE org_id = ${orgId}
       ),
       pipeline AS (
-        SELECT coalesce(sum(s.price_cents), 0)::bigint::float8 AS pipeline_value_cents
-        FROM appointments a
-        JOIN services s ON s.id = a.service_id AND s.org_id = a.org_id
-        WHERE a.org_id = ${orgId} AND a.status = 'scheduled' AND a.scheduled_at >= ${ctx.now.toISOString()}::timestamptz
+        -- counted per service first (an index-only scan of appointments_org_status_scheduled_idx, which INCLUDEs the
+        -- service), then priced: a handful of services, not one join per appointment
+        SELECT coalesce(sum(s.price_cents * a.n), 0)::bigint::float8 AS pipeline_value_cents
+        FROM (
+          SELECT a.service_id, count(*) AS n
+          FROM appointments a
+          WHERE a.org_id = ${orgId} AND a.status = 'scheduled' AND a.scheduled_at >= ${ctx.now.toISOString()}::timestamptz
+          GROUP BY a.service_id
+        ) a
+        JOIN services s ON s.id = a.service_id AND s.org_id = ${orgId}
       ),
       newest AS (
         SELECT id, status, direction, started_at, duration_sec, outcome, lead_score, agent_id, contact_id

@@ -91,33 +91,45 @@ function edges(window: RollupWindow, widthMs: number) {
  */
 const planTimeBounds = (lo: SQL, end: string): SQL => sql`AND c.started_at >= ${lo} AND c.started_at < ${end}::timestamptz`;
 
+/**
+ * The raw part of a window's front edge (`[from, lo)`, the time before its first whole bucket), or nothing when the
+ * window starts on the grid (a `days` window at local midnight, in every zone for 15-minute buckets): that part is
+ * empty, and leaving it out spares the planner one more `calls` scan to plan (issue #16: planning is a third of a miss).
+ */
+const frontEdge = (e: ReturnType<typeof edges>, part: SQL): SQL => (e.from === e.lo ? sql`` : part);
+
 const builtTo = sql`coalesce((SELECT rs.built_to FROM rollup_state rs WHERE rs.id = 1), '-infinity'::timestamptz)`;
 
 const OUTCOME_COLUMNS = CALL_OUTCOMES.map((o) => `outcome_${o}`);
 
-/** One raw call as a part row with the rollup's columns. */
+/**
+ * Part rows' column types are what sums fastest, exactly: counts are `int` (summed in a 64-bit integer, pass by value),
+ * and the three sums that need more than 32 bits are `float8` (integers below 2^53 add exactly in any order). A bigint
+ * would be summed through a 128-bit or numeric state, the largest CPU cost of a 90-day window's 8,640 rows (issue #16).
+ */
 const RAW_CALL_PART = sql.raw(`
   c.started_at AS at,
-  1::bigint AS calls,
-  (CASE WHEN c.status = 'completed' THEN 1 ELSE 0 END)::bigint AS completed,
-  (CASE WHEN c.status = 'completed' THEN coalesce(c.duration_sec, 0) ELSE 0 END)::bigint AS duration_completed_sum,
-  (CASE WHEN c.lead_score IS NOT NULL THEN 1 ELSE 0 END)::bigint AS scored,
-  (CASE WHEN c.lead_score >= 70 THEN 1 ELSE 0 END)::bigint AS qualified,
-  coalesce(c.lead_score, 0)::bigint AS score_sum,
-  (CASE WHEN c.lead_score >= 70 THEN 1 ELSE 0 END)::bigint AS hot,
-  (CASE WHEN c.lead_score >= 40 AND c.lead_score < 70 THEN 1 ELSE 0 END)::bigint AS warm,
-  (CASE WHEN c.lead_score < 40 THEN 1 ELSE 0 END)::bigint AS cold,
-  (CASE WHEN c.outcome = 'appointment_booked' THEN 1 ELSE 0 END)::bigint AS booked,
-  ${CALL_OUTCOMES.map((o) => `(CASE WHEN c.outcome = '${o}' THEN 1 ELSE 0 END)::bigint AS outcome_${o}`).join(",\n  ")},
-  c.credits_used::bigint AS credits_used`);
+  1 AS calls,
+  (CASE WHEN c.status = 'completed' THEN 1 ELSE 0 END) AS completed,
+  (CASE WHEN c.status = 'completed' THEN coalesce(c.duration_sec, 0) ELSE 0 END)::float8 AS duration_completed_sum,
+  (CASE WHEN c.lead_score IS NOT NULL THEN 1 ELSE 0 END) AS scored,
+  (CASE WHEN c.lead_score >= 70 THEN 1 ELSE 0 END) AS qualified,
+  coalesce(c.lead_score, 0)::float8 AS score_sum,
+  (CASE WHEN c.lead_score >= 70 THEN 1 ELSE 0 END) AS hot,
+  (CASE WHEN c.lead_score >= 40 AND c.lead_score < 70 THEN 1 ELSE 0 END) AS warm,
+  (CASE WHEN c.lead_score < 40 THEN 1 ELSE 0 END) AS cold,
+  (CASE WHEN c.outcome = 'appointment_booked' THEN 1 ELSE 0 END) AS booked,
+  ${CALL_OUTCOMES.map((o) => `(CASE WHEN c.outcome = '${o}' THEN 1 ELSE 0 END) AS outcome_${o}`).join(",\n  ")},
+  c.credits_used::float8 AS credits_used`);
 
+/** One clean rollup row as a part row (the types of RAW_CALL_PART). */
 const ROLLUP_CALL_PART = sql.raw(`
   r.bucket_start AS at,
-  r.calls::bigint AS calls, r.completed::bigint AS completed, r.duration_completed_sum::bigint AS duration_completed_sum,
-  r.scored::bigint AS scored, r.qualified::bigint AS qualified, r.score_sum::bigint AS score_sum,
-  r.hot::bigint AS hot, r.warm::bigint AS warm, r.cold::bigint AS cold, r.booked::bigint AS booked,
-  ${OUTCOME_COLUMNS.map((col) => `r.${col}::bigint AS ${col}`).join(", ")},
-  r.credits_used::bigint AS credits_used`);
+  r.calls, r.completed, r.duration_completed_sum::float8 AS duration_completed_sum,
+  r.scored, r.qualified, r.score_sum::float8 AS score_sum,
+  r.hot, r.warm, r.cold, r.booked,
+  ${OUTCOME_COLUMNS.map((col) => `r.${col}`).join(", ")},
+  r.credits_used::float8 AS credits_used`);
 
 /**
  * The rollup-or-raw split of a window, shared by every call query: `rollup` selects the clean rollup rows `r` inside
@@ -133,10 +145,13 @@ function callSplitSql(orgId: string, window: RollupWindow, rollup: SQL, raw: SQL
       FROM call_rollup_15m r
      WHERE r.org_id = ${org} AND r.bucket_start >= ${lo} AND r.bucket_start < ${hi}
        AND NOT EXISTS (SELECT 1 FROM rollup_dirty d WHERE d.org_id = r.org_id AND d.bucket_start = r.bucket_start)
-    UNION ALL
+    ${frontEdge(
+      e,
+      sql`UNION ALL
     SELECT ${raw}
       FROM calls c
-     WHERE c.org_id = ${org} AND c.started_at >= ${e.from}::timestamptz AND c.started_at < least(${lo}, ${e.to}::timestamptz) ${rawWhere}
+     WHERE c.org_id = ${org} AND c.started_at >= ${e.from}::timestamptz AND c.started_at < least(${lo}, ${e.to}::timestamptz) ${rawWhere}`,
+    )}
     UNION ALL
     SELECT ${raw}
       FROM calls c
@@ -172,7 +187,7 @@ export function callCountSql(orgId: string, window: RollupWindow, filters: CallF
   const where: SQL[] = [];
   if (filters.direction) where.push(sql`AND c.direction = ${filters.direction}::call_direction`);
   if (filters.status) where.push(sql`AND c.status = ${filters.status}::call_status`);
-  const parts = callSplitSql(orgId, window, sql.raw(`(${columns.join(" + ")})::bigint AS n`), sql.raw(`1::bigint AS n`), sql.join(where, sql` `));
+  const parts = callSplitSql(orgId, window, sql.raw(`(${columns.join(" + ")}) AS n`), sql.raw(`1 AS n`), sql.join(where, sql` `));
   return sql`SELECT coalesce(sum(p.n), 0)::int AS calls FROM (${parts}) p`;
 }
 
@@ -249,8 +264,9 @@ export type CallAnalytics = { totals: CallTotals; series: DailyPoint[]; byHourOf
 
 /**
  * Totals, the daily series and the hours of a window in one statement: one pass over the part rows groups them by local
- * date (the date formatted once per date, not per row), the totals are the sums of those dates (integers: exact), and a
- * second pass counts the calls per local hour. A 90-day window is 8,640 part rows; the totals read its 90 dates.
+ * hour (each row converted to local time once, nothing materialized per row), the dates and the hours of the day are
+ * sums of those hours (the date formatted once per date), and the totals are the sums of the dates (exact: integer
+ * counts, and float8 sums of integers below 2^53). A 90-day window is 8,640 part rows, 2,160 local hours, 90 dates.
  */
 export async function callAnalytics(ctx: RollupContext, window: RollupWindow): Promise<CallAnalytics> {
   const tz = window.timezone;
@@ -258,10 +274,12 @@ export async function callAnalytics(ctx: RollupContext, window: RollupWindow): P
   const row = await firstRow<Row>(
     ctx.db,
     sql`
-      WITH p AS MATERIALIZED (${callPartsSql(ctx.orgId, window)}),
-      by_day AS MATERIALIZED (SELECT (p.at AT TIME ZONE ${tz}::text)::date AS day, ${TOTALS_COLUMNS} FROM p GROUP BY 1),
+      WITH by_hour AS MATERIALIZED (
+        SELECT date_trunc('hour', p.at AT TIME ZONE ${tz}::text) AS local_hour, ${TOTALS_COLUMNS} FROM (${callPartsSql(ctx.orgId, window)}) p GROUP BY 1
+      ),
+      by_day AS MATERIALIZED (SELECT p.local_hour::date AS day, ${TOTALS_COLUMNS} FROM by_hour p GROUP BY 1),
       daily AS (SELECT to_char(d.day, 'YYYY-MM-DD') AS date, d.* FROM by_day d),
-      hourly AS (SELECT extract(hour FROM p.at AT TIME ZONE ${tz}::text)::int AS hour, coalesce(sum(p.calls), 0)::int AS calls FROM p GROUP BY 1)
+      hourly AS (SELECT extract(hour FROM p.local_hour)::int AS hour, coalesce(sum(p.calls), 0)::int AS calls FROM by_hour p GROUP BY 1)
       SELECT (SELECT row_to_json(t) FROM (SELECT ${TOTALS_COLUMNS} FROM by_day p) t) AS totals,
              (SELECT coalesce(json_agg(daily ORDER BY date), '[]'::json) FROM daily) AS series,
              (SELECT coalesce(json_agg(hourly), '[]'::json) FROM hourly) AS hours`,
@@ -301,15 +319,17 @@ const AGENT_COUNTER_COLUMNS = [
 export type AgentCounters = "calls" | "calls-and-analysis";
 
 const ANALYSIS_COLUMNS = new Set<string>(["milestones", "milestones_achieved", "objections", "objections_handled"]);
+/** The agent counters that are sums needing more than 32 bits (bigint in the rollups): float8 in part rows. */
+const AGENT_WIDE_SUMS = new Set<string>(["duration_completed_sum", "score_sum", "credits_used"]);
 
 /** The milestone and objection counts of each raw call `raw` (`ms.n`, `ms.achieved`, `ob.n`, `ob.handled`). */
 const analysisLookups = (org: SQL): SQL => sql`
       CROSS JOIN LATERAL (
-        SELECT count(*)::bigint AS n, count(*) FILTER (WHERE m.achieved)::bigint AS achieved
+        SELECT count(*)::int AS n, count(*) FILTER (WHERE m.achieved)::int AS achieved
           FROM call_milestones m WHERE m.call_id = raw.id AND m.org_id = ${org}
       ) ms
       CROSS JOIN LATERAL (
-        SELECT count(*)::bigint AS n, count(*) FILTER (WHERE o.handled)::bigint AS handled
+        SELECT count(*)::int AS n, count(*) FILTER (WHERE o.handled)::int AS handled
           FROM call_objections o WHERE o.call_id = raw.id AND o.org_id = ${org}
       ) ob`;
 
@@ -330,8 +350,11 @@ export function agentPartsSql(orgId: string, window: RollupWindow, counters: Age
   const org = sql`${orgId}::uuid`;
   const rawCall = sql.raw(`c.id, c.agent_id, c.status, c.duration_sec, c.lead_score, c.outcome, c.credits_used`);
   const analysis = counters === "calls-and-analysis";
+  // the part rows' types of RAW_CALL_PART: counts `int`, the three wide sums `float8` (what sums fastest, exactly)
   const rollupCounters = sql.raw(
-    AGENT_COUNTER_COLUMNS.map((col) => (analysis || !ANALYSIS_COLUMNS.has(col) ? `r.${col}::bigint AS ${col}` : `0::bigint AS ${col}`)).join(", "),
+    AGENT_COUNTER_COLUMNS.map((col) =>
+      !analysis && ANALYSIS_COLUMNS.has(col) ? `0 AS ${col}` : AGENT_WIDE_SUMS.has(col) ? `r.${col}::float8 AS ${col}` : `r.${col}`,
+    ).join(", "),
   );
   const dirtyHours = sql`(SELECT tally_rollup_hour(d.bucket_start) FROM rollup_dirty d
                            WHERE d.org_id = ${org} AND d.bucket_start >= ${lo} AND d.bucket_start < ${hi})`;
@@ -364,22 +387,25 @@ export function agentPartsSql(orgId: string, window: RollupWindow, counters: Age
       ) r
     UNION ALL
     SELECT raw.agent_id,
-           1::bigint,
-           (CASE WHEN raw.status = 'completed' THEN 1 ELSE 0 END)::bigint,
-           (CASE WHEN raw.status = 'completed' THEN coalesce(raw.duration_sec, 0) ELSE 0 END)::bigint,
-           (CASE WHEN raw.lead_score IS NOT NULL THEN 1 ELSE 0 END)::bigint,
-           coalesce(raw.lead_score, 0)::bigint,
-           (CASE WHEN raw.outcome = 'appointment_booked' THEN 1 ELSE 0 END)::bigint,
-           raw.credits_used::bigint,
-           ${analysis ? sql`ms.n, ms.achieved, ob.n, ob.handled` : sql`0::bigint, 0::bigint, 0::bigint, 0::bigint`}
+           1,
+           (CASE WHEN raw.status = 'completed' THEN 1 ELSE 0 END),
+           (CASE WHEN raw.status = 'completed' THEN coalesce(raw.duration_sec, 0) ELSE 0 END)::float8,
+           (CASE WHEN raw.lead_score IS NOT NULL THEN 1 ELSE 0 END),
+           coalesce(raw.lead_score, 0)::float8,
+           (CASE WHEN raw.outcome = 'appointment_booked' THEN 1 ELSE 0 END),
+           raw.credits_used::float8,
+           ${analysis ? sql`ms.n, ms.achieved, ob.n, ob.handled` : sql`0, 0, 0, 0`}
       FROM (
-        SELECT ${rawCall} FROM calls c
-         WHERE c.org_id = ${org} AND c.agent_id IS NOT NULL
-           AND c.started_at >= ${e.from}::timestamptz AND c.started_at < least(${lo}, ${e.to}::timestamptz)
-        UNION ALL
         SELECT ${rawCall} FROM calls c
          WHERE c.org_id = ${org} AND c.agent_id IS NOT NULL AND c.started_at >= ${hi} AND c.started_at < ${e.to}::timestamptz
            ${planTimeBounds(lo, e.to)}
+        ${frontEdge(
+          e,
+          sql`UNION ALL
+        SELECT ${rawCall} FROM calls c
+         WHERE c.org_id = ${org} AND c.agent_id IS NOT NULL
+           AND c.started_at >= ${e.from}::timestamptz AND c.started_at < least(${lo}, ${e.to}::timestamptz)`,
+        )}
         UNION ALL
         SELECT dirty_calls.*
           FROM (SELECT DISTINCT tally_rollup_hour(d.bucket_start) AS hour FROM rollup_dirty d
@@ -401,9 +427,7 @@ export function agentPartsSql(orgId: string, window: RollupWindow, counters: Age
  */
 export function agentTotalsSql(orgId: string, window: RollupWindow, counters: AgentCounters = "calls-and-analysis"): SQL {
   const sums = AGENT_COUNTER_COLUMNS.map((col) =>
-    col === "duration_completed_sum" || col === "score_sum" || col === "credits_used"
-      ? `coalesce(sum(p.${col}), 0)::float8 AS ${col}`
-      : `coalesce(sum(p.${col}), 0)::int AS ${col}`,
+    AGENT_WIDE_SUMS.has(col) ? `coalesce(sum(p.${col}), 0)::float8 AS ${col}` : `coalesce(sum(p.${col}), 0)::int AS ${col}`,
   ).join(", ");
   return sql`SELECT p.agent_id, ${sql.raw(sums)} FROM (${agentPartsSql(orgId, window, counters)}) p GROUP BY p.agent_id HAVING sum(p.calls) > 0`;
 }
