@@ -23,7 +23,13 @@ type NewCallsInsert = (db: Db, orgId: string, items: readonly { index: number; i
 /** The text and parameters `insert` sends for `size` calls from `next`, captured instead of sent. */
 export async function renderedInsert(insert: NewCallsInsert, orgId: string, size: number, next: () => CallInput) {
   let captured: { sql: string; params: unknown[] } | undefined;
-  const capture = { execute: async (q: SQL) => ((captured = new PgDialect().sqlToQuery(q)), []) } as unknown as Db;
+  const dialect = new PgDialect();
+  // both ways a service sends hand-written SQL: `rows` (db.execute) and `preparedRows` (the session's prepareQuery)
+  const capture = {
+    dialect,
+    execute: async (q: SQL) => ((captured = dialect.sqlToQuery(q)), []),
+    session: { prepareQuery: (q: { sql: string; params: unknown[] }) => ({ execute: async () => ((captured = q), []) }) },
+  } as unknown as Db;
   await insert(
     capture,
     orgId,

@@ -1,6 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { calls } from "../../drizzle/schema";
-import { rows, type Db } from "../db/database";
+import { preparedRows, type Db } from "../db/database";
 import { uuidv7 } from "../lib/uuid";
 
 export type CallRow = typeof calls.$inferSelect;
@@ -40,7 +40,7 @@ export type CallInput = Partial<{
  * contacts are time-ordered (`uuidv7`), so their index entries go to the indexes' rightmost pages, not random ones.
  */
 export async function insertNewCalls(db: Db, orgId: string, items: readonly { index: number; input: CallInput }[], now: Date): Promise<Map<number, CallRow>> {
-  const inserted = await rows<RawCall & { idx: number }>(db, newCallsStatement(orgId, items, now, "rows"));
+  const inserted = await preparedRows<RawCall & { idx: number }>(db, "tally_new_calls", newCallsStatement(orgId, items, now, "rows"));
   return new Map(inserted.map((r) => [Number(r.idx), callRowOf(r)]));
 }
 
@@ -49,7 +49,7 @@ export async function insertNewCalls(db: Db, orgId: string, items: readonly { in
  * sends back and the driver parses two columns a call instead of twenty-two (issue #15 item 3).
  */
 export async function insertNewCallIds(db: Db, orgId: string, items: readonly { index: number; input: CallInput }[], now: Date): Promise<Map<number, string>> {
-  const inserted = await rows<{ idx: number; id: string }>(db, newCallsStatement(orgId, items, now, "ids"));
+  const inserted = await preparedRows<{ idx: number; id: string }>(db, "tally_new_call_ids", newCallsStatement(orgId, items, now, "ids"));
   return new Map(inserted.map((r) => [Number(r.idx), r.id]));
 }
 
