@@ -20,10 +20,18 @@ export function newCallSource(label: string): () => CallInput {
 
 type NewCallsInsert = (db: Db, orgId: string, items: readonly { index: number; input: CallInput }[], now: Date) => Promise<unknown>;
 
-/** The text and parameters `insert` sends for `size` calls from `next`, captured instead of sent. */
+/**
+ * The text and parameters `insert` sends for `size` calls from `next`, captured instead of sent, and whether it sends
+ * them as a prepared statement (`preparedRows`) or not (`rows`), so that a bench sends them as the service would.
+ */
 export async function renderedInsert(insert: NewCallsInsert, orgId: string, size: number, next: () => CallInput) {
-  let captured: { sql: string; params: unknown[] } | undefined;
-  const capture = { execute: async (q: SQL) => ((captured = new PgDialect().sqlToQuery(q)), []) } as unknown as Db;
+  let captured: { sql: string; params: unknown[]; prepared: boolean } | undefined;
+  const dialect = new PgDialect();
+  const capture = {
+    dialect,
+    execute: async (q: SQL) => ((captured = { ...dialect.sqlToQuery(q), prepared: false }), []),
+    session: { prepareQuery: (q: { sql: string; params: unknown[] }) => ({ execute: async () => ((captured = { ...q, prepared: true }), []) }) },
+  } as unknown as Db;
   await insert(
     capture,
     orgId,

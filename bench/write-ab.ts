@@ -3,8 +3,8 @@
 // The new-call statement (`insertNewCalls`) on two databases of the same data, alternated round by round, so that a
 // busy machine weighs on both sides alike (issue #15): for a batch, EXPLAIN (ANALYZE, BUFFERS, WAL) in a transaction
 // rolled back (execution, each trigger, buffers, WAL); for single calls, one statement at a time committed as the route
-// commits it (wall ms per statement, and the Postgres backend's own CPU from /proc: user + system ticks of 10 ms,
-// which other processes' load moves far less than wall time). `--a-tree` renders side A's statement from another
+// commits it, prepared or not as the tree's service sends it (wall ms per statement, and the Postgres backend's own
+// CPU from /proc: user + system ticks of 10 ms, which other processes' load moves far less than wall time). `--a-tree` renders side A's statement from another
 // checkout of the repository (an export of the commit before a change), so a change of the statement is paired too.
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
@@ -65,9 +65,9 @@ for (let round = 1; round <= rounds; round++) {
     const walls: number[] = [];
     const cpu0 = cpuMsOf(pid);
     for (let i = 0; i < singles; i++) {
-      const { sql: text, params } = await statementOf(side, orgId, 1, "single");
+      const { sql: text, params, prepared } = await statementOf(side, orgId, 1, "single");
       const t = performance.now();
-      await client.unsafe(text, params as never[]);
+      await client.unsafe(text, params as never[], { prepare: prepared });
       walls.push(performance.now() - t);
     }
     const singleCpuUs = ((cpuMsOf(pid) - cpu0) * 1000) / singles;

@@ -28,27 +28,47 @@
 -- page and the WAL; for a new call's own external id that was most of the check's cost. "This transaction" is its
 -- 32-bit xid against the row's xmin: a call inserted in a subtransaction (a savepoint) is locked like any other, and
 -- only a frozen call whose xmin was the same 32-bit value four billion transactions ago would be taken for our own.
+-- One written row (every single write) is probed by its whole key as parameters instead, in a generic plan (forced:
+-- the plan cache would otherwise plan it again for each call, a custom plan costing less on paper) that prunes calls
+-- to the one partition at executor start; the join's plan starts a probe of every partition, twice. That was a third
+-- of the Postgres CPU of a one-call write (BENCHMARKS.md, "Writes at the floor").
 CREATE OR REPLACE FUNCTION tally_call_external_ids_check()
 RETURNS trigger
 LANGUAGE plpgsql
 SET enable_hashjoin = off
 SET enable_mergejoin = off
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
   own_xid bigint := txid_current() % 4294967296;
   missing bigint;
   orphan record;
+  written record;
+  call_xmin xid;
 BEGIN
-  SELECT (SELECT count(*) FROM external_ids_written)
-       - (SELECT count(*) FROM external_ids_written x
-            JOIN calls c ON c.org_id = x.org_id AND c.id = x.call_id AND c.started_at BETWEEN x.started_at AND x.started_at
-           WHERE c.xmin::text::bigint = own_xid)
-       - (SELECT count(*) FROM (
-            SELECT 1 FROM external_ids_written x
+  IF (SELECT count(*) FROM external_ids_written) = 1 THEN
+    SELECT x.org_id, x.call_id, x.started_at INTO written FROM external_ids_written x;
+    SELECT c.xmin INTO call_xmin FROM calls c
+     WHERE c.org_id = written.org_id AND c.id = written.call_id AND c.started_at = written.started_at;
+    IF FOUND AND call_xmin::text::bigint = own_xid THEN
+      RETURN NULL;
+    END IF;
+    PERFORM FROM calls c
+      WHERE c.org_id = written.org_id AND c.id = written.call_id AND c.started_at = written.started_at
+        FOR KEY SHARE;
+    missing := CASE WHEN FOUND THEN 0 ELSE 1 END;
+  ELSE
+    SELECT (SELECT count(*) FROM external_ids_written)
+         - (SELECT count(*) FROM external_ids_written x
               JOIN calls c ON c.org_id = x.org_id AND c.id = x.call_id AND c.started_at BETWEEN x.started_at AND x.started_at
-             WHERE c.xmin::text::bigint <> own_xid
-               FOR KEY SHARE OF c) locked)
-    INTO missing;
+             WHERE c.xmin::text::bigint = own_xid)
+         - (SELECT count(*) FROM (
+              SELECT 1 FROM external_ids_written x
+                JOIN calls c ON c.org_id = x.org_id AND c.id = x.call_id AND c.started_at BETWEEN x.started_at AND x.started_at
+               WHERE c.xmin::text::bigint <> own_xid
+                 FOR KEY SHARE OF c) locked)
+      INTO missing;
+  END IF;
   IF missing > 0 THEN
     SELECT x.org_id, x.call_id, x.started_at INTO orphan FROM external_ids_written x
      WHERE NOT EXISTS (SELECT 1 FROM calls c WHERE c.org_id = x.org_id AND c.id = x.call_id AND c.started_at = x.started_at)

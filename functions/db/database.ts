@@ -101,6 +101,21 @@ export async function rows<T extends Record<string, unknown>>(db: Db, query: SQL
   return Array.isArray(result) ? result : result.rows;
 }
 
+/**
+ * Runs hand-written SQL whose text never varies, only its numbered parameters (`$1`, `$2`…), as the prepared statement
+ * `name` (unique per text), and answers its rows: each connection parses and plans it once. postgres.js sends a
+ * statement with parameters that is not prepared as two round trips, Parse and Describe first, then Bind and Execute
+ * once the parameter types are back; prepared, it is one message and one round trip, which is a write's whole cost
+ * outside the commit (issue #15). PGlite ignores the name; Neon's driver prepares it as postgres.js does.
+ */
+export async function preparedRows<T extends Record<string, unknown>>(db: Db, name: string, text: string, params: unknown[]): Promise<T[]> {
+  const { session } = db as unknown as {
+    session: { prepareQuery(query: { sql: string; params: unknown[] }, fields: undefined, name: string, arrayMode: false): { execute(): Promise<unknown> } };
+  };
+  const result = (await session.prepareQuery({ sql: text, params }, undefined, name, false).execute()) as RawResult<T>;
+  return Array.isArray(result) ? result : result.rows;
+}
+
 export async function firstRow<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T | undefined> {
   return (await rows<T>(db, query))[0];
 }

@@ -1,6 +1,5 @@
-import { type SQL, sql } from "drizzle-orm";
 import type { calls } from "../../drizzle/schema";
-import { rows, type Db } from "../db/database";
+import { preparedRows, type Db } from "../db/database";
 import { uuidv7 } from "../lib/uuid";
 
 export type CallRow = typeof calls.$inferSelect;
@@ -40,7 +39,7 @@ export type CallInput = Partial<{
  * contacts are time-ordered (`uuidv7`), so their index entries go to the indexes' rightmost pages, not random ones.
  */
 export async function insertNewCalls(db: Db, orgId: string, items: readonly { index: number; input: CallInput }[], now: Date): Promise<Map<number, CallRow>> {
-  const inserted = await rows<RawCall & { idx: number }>(db, newCallsStatement(orgId, items, now, "rows"));
+  const inserted = await preparedRows<RawCall & { idx: number }>(db, "tally_new_calls", NEW_CALLS_ANSWERING_ROWS, newCallsParameters(orgId, items, now));
   return new Map(inserted.map((r) => [Number(r.idx), callRowOf(r)]));
 }
 
@@ -49,11 +48,12 @@ export async function insertNewCalls(db: Db, orgId: string, items: readonly { in
  * sends back and the driver parses two columns a call instead of twenty-two (issue #15 item 3).
  */
 export async function insertNewCallIds(db: Db, orgId: string, items: readonly { index: number; input: CallInput }[], now: Date): Promise<Map<number, string>> {
-  const inserted = await rows<{ idx: number; id: string }>(db, newCallsStatement(orgId, items, now, "ids"));
+  const inserted = await preparedRows<{ idx: number; id: string }>(db, "tally_new_call_ids", NEW_CALLS_ANSWERING_IDS, newCallsParameters(orgId, items, now));
   return new Map(inserted.map((r) => [Number(r.idx), r.id]));
 }
 
-function newCallsStatement(orgId: string, items: readonly { index: number; input: CallInput }[], now: Date, answer: "rows" | "ids"): SQL {
+/** The statement's parameters: $1 the calls (jsonb), $2 the organization, $3 the time of the write. */
+function newCallsParameters(orgId: string, items: readonly { index: number; input: CallInput }[], now: Date): unknown[] {
   const payload = items.map(({ index, input }) => ({
     idx: index,
     id: uuidv7(),
@@ -76,19 +76,23 @@ function newCallsStatement(orgId: string, items: readonly { index: number; input
     site_id: input.siteId ?? null,
     country_code: input.countryCode ?? null,
   }));
-  const at = now.toISOString();
-  return sql`
+  return [JSON.stringify(payload), orgId, now.toISOString()];
+}
+
+/** The text of the new-call statement, fixed (only its parameters vary), so that it is prepared once a connection. */
+function newCallsText(answer: string): string {
+  return `
     WITH input AS (
-      SELECT i.* FROM jsonb_to_recordset(${JSON.stringify(payload)}::jsonb) AS i(
+      SELECT i.* FROM jsonb_to_recordset($1::jsonb) AS i(
         idx int, id uuid, contact_id uuid, external_id text, agent_id uuid, phone text, contact_name text, direction call_direction,
         status call_status, started_at timestamptz, ended_at timestamptz, duration_sec int, credits_used int,
         outcome call_outcome, lead_score smallint, reconnect_token text, reconnect_eligible boolean, pool_id uuid,
         site_id uuid, country_code text)
-      WHERE i.agent_id IS NULL OR EXISTS (SELECT 1 FROM agents a WHERE a.org_id = ${orgId}::uuid AND a.id = i.agent_id)
+      WHERE i.agent_id IS NULL OR EXISTS (SELECT 1 FROM agents a WHERE a.org_id = $2::uuid AND a.id = i.agent_id)
     ),
     ext AS (
       INSERT INTO call_external_ids (org_id, external_id, call_id, started_at)
-      SELECT ${orgId}::uuid, external_id, id, started_at FROM input WHERE external_id IS NOT NULL ORDER BY external_id
+      SELECT $2::uuid, external_id, id, started_at FROM input WHERE external_id IS NOT NULL ORDER BY external_id
       ON CONFLICT (org_id, external_id) DO NOTHING
       RETURNING call_id
     ),
@@ -97,7 +101,7 @@ function newCallsStatement(orgId: string, items: readonly { index: number; input
     ),
     contact AS (
       INSERT INTO contacts (id, org_id, phone, name)
-      SELECT DISTINCT ON (phone) contact_id, ${orgId}::uuid, phone, contact_name FROM admitted ORDER BY phone, contact_name IS NULL, idx DESC
+      SELECT DISTINCT ON (phone) contact_id, $2::uuid, phone, contact_name FROM admitted ORDER BY phone, contact_name IS NULL, idx DESC
       ON CONFLICT (org_id, phone) DO UPDATE SET name = COALESCE(EXCLUDED.name, contacts.name)
       RETURNING id, phone
     ),
@@ -105,23 +109,25 @@ function newCallsStatement(orgId: string, items: readonly { index: number; input
       INSERT INTO calls (id, org_id, external_id, agent_id, contact_id, direction, status, phone_number, started_at, ended_at,
                          duration_sec, credits_used, outcome, lead_score, reconnect_token, reconnect_eligible, pool_id, site_id,
                          country_code, created_at, updated_at)
-      SELECT a.id, ${orgId}::uuid, a.external_id, a.agent_id, c.id, a.direction, a.status, a.phone, a.started_at, a.ended_at,
+      SELECT a.id, $2::uuid, a.external_id, a.agent_id, c.id, a.direction, a.status, a.phone, a.started_at, a.ended_at,
              a.duration_sec, a.credits_used, a.outcome, a.lead_score, a.reconnect_token, a.reconnect_eligible, a.pool_id, a.site_id,
-             a.country_code, ${at}::timestamptz, ${at}::timestamptz
+             a.country_code, $3::timestamptz, $3::timestamptz
         FROM admitted a JOIN contact c ON c.phone = a.phone
-      RETURNING ${answer === "ids" ? sql`id` : sql`*`}
+      RETURNING *
     )
-    ${answer === "ids" ? sql`SELECT a.idx, call.id::text FROM call JOIN admitted a ON a.id = call.id` : callRowsAnswer}`;
+    ${answer}`;
 }
 
-const callRowsAnswer = sql`
+const NEW_CALLS_ANSWERING_IDS = newCallsText("SELECT a.idx, call.id::text FROM call JOIN admitted a ON a.id = call.id");
+
+const NEW_CALLS_ANSWERING_ROWS = newCallsText(`
     SELECT a.idx, call.id::text, call.org_id::text, call.external_id, call.agent_id::text, call.contact_id::text,
            call.direction::text, call.status::text, call.phone_number, to_json(call.started_at) #>> '{}' AS started_at,
            to_json(call.ended_at) #>> '{}' AS ended_at, call.duration_sec, call.credits_used, call.outcome::text,
            call.lead_score::int AS lead_score, call.reconnect_token, call.reconnect_eligible, call.pool_id::text,
            call.site_id::text, call.country_code, to_json(call.created_at) #>> '{}' AS created_at,
            to_json(call.updated_at) #>> '{}' AS updated_at
-      FROM call JOIN admitted a ON a.id = call.id`;
+      FROM call JOIN admitted a ON a.id = call.id`);
 
 type RawCall = {
   id: string;

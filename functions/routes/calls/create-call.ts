@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireOrg } from "../../middleware/auth";
 import { toCallResource, upsertCall } from "../../services/calls";
+import { invalidateOrgAfterWrite } from "../../services/write-invalidation";
 import { bearer, errorResponses, jsonBody, jsonResponse } from "../../lib/schemas";
 import { callFields, callSchema, externalIdField } from "./call-schemas";
 import type { App } from "../../hono/env";
@@ -33,7 +34,7 @@ export function register(app: App) {
   app.openapi(route, async (c) => {
     const org = requireOrg(c.get("auth"));
     const { call, created } = await upsertCall(c.get("db"), org.id, c.req.valid("json"), c.get("deps").clock.now());
-    await c.get("deps").cache.invalidateOrg(org.id);
+    await invalidateOrgAfterWrite(c.get("deps").cache, org.id);
     return c.json({ data: toCallResource(call) }, created ? 201 : 200);
   });
 }

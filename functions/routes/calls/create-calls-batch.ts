@@ -3,6 +3,7 @@ import { ApiError, validationError } from "../../lib/errors";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
 import { requireOrg } from "../../middleware/auth";
 import { ingestCalls } from "../../services/calls-batch";
+import { invalidateOrgAfterWrite } from "../../services/write-invalidation";
 import type { App } from "../../hono/env";
 import { createCallBody } from "./create-call";
 
@@ -91,7 +92,7 @@ export function register(app: App) {
     const meta = { created: 0, updated: 0, failed: 0 };
     for (const r of results) r.status === 201 ? meta.created++ : r.status === 200 ? meta.updated++ : meta.failed++;
     // once per batch: every applied item is committed by now
-    if (meta.created + meta.updated > 0) await c.get("deps").cache.invalidateOrg(org.id);
+    if (meta.created + meta.updated > 0) await invalidateOrgAfterWrite(c.get("deps").cache, org.id);
     return c.json({ data: results, meta }, 200);
   });
 }
