@@ -247,7 +247,10 @@ describe("the rollup query layer and the aggregate routes", () => {
                 if (c.field === "started_at")
                   await db.execute(sql`UPDATE calls SET started_at = started_at + make_interval(secs => ${c.value}) WHERE id = ${id}::uuid`);
                 else if (c.field === "agent")
-                  await db.execute(sql`UPDATE calls SET agent_id = ${c.value === null ? null : (liveAgents()[c.value] ?? null)}::uuid WHERE id = ${id}::uuid`);
+                  // the agents are the organization's: a call moved to the other one keeps no agent (composite keys)
+                  await db.execute(
+                    sql`UPDATE calls SET agent_id = ${c.value === null ? null : (liveAgents()[c.value] ?? null)}::uuid WHERE id = ${id}::uuid AND org_id = ${orgId}::uuid`,
+                  );
                 else if (c.field === "org")
                   // the call moves with its links (the database refuses a cross-organization one, issue #18): its
                   // contact's phone becomes a contact of the other organization, and its agent, the old one's, goes
