@@ -84,7 +84,7 @@ export async function readAgentPerformance(ctx: AgentPerformanceContext, agentId
         SELECT a.id, a.name, a.kind, a.status FROM agents a WHERE a.org_id = ${org} AND a.id = ${agent}
       ),
       totals AS (
-        SELECT t.* FROM (${agentTotalsSql(ctx.org.id, window)}) t WHERE t.agent_id = ${agent} AND EXISTS (SELECT 1 FROM agent)
+        SELECT t.* FROM (${agentTotalsSql(ctx.org.id, window, "calls-and-analysis", agentId)}) t WHERE t.agent_id = ${agent} AND EXISTS (SELECT 1 FROM agent)
       ),
       local_hours AS MATERIALIZED (
         SELECT date_trunc('hour', c.started_at AT TIME ZONE ${tz}::text) AS local_hour, ${RAW_SUMS}

@@ -2,7 +2,7 @@ import { type SQL, sql } from "drizzle-orm";
 import type { CALL_DIRECTIONS, CallOutcome, CallStatus } from "../../drizzle/schema/enums";
 import { firstRow } from "../db/database";
 import type { PreviousWindow, Window } from "../lib/windows";
-import { callPartsSql, callTotalsSql } from "../rollups/queries";
+import { type CallPartColumn, callPartsSql } from "../rollups/queries";
 import { namespace } from "../cache/namespaces";
 import { fetchWindowedAggregate, type WindowedAggregate, type WindowQuery, type WindowedValue } from "./windowed";
 import type { ReadContext, ServiceContext } from "../context";
@@ -91,7 +91,7 @@ function metricsOf(row: WindowSums): { calls: CallMetrics; leads: LeadMetrics } 
   };
 }
 
-/** WindowSums' names, the `callTotalsSql` (and part row) columns they sum, and their types. */
+/** WindowSums' names, the part row columns they sum, and their types. */
 const SUMS = [
   ["total", "calls", "int"],
   ["completed", "completed", "int"],
@@ -102,8 +102,15 @@ const SUMS = [
   ["booked", "booked", "int"],
 ] as const;
 
-/** The SELECT list naming a `callTotalsSql` row `t`'s sums as WindowSums. */
-const WINDOW_SUMS = sql.raw(SUMS.map(([name, column]) => `t.${column} AS ${name}`).join(", "));
+/** The part columns the window sums read: the part rows carry these alone. */
+const SUM_COLUMNS: CallPartColumn[] = SUMS.map(([, column]) => column);
+
+/** A window's sums as WindowSums, from part rows `p` with SUM_COLUMNS. */
+const WINDOW_SUMS = sql.raw(SUMS.map(([name, column, type]) => `coalesce(sum(p.${column}), 0)::${type} AS ${name}`).join(", "));
+
+/** One row: a window's WindowSums (as `callTotalsSql` sums them, from part rows of SUM_COLUMNS alone). */
+const windowSumsSql = (orgId: string, window: Pick<Window, "from" | "to" | "timezone">): SQL =>
+  sql`SELECT ${WINDOW_SUMS} FROM (${callPartsSql(orgId, window, SUM_COLUMNS)}) p`;
 
 const BUCKET_MS = 15 * 60_000;
 
@@ -116,18 +123,17 @@ const BUCKET_MS = 15 * 60_000;
  */
 function windowAndPreviousSql(orgId: string, window: Pick<Window, "from" | "to" | "timezone"> & { previous?: PreviousWindow | undefined }): SQL {
   const previous = window.previous;
-  if (!previous) return sql`windowed AS (SELECT ${WINDOW_SUMS} FROM (${callTotalsSql(orgId, window)}) t), previous_window AS (SELECT NULL::json AS previous)`;
+  if (!previous) return sql`windowed AS (${windowSumsSql(orgId, window)}), previous_window AS (SELECT NULL::json AS previous)`;
   if (previous.to.getTime() !== window.from.getTime() || window.from.getTime() % BUCKET_MS !== 0)
     return sql`
-      windowed AS (SELECT ${WINDOW_SUMS} FROM (${callTotalsSql(orgId, window)}) t),
+      windowed AS (${windowSumsSql(orgId, window)}),
       previous_window AS (
-        SELECT row_to_json(pw) AS previous
-        FROM (SELECT ${WINDOW_SUMS} FROM (${callTotalsSql(orgId, { ...previous, timezone: window.timezone })}) t) pw
+        SELECT row_to_json(pw) AS previous FROM (${windowSumsSql(orgId, { ...previous, timezone: window.timezone })}) pw
       )`;
   const cut = sql`${window.from.toISOString()}::timestamptz`;
   const sum = (column: string, type: string, side: "<" | ">=") =>
     sql`coalesce(sum(p.${sql.raw(column)}) FILTER (WHERE p.at ${sql.raw(side)} ${cut}), 0)::${sql.raw(type)}`;
-  const parts = callPartsSql(orgId, { from: previous.from, to: window.to, timezone: window.timezone });
+  const parts = callPartsSql(orgId, { from: previous.from, to: window.to, timezone: window.timezone }, SUM_COLUMNS);
   return sql`
       both_windows AS (
         SELECT ${sql.join(
@@ -146,7 +152,7 @@ function windowAndPreviousSql(orgId: string, window: Pick<Window, "from" | "to" 
 
 /**
  * The dashboard overview of one organization for a window (SPEC §5). One statement: the window's call metrics and the
- * current local month's credits (from the rollups: `callTotalsSql`), agent counts, the pipeline and the ten newest calls
+ * current local month's credits (sums of the rollups' part rows: `callPartsSql`, of the columns summed alone), agent counts, the pipeline and the ten newest calls
  * (raw: an index scan that stops at ten rows) are CTEs of a single SELECT. With `window.previous` (`compare=previous`),
  * the previous window's call metrics are one more CTE of the same statement, from the same rollups.
  */
@@ -163,7 +169,8 @@ export async function readOverview(
     sql`
       WITH ${windowAndPreviousSql(orgId, window)},
       this_month AS (
-        SELECT m.credits_used AS used_this_month FROM (${callTotalsSql(orgId, { ...month, timezone: window.timezone })}) m
+        SELECT coalesce(sum(m.credits_used), 0)::float8 AS used_this_month
+        FROM (${callPartsSql(orgId, { ...month, timezone: window.timezone }, ["credits_used"])}) m
       ),
       agent_counts AS (
         SELECT
