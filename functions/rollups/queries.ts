@@ -374,6 +374,33 @@ function frontByComplement(e: ReturnType<typeof edges>, org: SQL, hi: SQL, sums:
 }
 
 /**
+ * The hourly rows of a window's partial last UTC day `[dhi, hi)` (`direct`), or, when that part is more than half a
+ * day, the same sums as the day's daily row minus its hourly rows from `hi` on (`[hi, dhi + 1 day)`: the hours after
+ * the window, and those of the day from B on that the refresh may already hold): at most 1 + 11 rows per agent, and
+ * for a window ending now usually just the daily row, whatever the time of day (at 20:00 UTC a `days` window's
+ * last day is 20 hourly rows per agent read directly). Exact as `frontByComplement` is, taken only when the hours
+ * `[dhi, hi)` have no mark; `hi` depends on B, so both ways are in the statement and one runs.
+ */
+function backByComplement(org: SQL, hi: SQL, dhi: SQL, sums: (sign: "" | "-") => SQL, direct: SQL, ofAgent: SQL): SQL {
+  // infinite bounds compare (an unbounded window's B may be -infinity); they do not subtract
+  const whole = sql`(${hi} > ${dhi} + interval '12 hours' AND NOT EXISTS (SELECT 1 FROM rollup_dirty d
+                                                                     WHERE d.org_id = ${org} AND d.bucket_start >= ${dhi} AND d.bucket_start < ${hi}))`;
+  return sql`
+    SELECT r.agent_id, ${sums("")}
+      FROM agent_rollup_daily r
+     WHERE r.org_id = ${org} AND r.day_start = ${dhi} ${ofAgent} AND ${whole}
+     GROUP BY r.agent_id
+    UNION ALL
+    SELECT r.agent_id, ${sums("-")}
+      FROM agent_rollup_hourly r
+     WHERE r.org_id = ${org} AND r.bucket_start >= ${hi} AND r.bucket_start < ${dhi} + interval '1 day' ${ofAgent} AND ${whole}
+     GROUP BY r.agent_id
+    UNION ALL
+    ${direct} AND NOT ${whole}
+     GROUP BY r.agent_id`;
+}
+
+/**
  * The window's calls that have an agent as part rows `(agent_id, <AGENT_COUNTER_COLUMNS>)`, at most one per agent and
  * part, each the agent's sums over that part: the clean daily rollup rows (whole UTC days inside the window, below B,
  * without a mark), the clean hourly rollup rows of the rest (the partial days at the two edges; the days with a mark),
@@ -416,6 +443,11 @@ export function agentPartsSql(orgId: string, window: RollupWindow, counters: Age
       FROM agent_rollup_hourly r
      WHERE r.org_id = ${org} AND r.bucket_start >= ${lo} AND r.bucket_start < least(${dlo}, ${hi}) ${ofAgent}
        AND r.bucket_start NOT IN ${dirtyHours}`;
+  const backHours = sql`
+    SELECT r.agent_id, ${rollupSums}
+      FROM agent_rollup_hourly r
+     WHERE r.org_id = ${org} AND r.bucket_start >= ${dhi} AND r.bucket_start < ${hi} ${ofAgent}
+       AND r.bucket_start NOT IN ${dirtyHours}`;
   return sql`
     SELECT r.agent_id, ${rollupSums}
       FROM agent_rollup_daily r
@@ -426,11 +458,7 @@ export function agentPartsSql(orgId: string, window: RollupWindow, counters: Age
     UNION ALL
     ${frontByComplement(e, org, hi, sums, frontHours, ofAgent)}
     UNION ALL
-    SELECT r.agent_id, ${rollupSums}
-      FROM agent_rollup_hourly r
-     WHERE r.org_id = ${org} AND r.bucket_start >= ${dhi} AND r.bucket_start < ${hi} ${ofAgent}
-       AND r.bucket_start NOT IN ${dirtyHours}
-     GROUP BY r.agent_id
+    ${backByComplement(org, hi, dhi, sums, backHours, ofAgent)}
     UNION ALL
     SELECT r.agent_id, ${rollupSums}
       FROM (SELECT DISTINCT tally_rollup_day(d.bucket_start) AS day FROM rollup_dirty d

@@ -541,3 +541,42 @@ describe.skipIf(testDbKind() !== "postgres")("races with writers (Postgres)", ()
     await expectExact(db, orgId, daysWindow(1, "UTC", clock.now()), "after the next run");
   });
 });
+
+describe("per-agent reads of partial UTC days", () => {
+  // A window from 05:00 on 11-16 to 14:30 on 11-18 (UTC): its first day is 19 hours of 11-16 and its last 14 hours of
+  // 11-18, both read as the day's daily row minus its hourly rows outside the window while those hours have no mark
+  // (queries.ts, frontByComplement and backByComplement), with calls on both sides of each cut.
+  const window = { from: new Date("2026-11-16T05:00:00Z"), to: new Date("2026-11-18T14:30:00Z"), timezone: "UTC" };
+  const at = (iso: string) => new Date(`2026-11-${iso}Z`);
+  const seeds = (agentIds: string[]): CallSeed[] =>
+    ["16T03:00:00", "16T04:59:59", "16T07:30:00", "17T12:00:00", "18T02:10:00", "18T13:20:00", "18T14:10:00", "18T15:40:00", "18T20:05:00"].map((iso, i) => ({
+      agentId: agentIds[i % 2]!,
+      contactIndex: i,
+      status: i % 3 ? "completed" : "missed",
+      startedAt: at(iso),
+      durationSec: 30 + i,
+      creditsUsed: i,
+      leadScore: i % 2 ? 40 + i : null,
+      outcome: i % 4 ? null : "appointment_booked",
+      milestones: [{ key: "greeting", achieved: i % 2 === 0 }],
+      objections: i % 3 ? [] : [{ kind: "price", handled: i % 2 === 1 }],
+    }));
+
+  it("answer the raw rows' sums from the daily rows minus the hours outside, and from the hours when a mark is inside", async () => {
+    const { orgId, agentIds } = await newOrg("Edges");
+    const ids = await addCalls(db, orgId, seeds(agentIds));
+    await refreshRollups(db, clock.now());
+    expect(await marks()).toBe(0);
+    await expectExact(db, orgId, window, "clean");
+    // a mark after the window's end on its last day, and one before its start on its first: the complements still hold
+    await db.execute(sql`UPDATE calls SET lead_score = 99 WHERE id IN (${ids[7]!}::uuid, ${ids[0]!}::uuid)`);
+    expect(await marks()).toBe(2);
+    await expectExact(db, orgId, window, "marks outside the window");
+    // marks inside both partial days: their hours are read directly (the marked ones raw)
+    await db.execute(sql`UPDATE calls SET status = 'missed' WHERE id IN (${ids[5]!}::uuid, ${ids[2]!}::uuid)`);
+    await expectExact(db, orgId, window, "marks inside the window");
+    await refreshRollups(db, clock.now());
+    expect(await marks()).toBe(0);
+    await expectExact(db, orgId, window, "folded");
+  });
+});
