@@ -61,9 +61,8 @@ export function redisStore(options: RedisStoreOptions): CacheStore {
     if (!current.client.isReady && !current.failed) await within(current.ready, timeout);
     const left = Math.max(1, timeout - (Date.now() - started));
     try {
-      // the deadline is ours (one timer): node-redis's own `timeout` option costs an AbortSignal.timeout per command,
-      // whose timer later fires a DOMException nobody reads (about 4 % of a cached read's CPU samples in process), and it bounds only the wait
-      // to be written, which with the offline queue off is the tick the command was sent in
+      // the deadline is ours (one timer); node-redis's own command timeout is off (`connect`: it bounds only the wait
+      // to be written, which with the offline queue off is the tick the command was sent in)
       const pending = current.client.sendCommand(args);
       // a reply that comes after its deadline still shows the connection is alive
       pending.then(

@@ -358,19 +358,7 @@ function frontByComplement(e: ReturnType<typeof edges>, org: SQL, hi: SQL, sums:
   const dlo = sql`${instantLiteral(dloMs)}::timestamptz`;
   const whole = sql`(${dlo} <= ${hi} AND NOT EXISTS (SELECT 1 FROM rollup_dirty d
                                                      WHERE d.org_id = ${org} AND d.bucket_start >= ${lo} AND d.bucket_start < ${dlo}))`;
-  return sql`
-    SELECT r.agent_id, ${sums("")}
-      FROM agent_rollup_daily r
-     WHERE r.org_id = ${org} AND r.day_start = ${day} ${ofAgent} AND ${whole}
-     GROUP BY r.agent_id
-    UNION ALL
-    SELECT r.agent_id, ${sums("-")}
-      FROM agent_rollup_hourly r
-     WHERE r.org_id = ${org} AND r.bucket_start >= ${day} AND r.bucket_start < ${lo} ${ofAgent} AND ${whole}
-     GROUP BY r.agent_id
-    UNION ALL
-    ${direct} AND NOT ${whole}
-     GROUP BY r.agent_id`;
+  return dayMinusHours({ org, day, from: day, to: lo, whole, sums, direct, ofAgent });
 }
 
 /**
@@ -385,15 +373,24 @@ function backByComplement(org: SQL, hi: SQL, dhi: SQL, sums: (sign: "" | "-") =>
   // infinite bounds compare (an unbounded window's B may be -infinity); they do not subtract
   const whole = sql`(${hi} > ${dhi} + interval '12 hours' AND NOT EXISTS (SELECT 1 FROM rollup_dirty d
                                                                      WHERE d.org_id = ${org} AND d.bucket_start >= ${dhi} AND d.bucket_start < ${hi}))`;
+  return dayMinusHours({ org, day: dhi, from: hi, to: sql`${dhi} + interval '1 day'`, whole, sums, direct, ofAgent });
+}
+
+/**
+ * The two ways of one partial day's per-agent sums, of which one runs: when `whole` holds, the day's daily row minus
+ * its hourly rows `[from, to)` (the hours outside the window); else `direct`, the window's hourly rows of that day.
+ */
+function dayMinusHours(p: { org: SQL; day: SQL; from: SQL; to: SQL; whole: SQL; sums: (sign: "" | "-") => SQL; direct: SQL; ofAgent: SQL }): SQL {
+  const { org, day, from, to, whole, sums, direct, ofAgent } = p;
   return sql`
     SELECT r.agent_id, ${sums("")}
       FROM agent_rollup_daily r
-     WHERE r.org_id = ${org} AND r.day_start = ${dhi} ${ofAgent} AND ${whole}
+     WHERE r.org_id = ${org} AND r.day_start = ${day} ${ofAgent} AND ${whole}
      GROUP BY r.agent_id
     UNION ALL
     SELECT r.agent_id, ${sums("-")}
       FROM agent_rollup_hourly r
-     WHERE r.org_id = ${org} AND r.bucket_start >= ${hi} AND r.bucket_start < ${dhi} + interval '1 day' ${ofAgent} AND ${whole}
+     WHERE r.org_id = ${org} AND r.bucket_start >= ${from} AND r.bucket_start < ${to} ${ofAgent} AND ${whole}
      GROUP BY r.agent_id
     UNION ALL
     ${direct} AND NOT ${whole}
