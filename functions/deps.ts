@@ -52,4 +52,9 @@ export type AppDeps = {
    * only with OTEL_EXPORTER_OTLP_ENDPOINT set: absent, the app registers nothing in its place
    */
   requestTracing?: MiddlewareHandler;
+  /**
+   * `false`: every request goes through the middleware chain, fresh cached aggregates too (the cached-read lane,
+   * `middleware/cached-read-lane.ts`, is on by default; its test compares the two answers)
+   */
+  cachedReadLane?: boolean;
 };

@@ -74,6 +74,11 @@ export type CacheStats = NamespaceStats & { namespaces: Record<string, Namespace
 export interface Cache {
   /** Answers the cached value for (namespace, key), or loads, stores and answers it. */
   fetch<T>(namespace: string, key: string, load: () => Promise<T>, options: FetchOptions): Promise<CacheResult<T>>;
+  /**
+   * A fresh hit this instance can answer without any round trip (its in-process copy of an `aggregate` value, counted as a
+   * hit), else undefined and nothing counted: the caller then fetches. A value due for an early refresh is undefined.
+   */
+  peek?<T>(namespace: string, key: string, options: FetchOptions): CacheResult<T> | undefined;
   /** Removes a key everywhere (shared store and every instance's L1), awaited. */
   invalidate(namespace: string, key: string): Promise<void>;
   /** Marks every cached value of one organization as outdated (its data version moves on). */

@@ -12,6 +12,8 @@ export type CacheNamespace<T> = {
   readonly staleIfErrorSec: number;
   /** `cache.fetch` with this namespace's policy, typed by its value. */
   fetch(cache: Cache, key: string, load: () => Promise<T>, options?: NamespaceFetchOptions): Promise<CacheResult<T>>;
+  /** `cache.peek` with this namespace's policy: a fresh in-process hit, or undefined (then `fetch`). */
+  peek(cache: Cache, key: string): CacheResult<T> | undefined;
   invalidate(cache: Cache, key: string): Promise<void>;
 };
 
@@ -37,6 +39,7 @@ export function cacheNamespace<T>(definition: {
     name: definition.name,
     ...policy,
     fetch: (cache, key, load, options) => cache.fetch(definition.name, key, load, { ...options, ...policy }),
+    peek: (cache, key) => cache.peek?.(definition.name, key, policy),
     invalidate: (cache, key) => cache.invalidate(definition.name, key),
   };
 }

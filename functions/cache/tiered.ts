@@ -109,6 +109,16 @@ class TieredCache implements Cache {
     return env ? this.#serve(request, env, state) : this.#miss(request, state, null);
   }
 
+  peek<T>(ns: string, key: string, options: FetchOptions): CacheResult<T> | undefined {
+    const strict = options.kind ? options.kind === "config" : this.#configNamespaces.has(ns);
+    if (strict || options.bypass || options.maxKeysPerOrg !== undefined) return undefined;
+    const local = this.#tiers.local({ ns, key, ...splitOrgKey(key) });
+    const now = this.#now();
+    if (!local || now >= local.env.f || shouldRefreshEarly(local.env, now, this.#beta, this.#random)) return undefined;
+    this.#counters.count(ns, "hits");
+    return served(local.env, "hit");
+  }
+
   async invalidate(ns: string, key: string): Promise<void> {
     await this.#tiers.invalidate({ ns, key, ...splitOrgKey(key) });
   }

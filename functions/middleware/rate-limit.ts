@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler, Next } from "hono";
 import { withDeadline } from "../cache/store";
 import type { AppDeps } from "../deps";
 import type { AppEnv, Auth } from "../hono/env";
@@ -117,21 +117,26 @@ function setHeaders(res: Response, headers: Record<string, string>) {
 export function keyRateLimits(deps: LimiterDeps & Pick<AppDeps, "rateLimit" | "writeRateLimit">): {
   start: MiddlewareHandler<AppEnv>;
   enforce: MiddlewareHandler<AppEnv>;
+  begin: (c: Context<AppEnv>) => Promise<void>;
 } {
   const read = deps.rateLimit === false ? null : new SlidingLimit(deps, deps.rateLimit, DEFAULT_RATE_LIMIT_REQUESTS);
   const write = deps.writeRateLimit === false ? null : new SlidingLimit(deps, deps.writeRateLimit, DEFAULT_WRITE_RATE_LIMIT_REQUESTS);
-  if (!read && !write) return { start: (_c, next) => next(), enforce: (_c, next) => next() };
+  if (!read && !write) return { start: (_c, next) => next(), enforce: (_c, next) => next(), begin: async () => {} };
+
+  /** Sends the count of a key of Tally's shape (once a request: the cached-read lane may have begun it already). */
+  const begin = async (c: Context<AppEnv>) => {
+    if (c.get("pendingLimit")) return;
+    const token = bearerToken(c.req.header("authorization"));
+    if (!token || !API_KEY_SHAPE.test(token)) return;
+    const limiter = token[4] === "r" ? read : write;
+    if (!limiter) return;
+    let hash = c.get("keyHash");
+    if (!hash) c.set("keyHash", (hash = await sha256Hex(token)));
+    c.set("pendingLimit", { limiter, decision: limiter.hit(hash, true, c.get("requestId")) });
+  };
 
   const start: MiddlewareHandler<AppEnv> = async (c, next) => {
-    const token = bearerToken(c.req.header("authorization"));
-    if (token && API_KEY_SHAPE.test(token)) {
-      const limiter = token[4] === "r" ? read : write;
-      if (limiter) {
-        let hash = c.get("keyHash");
-        if (!hash) c.set("keyHash", (hash = await sha256Hex(token)));
-        c.set("pendingLimit", { limiter, decision: limiter.hit(hash, true, c.get("requestId")) });
-      }
-    }
+    await begin(c);
     await next();
   };
 
@@ -157,7 +162,7 @@ export function keyRateLimits(deps: LimiterDeps & Pick<AppDeps, "rateLimit" | "w
     await next();
     setHeaders(c.res, headers);
   };
-  return { start, enforce };
+  return { start, enforce, begin };
 }
 
 /** A bounded set of the keys (their SHA-256) this instance saw authenticate; the oldest is forgotten first. */
@@ -184,13 +189,13 @@ const bearerToken = (header: string | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(
  * its requests are answered 429 here, before any key lookup or signature check, except those carrying a key this
  * instance already saw authenticate. Runs before authentication, on every /api route including the webhook.
  */
-export function anonymousLimiter(deps: LimiterDeps & Pick<AppDeps, "anonRateLimit" | "clientAddress">): MiddlewareHandler<AppEnv> {
-  if (deps.anonRateLimit === false) return (_c, next) => next();
+export function anonymousLimiter(deps: LimiterDeps & Pick<AppDeps, "anonRateLimit" | "clientAddress">): AnonymousLimiter {
+  if (deps.anonRateLimit === false) return Object.assign((_c: Context<AppEnv>, next: Next) => next(), { knows: () => true });
   const limiter = new SlidingLimit(deps, deps.anonRateLimit, DEFAULT_ANON_RATE_LIMIT_REQUESTS);
   const known = new KnownKeys();
   const addressOf = (c: Parameters<MiddlewareHandler<AppEnv>>[0]) => `anon:${deps.clientAddress?.(c) ?? "unknown"}`;
 
-  return async (c, next) => {
+  const check: MiddlewareHandler<AppEnv> = async (c, next) => {
     const token = bearerToken(c.req.header("authorization"));
     // only a key of Tally's shape (or the bootstrap key's length) is worth a hash: anything else cannot be known
     const hash = token && token.length <= 256 ? await sha256Hex(token) : undefined;
@@ -218,7 +223,14 @@ export function anonymousLimiter(deps: LimiterDeps & Pick<AppDeps, "anonRateLimi
       known.add(hash);
     }
   };
+  return Object.assign(check, { knows: (hash: string) => known.has(hash) });
 }
+
+/**
+ * The anonymous limit's middleware, and whether a key (its SHA-256) is one this instance saw authenticate: such a key
+ * is never held back by its address's limit (always true when the limit is off).
+ */
+export type AnonymousLimiter = MiddlewareHandler<AppEnv> & { knows(hash: string): boolean };
 
 /** Tracks a failing store: one warning when it starts failing, a pause before it is asked again, a note when it is back. */
 class FailOpen {

@@ -74,6 +74,11 @@ function timedCache(cache: Cache, timings: RequestTimings, counter: StatementCou
   };
 }
 
+/** The Server-Timing value of a request as the chain writes it (`serverTiming`, then `hono/timing`'s `total`). */
+export function serverTimingHeader(ms: { dbMs: number; cacheMs: number; totalMs: number }): string {
+  return `db;dur=${ms.dbMs.toFixed(1)},cache;dur=${ms.cacheMs.toFixed(1)},total;dur=${ms.totalMs.toFixed(1)};desc="Total Response Time"`;
+}
+
 /**
  * Adds `db` and `cache` to the Server-Timing header that `hono/timing` opens with `total`, on every response (0 when
  * the request spent nothing there). Runs after the middleware that hands the request its deps and counted db handle;

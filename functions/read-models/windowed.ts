@@ -46,35 +46,54 @@ export type WindowedAggregate<T> = {
  */
 export function fetchWindowedAggregate<T>(ctx: ReadContext, aggregate: WindowedAggregate<T>, query: WindowQuery): Promise<CacheResult<WindowedValue<T>>> {
   const { org, now } = ctx;
-  const window = resolveWindow(query, org.timezone, now, aggregate.defaultDays);
-  if (aggregate.maxDates !== undefined && window.dates.length > aggregate.maxDates)
-    throw new ApiError("validation_failed", `The window touches ${window.dates.length} local dates; at most ${aggregate.maxDates} are allowed`, {
-      errors: [{ path: "from", message: `the window may span at most ${aggregate.maxDates} local dates` }],
-    });
   const explicit = query.from !== undefined || query.to !== undefined;
-  const params = explicit
-    ? `from=${window.from.toISOString()}:to=${window.to.toISOString()}`
-    : `days=${query.days ?? aggregate.defaultDays}:${localDate(now, org.timezone)}`;
-  const previous = query.compare === "previous" ? previousWindow(query, window, aggregate.defaultDays) : undefined;
-  const subject = aggregate.subject === undefined ? "" : `${aggregate.subject}:`;
-  const compared = previous === undefined ? "" : ":compare=previous";
-  const load = async () => ({
-    window: {
-      from: window.from.toISOString(),
-      to: window.to.toISOString(),
-      timezone: window.timezone,
-      ...(previous && { previous: { from: previous.from.toISOString(), to: previous.to.toISOString() } }),
-    },
-    value: await aggregate.read({ db: ctx.db, org, now }, { ...window, previous }),
-  });
-  const key = `${org.id}:${subject}${org.timezone}:${params}${compared}`;
+  // an explicit window is resolved (and refused) before anything else: its instants are its key. A `days=N` window is
+  // resolved only when its value is loaded: its key is N and today's local date, so a hit lists no local dates (its
+  // N dates are within every `maxDates`, which is never below the largest `days`) (issue #15)
+  const explicitWindow = explicit ? checkedWindow(aggregate, query, org.timezone, now) : undefined;
+  const key = explicitWindow
+    ? windowedKey(aggregate, org, `from=${explicitWindow.from.toISOString()}:to=${explicitWindow.to.toISOString()}`, query.compare)
+    : daysWindowKey(aggregate, org, query.days ?? aggregate.defaultDays, query.compare, now);
+  const load = async () => {
+    const window = explicitWindow ?? checkedWindow(aggregate, query, org.timezone, now);
+    const previous = query.compare === "previous" ? previousWindow(query, window, aggregate.defaultDays) : undefined;
+    return {
+      window: {
+        from: window.from.toISOString(),
+        to: window.to.toISOString(),
+        timezone: window.timezone,
+        ...(previous && { previous: { from: previous.from.toISOString(), to: previous.to.toISOString() } }),
+      },
+      value: await aggregate.read({ db: ctx.db, org, now }, { ...window, previous }),
+    };
+  };
   // Issue #18: an explicit window is a key the client chooses. One off the whole minute (a dashboard never sends one)
   // is answered exactly but not cached, and an organization stores at most EXPLICIT_WINDOWS_PER_ORG distinct
   // explicit windows per namespace, counted in the shared store across instances: past that, answered exactly, uncached.
   // A window without `to` ends at now: keyed by an instant that never comes again, it is not cached either.
-  const cacheable = query.to !== undefined && onWholeMinute(window.from) && onWholeMinute(window.to);
-  if (explicit && !cacheable) return uncached(load, now);
+  if (explicitWindow) {
+    const cacheable = query.to !== undefined && onWholeMinute(explicitWindow.from) && onWholeMinute(explicitWindow.to);
+    if (!cacheable) return uncached(load, now);
+  }
   return aggregate.namespace.fetch(ctx.cache, key, load, { asOf: now, ...(explicit ? { maxKeysPerOrg: EXPLICIT_WINDOWS_PER_ORG } : {}) });
+}
+
+/** The cache key of a `days=N` window: N and the local date of now (its `to` moves with the clock). */
+export function daysWindowKey(aggregate: WindowedAggregate<unknown>, org: OrgContext, days: number, compare: WindowQuery["compare"], now: Date): string {
+  return windowedKey(aggregate, org, `days=${days}:${localDate(now, org.timezone)}`, compare);
+}
+
+const windowedKey = (aggregate: WindowedAggregate<unknown>, org: OrgContext, params: string, compare: WindowQuery["compare"]) =>
+  `${org.id}:${aggregate.subject === undefined ? "" : `${aggregate.subject}:`}${org.timezone}:${params}${compare === "previous" ? ":compare=previous" : ""}`;
+
+/** The request's window in the organization's zone, refused when it touches more local dates than the aggregate answers. */
+function checkedWindow(aggregate: WindowedAggregate<unknown>, query: WindowQuery, timeZone: string, now: Date): Window {
+  const window = resolveWindow(query, timeZone, now, aggregate.defaultDays);
+  if (aggregate.maxDates !== undefined && window.dates.length > aggregate.maxDates)
+    throw new ApiError("validation_failed", `The window touches ${window.dates.length} local dates; at most ${aggregate.maxDates} are allowed`, {
+      errors: [{ path: "from", message: `the window may span at most ${aggregate.maxDates} local dates` }],
+    });
+  return window;
 }
 
 /**

@@ -3,7 +3,8 @@ import type { Context } from "hono";
 import type { AppEnv } from "../../hono/env";
 import { aggregateMeta, cachedAnswer } from "../../lib/respond";
 import { readContext } from "../../middleware/request-context";
-import { fetchWindowedAggregate, type WindowedAggregate, type WindowQuery } from "../../read-models/windowed";
+import type { CacheResult } from "../../cache/cache";
+import { fetchWindowedAggregate, type WindowedAggregate, type WindowedValue, type WindowQuery } from "../../read-models/windowed";
 
 /** The `meta` of a windowed aggregate: how fresh it is, and the window it was computed for. */
 export const windowedMetaSchema = z
@@ -25,6 +26,11 @@ export async function windowedAggregate<T>(
 ): Promise<{ data: T; meta: WindowedMeta }> {
   const result = await fetchWindowedAggregate(readContext(c), options, options.query);
   c.set("cacheStatus", result.status);
+  return windowedAnswer(result);
+}
+
+/** The answer for one cached value of a windowed aggregate, built once per value (`cachedAnswer`): the route's and the cached-read lane's. */
+export function windowedAnswer<T>(result: CacheResult<WindowedValue<T>>): { data: T; meta: WindowedMeta } {
   // `meta.previous` (a compared read) rides with the window it was computed for
   return cachedAnswer(result, () => ({
     data: result.value.value,
