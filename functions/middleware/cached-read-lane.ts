@@ -9,29 +9,31 @@ import { checkedAnswer, jsonTextOf } from "../lib/respond";
 import { MAX_WINDOW_DAYS } from "../lib/windows";
 import { requestMetricsOf } from "../ops/metrics";
 import { logRequest } from "../ops/request-log";
-import type { CacheResult } from "../cache/cache";
-import { daysWindowKey, type WindowedAggregate, type WindowedValue } from "../read-models/windowed";
+import type { Cache, CacheResult } from "../cache/cache";
+import type { OrgContext } from "../context";
 import { findApiKeyGrant } from "../services/api-key-lookup";
 import { API_KEY_SHAPE } from "./auth";
 import { API_CACHE_CONTROL } from "./http-caching";
 import type { AnonymousLimiter, keyRateLimits } from "./rate-limit";
 import { serverTimingHeader } from "./server-timing";
 
-/** A windowed aggregate route the lane may answer: its path, read model, response schema and answer. */
+/** A read route the lane may answer: its path, its cached value's fresh in-process hit, its response schema and answer. */
 export type LaneRoute = {
   path: string;
-  // biome-ignore lint/suspicious/noExplicitAny: the lane answers any aggregate's cached value as it is
-  aggregate: WindowedAggregate<any>;
-  schema: z.ZodType;
+  /** the `days` a request without one reads */
+  defaultDays: number;
   /** the route takes `compare=previous` */
   compare: boolean;
+  /** the fresh in-process hit of the value the route would read for this request (`cache.peek`), or undefined */
+  peek: (cache: Cache, org: OrgContext, query: { days: number; compare?: "previous" }, now: Date) => CacheResult<object> | undefined;
+  schema: z.ZodType;
   /** the route's answer for a cached value, the very one its handler builds */
-  // biome-ignore lint/suspicious/noExplicitAny: as `aggregate`
-  answer: (result: CacheResult<WindowedValue<any>>) => object;
+  // biome-ignore lint/suspicious/noExplicitAny: each route's own value
+  answer: (result: CacheResult<any>) => object;
 };
 
 /**
- * The cached-read lane (issue #15): a `GET` of a windowed aggregate that this instance holds fresh in process is
+ * The cached-read lane (issue #15): a `GET` of a cached aggregate that this instance holds fresh in process is
  * answered here, ahead of the middleware chain, with the answer the chain would give, for one store round trip (the
  * key's grant and its rate-limit count, sent together) and no other work: the chain's dozen middleware layers, the
  * route's query validation and Hono's `Headers` objects cost a cached overview more CPU than the rest of it (BENCHMARKS.md).
@@ -93,10 +95,7 @@ export function cachedReadLane(
     const decision = pending && (await pending.decision);
     if (!grant?.org || (decision && !decision.allowed)) return next();
 
-    const result = route.aggregate.namespace.peek(
-      deps.cache,
-      daysWindowKey(route.aggregate, grant.org, query.days ?? route.aggregate.defaultDays, query.compare, deps.clock.now()),
-    );
+    const result = route.peek(deps.cache, grant.org, { ...query, days: query.days ?? route.defaultDays }, deps.clock.now());
     if (!result) return next();
     const { text, etag } = jsonTextOf(checkedAnswer(deps.validateResponses, route.schema, route.answer(result)));
     const notModified = ifNoneMatchMatches(ifNoneMatch, etag);

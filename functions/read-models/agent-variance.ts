@@ -1,6 +1,7 @@
-import type { CacheResult } from "../cache/cache";
+import type { Cache, CacheResult } from "../cache/cache";
 import { namespace, orgKey } from "../cache/namespaces";
 import type { Db } from "../db/database";
+import { addDays, localDate } from "../lib/time";
 import { resolveWindow, type Window } from "../lib/windows";
 import { agentsWithTotals } from "./agent-totals";
 import type { OrgContext, ReadContext } from "../context";
@@ -147,8 +148,22 @@ const agentVarianceCache = namespace<AgentVariance>("agent-variance");
 export function fetchAgentVariance(ctx: ReadContext, query: WindowQuery): Promise<CacheResult<AgentVariance>> {
   const { org, now } = ctx;
   const window = resolveWindow(query, org.timezone, now, DEFAULT_VARIANCE_DAYS);
-  // a window ending now is keyed by where it starts, so consecutive requests share one entry
-  const start = query.from === undefined ? `days=${query.days ?? DEFAULT_VARIANCE_DAYS}:${window.dates[0]}` : window.from.toISOString();
-  const end = query.to === undefined ? "now" : window.to.toISOString();
-  return agentVarianceCache.fetch(ctx.cache, orgKey(org.id, start, end), () => agentVariance({ db: ctx.db, org }, window), { asOf: now });
+  const explicit = query.from !== undefined || query.to !== undefined;
+  const key = explicit
+    ? orgKey(
+        org.id,
+        query.from === undefined ? daysStart(query.days ?? DEFAULT_VARIANCE_DAYS, window.dates[0]) : window.from.toISOString(),
+        query.to === undefined ? "now" : window.to.toISOString(),
+      )
+    : daysKey(org, query.days ?? DEFAULT_VARIANCE_DAYS, now);
+  return agentVarianceCache.fetch(ctx.cache, key, () => agentVariance({ db: ctx.db, org }, window), { asOf: now });
 }
+
+/** A fresh in-process hit of the last `days` local days' variance (`cache.peek`), or undefined: the cached-read lane's read. */
+export function peekAgentVariance(cache: Cache, org: OrgContext, days: number, now: Date): CacheResult<AgentVariance> | undefined {
+  return agentVarianceCache.peek(cache, daysKey(org, days, now));
+}
+
+// a window ending now is keyed by where it starts (its first local date), so consecutive requests share one entry
+const daysStart = (days: number, firstDate: string | undefined) => `days=${days}:${firstDate}`;
+const daysKey = (org: OrgContext, days: number, now: Date) => orgKey(org.id, daysStart(days, addDays(localDate(now, org.timezone), -(days - 1))), "now");

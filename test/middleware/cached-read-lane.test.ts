@@ -105,6 +105,8 @@ describe.skipIf(onWorker)("the cached-read lane", () => {
     "/api/dashboard/overview?compare=previous&days=1",
     "/api/dashboard/analytics?days=14",
     "/api/coverage?days=7",
+    "/api/analytics/agent-variance",
+    "/api/analytics/agent-variance?days=90",
   ];
 
   it.each(URLS)("answers a fresh cached %s as the chain does: status, body and every header", async (url) => {
@@ -188,6 +190,7 @@ describe.skipIf(onWorker)("the cached-read lane", () => {
     ["days with a leading zero", "/api/dashboard/overview?days=030"],
     ["a repeated days", "/api/dashboard/overview?days=7&days=7"],
     ["compare on a route without it", "/api/dashboard/analytics?days=7&compare=previous"],
+    ["an unknown parameter the route refuses", "/api/analytics/agent-variance?days=7&limit=3"],
   ])("leaves a request with %s to the chain, which answers it as before", async (_what, url) => {
     const org = await orgWithCalls();
     for (let i = 0; i < 3; i++) {

@@ -2,7 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { aggregateMeta, cachedAnswer, checkedAnswer } from "../../lib/respond";
 import { bearer, errorResponses, jsonResponse } from "../../lib/schemas";
 import { windowQuery } from "../../lib/windows";
-import { DEFAULT_VARIANCE_DAYS, fetchAgentVariance, VARIANCE_METRICS } from "../../read-models/agent-variance";
+import type { CacheResult } from "../../cache/cache";
+import { type AgentVariance, DEFAULT_VARIANCE_DAYS, fetchAgentVariance, VARIANCE_METRICS } from "../../read-models/agent-variance";
 import type { App } from "../../hono/env";
 import { readContext } from "../../middleware/request-context";
 
@@ -62,10 +63,14 @@ export function register(app: App) {
   app.openapi(route, async (c) => {
     const result = await fetchAgentVariance(readContext(c), c.req.valid("query"));
     c.set("cacheStatus", result.status);
-    const answer = cachedAnswer(result, () => {
-      const { from, to, ...data } = result.value;
-      return { data, meta: aggregateMeta(result, { from, to }) };
-    });
-    return c.json(checkedAnswer(c.get("deps").validateResponses, agentVarianceResponse, answer), 200);
+    return c.json(checkedAnswer(c.get("deps").validateResponses, agentVarianceResponse, agentVarianceAnswer(result)), 200);
+  });
+}
+
+/** The answer for one cached variance, built once per value (`cachedAnswer`): the route's and the cached-read lane's. */
+export function agentVarianceAnswer(result: CacheResult<AgentVariance>) {
+  return cachedAnswer(result, () => {
+    const { from, to, ...data } = result.value;
+    return { data, meta: aggregateMeta(result, { from, to }) };
   });
 }
