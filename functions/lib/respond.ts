@@ -65,3 +65,39 @@ export function jsonTextOf(answer: unknown): { text: string; etag: string } {
   if (kept) answerTexts.set(kept, serialized);
   return serialized;
 }
+
+const compressions = new WeakMap<object, Partial<Record<"gzip" | "deflate", Promise<Uint8Array<ArrayBuffer>>>>>();
+
+/**
+ * The JSON text of `jsonTextOf` compressed (`CompressionStream`, as `hono/compress`), made once per serialized answer
+ * and encoding: the hits of one cached answer share the bytes. A failed compression is forgotten (the next one tries again).
+ */
+export function compressedTextOf(serialized: { text: string }, encoding: "gzip" | "deflate"): Promise<Uint8Array<ArrayBuffer>> {
+  let byEncoding = compressions.get(serialized);
+  if (!byEncoding) compressions.set(serialized, (byEncoding = {}));
+  const known = byEncoding[encoding];
+  if (known) return known;
+  const made = compress(serialized.text, encoding);
+  byEncoding[encoding] = made;
+  made.catch(() => {
+    if (byEncoding[encoding] === made) delete byEncoding[encoding];
+  });
+  return made;
+}
+
+async function compress(text: string, encoding: "gzip" | "deflate"): Promise<Uint8Array<ArrayBuffer>> {
+  const reader = new Blob([text]).stream().pipeThrough(new CompressionStream(encoding)).getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    chunks.push(read.value);
+    length += read.value.byteLength;
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
+}

@@ -1,11 +1,12 @@
 import type { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
+import { parseAccept } from "hono/utils/accept";
 import { StatementCounter } from "../db/database";
 import type { AppDeps } from "../deps";
 import type { AppEnv } from "../hono/env";
 import { sha256Hex, timingSafeEqual } from "../lib/api-keys";
 import { ifNoneMatchMatches } from "../lib/etag";
-import { checkedAnswer, jsonTextOf } from "../lib/respond";
+import { checkedAnswer, compressedTextOf, jsonTextOf } from "../lib/respond";
 import { MAX_WINDOW_DAYS } from "../lib/windows";
 import { requestMetricsOf } from "../ops/metrics";
 import { logRequest } from "../ops/request-log";
@@ -40,10 +41,9 @@ export type LaneRoute = {
  *
  * It answers only the plainest request and hands everything else to the chain untouched, having done nothing the
  * chain would do again: `days=N` (or nothing) and, where the route takes it, `compare=previous`, and no other
- * parameter; a key of Tally's shape that this instance saw authenticate (so the anonymous limit cannot concern it); no
- * `Accept-Encoding` that would compress the answer, unless the answer is a 304 (a dashboard's revalidation: no body to
- * compress); a grant for one organization; a count the limit admits; a fresh in-process copy of the value
- * (`cache.peek`). What it began before handing over goes with the request: the key's
+ * parameter; a key of Tally's shape that this instance saw authenticate (so the anonymous limit cannot concern it); a
+ * grant for one organization; a count the limit admits; a fresh in-process copy of the value (`cache.peek`). An answer
+ * the client takes compressed is compressed as the chain's `compress` would, once per cached answer, not per request. What it began before handing over goes with the request: the key's
  * hash and its pending count (the chain's limiter does not count it twice), so a refusal (429), a revoked key (401) or
  * a miss is the chain's answer as before (the chain names its own request id). Headers, ETag and 304, `Server-Timing`, the request log and the request
  * metrics are the chain's; `test/middleware/cached-read-lane.test.ts` compares both answers header by header.
@@ -62,10 +62,7 @@ export function cachedReadLane(
     const query = plainWindowQuery(c.req.url, route);
     const authorization = c.req.header("authorization");
     const token = authorization === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
-    // an answer the chain would compress is the chain's, unless it may turn out a 304 (no body: nothing to compress)
-    const compressible = mayCompress(c.req.header("accept-encoding"));
-    const ifNoneMatch = c.req.header("if-none-match");
-    if (!query || !token || !API_KEY_SHAPE.test(token) || (compressible && !ifNoneMatch)) return next();
+    if (!query || !token || !API_KEY_SHAPE.test(token)) return next();
     if (deps.adminKey && timingSafeEqual(token, deps.adminKey)) return next();
     const hash = await sha256Hex(token);
     c.set("keyHash", hash);
@@ -97,15 +94,27 @@ export function cachedReadLane(
 
     const result = route.peek(deps.cache, grant.org, { ...query, days: query.days ?? route.defaultDays }, deps.clock.now());
     if (!result) return next();
-    const { text, etag } = jsonTextOf(checkedAnswer(deps.validateResponses, route.schema, route.answer(result)));
-    const notModified = ifNoneMatchMatches(ifNoneMatch, etag);
-    if (compressible && !notModified) return next();
+    const serialized = jsonTextOf(checkedAnswer(deps.validateResponses, route.schema, route.answer(result)));
+    const { etag } = serialized;
+    const notModified = ifNoneMatchMatches(c.req.header("if-none-match"), etag);
+    // compressed as `hono/compress` would, once per answer rather than once a request
+    const acceptEncoding = c.req.header("accept-encoding");
+    const encoding = notModified || acceptEncoding === undefined ? undefined : chosenEncoding(acceptEncoding);
+    let body: string | Uint8Array<ArrayBuffer> | null = notModified ? null : serialized.text;
+    if (encoding) {
+      try {
+        body = await compressedTextOf(serialized, encoding);
+      } catch {
+        return next();
+      }
+    }
     const status = notModified ? 304 : 200;
     const durationMs = performance.now() - started;
     const headers: Record<string, string> = {
       "x-request-id": requestId,
       vary: "Accept-Encoding",
       ...(notModified ? {} : { "content-type": "application/json" }),
+      ...(encoding && { "content-encoding": encoding }),
       etag,
       "cache-control": API_CACHE_CONTROL,
       ...(decision && pending.limiter.headers(decision)),
@@ -124,7 +133,7 @@ export function cachedReadLane(
       cache: result.status,
       lane: "cached-read",
     });
-    return new Response(notModified ? null : text, { status, headers });
+    return new Response(body, { status, headers });
   };
 }
 
@@ -134,8 +143,18 @@ function requestIdOf(c: Context<AppEnv>): string {
   return sent && sent.length <= 255 && !/[^\w\-=]/.test(sent) ? sent : crypto.randomUUID();
 }
 
-/** Whether `hono/compress` might compress the answer for this `Accept-Encoding` (then the chain answers: it compresses). */
-const mayCompress = (acceptEncoding: string | undefined) => acceptEncoding !== undefined && /gzip|deflate|\*/i.test(acceptEncoding);
+/** The encoding `hono/compress` (the chain's) picks for an `Accept-Encoding`: gzip or deflate by weight, gzip first. */
+function chosenEncoding(acceptEncoding: string): "gzip" | "deflate" | undefined {
+  const accepts = parseAccept(acceptEncoding);
+  const wildcard = accepts.find((a) => a.type === "*")?.q;
+  let best: { encoding: "gzip" | "deflate"; q: number } | undefined;
+  for (const encoding of ["gzip", "deflate"] as const) {
+    const q = accepts.find((a) => a.type.toLowerCase() === encoding)?.q ?? wildcard ?? 0;
+    if (q === 1) return encoding;
+    if (q > 0 && (!best || q > best.q)) best = { encoding, q };
+  }
+  return best?.encoding;
+}
 
 /**
  * The query when it is one the lane answers exactly as the route's schema reads it: `days` as 1–90 without a sign,
