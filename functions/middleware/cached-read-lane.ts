@@ -43,10 +43,11 @@ export type LaneRoute = {
  * chain would do again: `days=N` (or nothing) and, where the route takes it, `compare=previous`, and no other
  * parameter; a key of Tally's shape that this instance saw authenticate (so the anonymous limit cannot concern it); a
  * grant for one organization; a count the limit admits; a fresh in-process copy of the value (`cache.peek`). An answer
- * the client takes compressed is compressed as the chain's `compress` would, once per cached answer, not per request. What it began before handing over goes with the request: the key's
- * hash and its pending count (the chain's limiter does not count it twice), so a refusal (429), a revoked key (401) or
- * a miss is the chain's answer as before (the chain names its own request id). Headers, ETag and 304, `Server-Timing`, the request log and the request
- * metrics are the chain's; `test/middleware/cached-read-lane.test.ts` compares both answers header by header.
+ * the client takes compressed is compressed as the chain's `compress` would, once per cached answer, not per request.
+ * What it began before handing over goes with the request: the key's hash and its pending count (the chain's limiter
+ * does not count it twice), so a refusal (429), a revoked key (401) or a miss is the chain's answer as before (the
+ * chain names its own request id). Headers, ETag and 304, `Server-Timing`, the request log and the request metrics are
+ * the chain's; `test/middleware/cached-read-lane.test.ts` compares both answers header by header.
  */
 export function cachedReadLane(
   deps: AppDeps,
