@@ -28,6 +28,14 @@
 -- page and the WAL; for a new call's own external id that was most of the check's cost. "This transaction" is its
 -- 32-bit xid against the row's xmin: a call inserted in a subtransaction (a savepoint) is locked like any other, and
 -- only a frozen call whose xmin was the same 32-bit value four billion transactions ago would be taken for our own.
+-- Every probe of calls is by its primary key (id, started_at) with the organization as a filter (`IS NOT DISTINCT
+-- FROM`: org_id is NOT NULL, so it is `=`, but no index can take it): a generic plan is made once per session, and
+-- with `org_id =` usable the planner took, for every partition that was empty when it planned (the month ahead, or
+-- every month but the first while a seed loads), the (org_id, agent_id, started_at) index with only org_id as its
+-- bound; once that partition filled, each probe read every index entry of the organization in it. A seed's COPY of
+-- external ids went quadratic that way (20k-row batches grew to minutes of CPU each), and so would a pooled
+-- connection's batch writes in the month after it planned. Without an org_id bound, every index left to a probe
+-- (the primary key, started_at's) is bounded by the call's own start time.
 -- One written row (every single write) is probed by its whole key as parameters instead, in a generic plan (forced:
 -- the plan cache would otherwise plan it again for each call, a custom plan costing less on paper) that prunes calls
 -- to the one partition at executor start; the join's plan starts a probe of every partition, twice. That was a third
@@ -49,22 +57,22 @@ BEGIN
   IF (SELECT count(*) FROM external_ids_written) = 1 THEN
     SELECT x.org_id, x.call_id, x.started_at INTO written FROM external_ids_written x;
     SELECT c.xmin INTO call_xmin FROM calls c
-     WHERE c.org_id = written.org_id AND c.id = written.call_id AND c.started_at = written.started_at;
+     WHERE c.id = written.call_id AND c.started_at = written.started_at AND c.org_id IS NOT DISTINCT FROM written.org_id;
     IF FOUND AND call_xmin::text::bigint = own_xid THEN
       RETURN NULL;
     END IF;
     PERFORM FROM calls c
-      WHERE c.org_id = written.org_id AND c.id = written.call_id AND c.started_at = written.started_at
+      WHERE c.id = written.call_id AND c.started_at = written.started_at AND c.org_id IS NOT DISTINCT FROM written.org_id
         FOR KEY SHARE;
     missing := CASE WHEN FOUND THEN 0 ELSE 1 END;
   ELSE
     SELECT (SELECT count(*) FROM external_ids_written)
          - (SELECT count(*) FROM external_ids_written x
-              JOIN calls c ON c.org_id = x.org_id AND c.id = x.call_id AND c.started_at BETWEEN x.started_at AND x.started_at
+              JOIN calls c ON c.id = x.call_id AND c.started_at = x.started_at AND c.org_id IS NOT DISTINCT FROM x.org_id
              WHERE c.xmin::text::bigint = own_xid)
          - (SELECT count(*) FROM (
               SELECT 1 FROM external_ids_written x
-                JOIN calls c ON c.org_id = x.org_id AND c.id = x.call_id AND c.started_at BETWEEN x.started_at AND x.started_at
+                JOIN calls c ON c.id = x.call_id AND c.started_at = x.started_at AND c.org_id IS NOT DISTINCT FROM x.org_id
                WHERE c.xmin::text::bigint <> own_xid
                  FOR KEY SHARE OF c) locked)
       INTO missing;
