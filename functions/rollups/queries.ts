@@ -510,16 +510,23 @@ export function agentPartsSql(orgId: string, window: RollupWindow, counters: Age
  * onto `agents`.
  */
 export function agentTotalsSql(orgId: string, window: RollupWindow, counters: AgentCounters = "calls-and-analysis", agentId?: string): SQL {
-  const sums = AGENT_COUNTER_COLUMNS.map((col) =>
-    AGENT_WIDE_SUMS.has(col) ? `coalesce(sum(p.${col}), 0)::float8 AS ${col}` : `coalesce(sum(p.${col}), 0)::int AS ${col}`,
-  ).join(", ");
   // MATERIALIZED: each part is planned for its cheapest total cost, a hash aggregate of its rows. Inlined, the final
   // GROUP BY asks the parts for agent order, and the app's generic plans (named prepared statements: the window's
   // bounds are parameters, estimated at a few dozen rows where 30 days are 6k) answered it with a sort of every part
   // and a merge, or not, by a hair of estimated cost (issue #16).
   return sql`WITH parts AS MATERIALIZED (${agentPartsSql(orgId, window, counters, agentId)})
-    SELECT p.agent_id, ${sql.raw(sums)} FROM parts p GROUP BY p.agent_id HAVING sum(p.calls) > 0`;
+    SELECT p.agent_id, ${AGENT_PART_SUMS} FROM parts p GROUP BY p.agent_id HAVING sum(p.calls) > 0`;
 }
+
+/**
+ * The columns of AgentTotals (snake_case, without `agent_id`) as sums of `agentPartsSql` rows `p` grouped per agent:
+ * 0 for a group without part rows (an outer join's agent without calls).
+ */
+export const AGENT_PART_SUMS = sql.raw(
+  AGENT_COUNTER_COLUMNS.map((col) =>
+    AGENT_WIDE_SUMS.has(col) ? `coalesce(sum(p.${col}), 0)::float8 AS ${col}` : `coalesce(sum(p.${col}), 0)::int AS ${col}`,
+  ).join(", "),
+);
 
 type AgentTotalsRow = { agent_id: string } & Record<(typeof AGENT_COUNTER_COLUMNS)[number], number>;
 
