@@ -28,14 +28,16 @@
 -- page and the WAL; for a new call's own external id that was most of the check's cost. "This transaction" is its
 -- 32-bit xid against the row's xmin: a call inserted in a subtransaction (a savepoint) is locked like any other, and
 -- only a frozen call whose xmin was the same 32-bit value four billion transactions ago would be taken for our own.
--- Every probe of calls is by its primary key (id, started_at) with the organization as a filter (`IS NOT DISTINCT
--- FROM`: org_id is NOT NULL, so it is `=`, but no index can take it): a generic plan is made once per session, and
--- with `org_id =` usable the planner took, for every partition that was empty when it planned (the month ahead, or
--- every month but the first while a seed loads), the (org_id, agent_id, started_at) index with only org_id as its
--- bound; once that partition filled, each probe read every index entry of the organization in it. A seed's COPY of
--- external ids went quadratic that way (20k-row batches grew to minutes of CPU each), and so would a pooled
--- connection's batch writes in the month after it planned. Without an org_id bound, every index left to a probe
--- (the primary key, started_at's) is bounded by the call's own start time.
+-- A statement of more than 1,000 rows (a bulk load: the seed's COPY batches are 20k; the batch route sends at most
+-- 1,000) is checked by the same join planned for that statement alone (EXECUTE): the cached generic plan is made
+-- once per session, and every month partition of calls that was empty then had its probe planned on whatever index
+-- looked cheapest on an empty table — the (org_id, agent_id, started_at) index, bounded by org_id alone, or, once
+-- analyzed empty, a sequential scan. Filled during the session (a seed loads month after month on the same
+-- connections), each probe read the organization's whole month: the 1.25M-call seed's 20k-row COPYs of external ids
+-- grew to minutes of CPU each and the load "stalled". Planned per statement, a 1,000-row check took 13.7 ms against
+-- 12.0-17.2 ms for the cached plan (fresh sessions, rolled back, load ~7), but a 2-row one 1.9 ms against 0.3, which is
+-- why statements of up to 1,000 rows keep the cached plan (their exposure: a connection that planned before a month began, probing that
+-- month's partition, until the pool retires it).
 -- One written row (every single write) is probed by its whole key as parameters instead, in a generic plan (forced:
 -- the plan cache would otherwise plan it again for each call, a custom plan costing less on paper) that prunes calls
 -- to the one partition at executor start; the join's plan starts a probe of every partition, twice. That was a third
@@ -49,33 +51,47 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
   own_xid bigint := txid_current() % 4294967296;
+  written_rows bigint := (SELECT count(*) FROM external_ids_written);
   missing bigint;
   orphan record;
   written record;
   call_xmin xid;
 BEGIN
-  IF (SELECT count(*) FROM external_ids_written) = 1 THEN
+  IF written_rows = 1 THEN
     SELECT x.org_id, x.call_id, x.started_at INTO written FROM external_ids_written x;
     SELECT c.xmin INTO call_xmin FROM calls c
-     WHERE c.id = written.call_id AND c.started_at = written.started_at AND c.org_id IS NOT DISTINCT FROM written.org_id;
+     WHERE c.org_id = written.org_id AND c.id = written.call_id AND c.started_at = written.started_at;
     IF FOUND AND call_xmin::text::bigint = own_xid THEN
       RETURN NULL;
     END IF;
     PERFORM FROM calls c
-      WHERE c.id = written.call_id AND c.started_at = written.started_at AND c.org_id IS NOT DISTINCT FROM written.org_id
+      WHERE c.org_id = written.org_id AND c.id = written.call_id AND c.started_at = written.started_at
         FOR KEY SHARE;
     missing := CASE WHEN FOUND THEN 0 ELSE 1 END;
-  ELSE
-    SELECT (SELECT count(*) FROM external_ids_written)
+  ELSIF written_rows <= 1000 THEN
+    SELECT written_rows
          - (SELECT count(*) FROM external_ids_written x
-              JOIN calls c ON c.id = x.call_id AND c.started_at = x.started_at AND c.org_id IS NOT DISTINCT FROM x.org_id
+              JOIN calls c ON c.org_id = x.org_id AND c.id = x.call_id AND c.started_at BETWEEN x.started_at AND x.started_at
              WHERE c.xmin::text::bigint = own_xid)
          - (SELECT count(*) FROM (
               SELECT 1 FROM external_ids_written x
-                JOIN calls c ON c.id = x.call_id AND c.started_at = x.started_at AND c.org_id IS NOT DISTINCT FROM x.org_id
+                JOIN calls c ON c.org_id = x.org_id AND c.id = x.call_id AND c.started_at BETWEEN x.started_at AND x.started_at
                WHERE c.xmin::text::bigint <> own_xid
                  FOR KEY SHARE OF c) locked)
       INTO missing;
+  ELSE
+    -- the same check planned for this statement alone (see above: a bulk load's generic plan goes quadratic)
+    EXECUTE $check$
+      SELECT $2
+           - (SELECT count(*) FROM external_ids_written x
+                JOIN calls c ON c.org_id = x.org_id AND c.id = x.call_id AND c.started_at BETWEEN x.started_at AND x.started_at
+               WHERE c.xmin::text::bigint = $1)
+           - (SELECT count(*) FROM (
+                SELECT 1 FROM external_ids_written x
+                  JOIN calls c ON c.org_id = x.org_id AND c.id = x.call_id AND c.started_at BETWEEN x.started_at AND x.started_at
+                 WHERE c.xmin::text::bigint <> $1
+                   FOR KEY SHARE OF c) locked)$check$
+      INTO missing USING own_xid, written_rows;
   END IF;
   IF missing > 0 THEN
     SELECT x.org_id, x.call_id, x.started_at INTO orphan FROM external_ids_written x
