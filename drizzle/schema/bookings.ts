@@ -1,4 +1,4 @@
-import { check, index, integer, pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { check, index, integer, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
 import { sql } from "drizzle-orm";
 import { id, timestamps, tstz } from "./columns";
 import { appointmentStatus } from "./enums";
@@ -45,4 +45,22 @@ export const appointments = pgTable(
     index("appointments_call_idx").on(t.callId).where(sql`${t.callId} IS NOT NULL`),
     check("appointments_call_key_whole", sql`(${t.callId} IS NULL) = (${t.callStartedAt} IS NULL)`),
   ],
+);
+
+/**
+ * The overview's pipeline pre-aggregated (issue #16): per organization, UTC day of `scheduled_at` and service, the
+ * appointments with status `scheduled` (a service set). Kept exact at every commit by statement triggers on
+ * `appointments` (sql/014_appointment_pipeline.sql: each write adds its deltas in its own transaction); a day is read
+ * from it only when it lies wholly after now, the rest of today from `appointments`. No foreign key: an organization's
+ * deletion cascades to its appointments, whose trigger then writes to this table in the same statement.
+ */
+export const appointmentPipelineDaily = pgTable(
+  "appointment_pipeline_daily",
+  {
+    orgId: uuid("org_id").notNull(),
+    day: tstz("day").notNull(),
+    serviceId: uuid("service_id").notNull(),
+    scheduled: integer("scheduled").notNull(),
+  },
+  (t) => [primaryKey({ name: "appointment_pipeline_daily_pkey", columns: [t.orgId, t.day, t.serviceId] })],
 );

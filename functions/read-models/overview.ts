@@ -6,7 +6,7 @@ import { type CallPartColumn, callPartsSql } from "../rollups/queries";
 import { namespace } from "../cache/namespaces";
 import { fetchWindowedAggregate, type WindowedAggregate, type WindowQuery, type WindowedValue } from "./windowed";
 import type { ReadContext, ServiceContext } from "../context";
-import { addDays, localDate, startOfLocalDay } from "../lib/time";
+import { DAY_MS, addDays, localDate, startOfLocalDay } from "../lib/time";
 
 /** What the overview reads: the request's database handle, its organization and the instant it computes for. */
 export type OverviewContext = Pick<ServiceContext, "db" | "org"> & { now: Date };
@@ -164,6 +164,8 @@ export async function readOverview(
   const from = window.from.toISOString();
   const to = window.to.toISOString();
   const month = localMonth(ctx.now, window.timezone);
+  // the first UTC midnight at or after now: the pipeline's days from there on are read pre-aggregated
+  const nextDay = new Date(Math.ceil(ctx.now.getTime() / DAY_MS) * DAY_MS).toISOString();
   const row = await firstRow<OverviewRow>(
     ctx.db,
     sql`
@@ -182,13 +184,20 @@ export async function readOverview(
         WHERE org_id = ${orgId}
       ),
       pipeline AS (
-        -- counted per service first (an index-only scan of appointments_org_status_scheduled_idx, which INCLUDEs the
-        -- service), then priced: a handful of services, not one join per appointment
+        -- the days wholly after now from appointment_pipeline_daily (scheduled appointments per UTC day and service,
+        -- kept exact by triggers: sql/014), the rest of today from appointments (appointments_org_status_scheduled_idx,
+        -- which INCLUDEs the service); counted per service, then priced
         SELECT coalesce(sum(s.price_cents * a.n), 0)::bigint::float8 AS pipeline_value_cents
         FROM (
+          SELECT p.service_id, sum(p.scheduled) AS n
+          FROM appointment_pipeline_daily p
+          WHERE p.org_id = ${orgId} AND p.day >= ${nextDay}::timestamptz
+          GROUP BY p.service_id
+          UNION ALL
           SELECT a.service_id, count(*) AS n
           FROM appointments a
           WHERE a.org_id = ${orgId} AND a.status = 'scheduled' AND a.scheduled_at >= ${ctx.now.toISOString()}::timestamptz
+            AND a.scheduled_at < ${nextDay}::timestamptz
           GROUP BY a.service_id
         ) a
         JOIN services s ON s.id = a.service_id AND s.org_id = ${orgId}

@@ -341,6 +341,15 @@ const analysisLookups = (org: SQL): SQL => sql`
 const DAY_MS = 24 * HOUR_MS;
 
 /**
+ * A grouping key that makes the planner group by hashing: a constant of a type with a hash operator class and no
+ * ordering (`xid`), so a GROUP BY that lists it cannot be done by sorting (it adds nothing to the groups). The app's
+ * statements run as generic plans, whose estimates for a window's parts are a few rows (the bounds are parameters and
+ * B a subquery): a 90-day variance read its 17.6k daily agent rows by a sort and a group aggregate where a hash
+ * aggregate of ~200 groups takes 1.1–1.3 ms less (issue #16; BENCHMARKS.md).
+ */
+const HASHED_GROUPING = sql.raw("'0'::xid");
+
+/**
  * The hourly rows of a window's partial first UTC day `[lo, dlo)` (`direct`, each part summed per agent), or, when that
  * part is more than half a day, the same sums as the day's daily row minus its hours before `lo` (`[day, lo)`): at most
  * 1 + 11 rows per agent instead of 13–23 (a `days` window in New York starts at 05:00 UTC: 19 hourly rows per agent, 6
@@ -349,16 +358,16 @@ const DAY_MS = 24 * HOUR_MS;
  * is taken only when those hours are clean (no mark: a marked hour is read raw) and below B (`dlo <= hi`), else the
  * hourly rows are read directly, as for a part of 12 hours or less.
  */
-function frontByComplement(e: ReturnType<typeof edges>, org: SQL, hi: SQL, sums: (sign: "" | "-") => SQL, direct: SQL, ofAgent: SQL): SQL {
+function frontByComplement(e: ReturnType<typeof edges>, org: SQL, hi: SQL, sums: (sign: "" | "-") => SQL, direct: SQL, ofAgent: SQL, byAgent: SQL): SQL {
   const loMs = Date.parse(e.lo);
   const dloMs = Math.ceil(loMs / DAY_MS) * DAY_MS;
-  if (!Number.isFinite(loMs) || dloMs - loMs <= 12 * HOUR_MS) return sql`${direct} GROUP BY r.agent_id`;
+  if (!Number.isFinite(loMs) || dloMs - loMs <= 12 * HOUR_MS) return sql`${direct} ${byAgent}`;
   const lo = sql`${e.lo}::timestamptz`;
   const day = sql`${instantLiteral(dloMs - DAY_MS)}::timestamptz`;
   const dlo = sql`${instantLiteral(dloMs)}::timestamptz`;
   const whole = sql`(${dlo} <= ${hi} AND NOT EXISTS (SELECT 1 FROM rollup_dirty d
                                                      WHERE d.org_id = ${org} AND d.bucket_start >= ${lo} AND d.bucket_start < ${dlo}))`;
-  return dayMinusHours({ org, day, from: day, to: lo, whole, sums, direct, ofAgent });
+  return dayMinusHours({ org, day, from: day, to: lo, whole, sums, direct, ofAgent, byAgent });
 }
 
 /**
@@ -369,32 +378,32 @@ function frontByComplement(e: ReturnType<typeof edges>, org: SQL, hi: SQL, sums:
  * last day is 20 hourly rows per agent read directly). Exact as `frontByComplement` is, taken only when the hours
  * `[dhi, hi)` have no mark; `hi` depends on B, so both ways are in the statement and one runs.
  */
-function backByComplement(org: SQL, hi: SQL, dhi: SQL, sums: (sign: "" | "-") => SQL, direct: SQL, ofAgent: SQL): SQL {
+function backByComplement(org: SQL, hi: SQL, dhi: SQL, sums: (sign: "" | "-") => SQL, direct: SQL, ofAgent: SQL, byAgent: SQL): SQL {
   // infinite bounds compare (an unbounded window's B may be -infinity); they do not subtract
   const whole = sql`(${hi} > ${dhi} + interval '12 hours' AND NOT EXISTS (SELECT 1 FROM rollup_dirty d
                                                                      WHERE d.org_id = ${org} AND d.bucket_start >= ${dhi} AND d.bucket_start < ${hi}))`;
-  return dayMinusHours({ org, day: dhi, from: hi, to: sql`${dhi} + interval '1 day'`, whole, sums, direct, ofAgent });
+  return dayMinusHours({ org, day: dhi, from: hi, to: sql`${dhi} + interval '1 day'`, whole, sums, direct, ofAgent, byAgent });
 }
 
 /**
  * The two ways of one partial day's per-agent sums, of which one runs: when `whole` holds, the day's daily row minus
  * its hourly rows `[from, to)` (the hours outside the window); else `direct`, the window's hourly rows of that day.
  */
-function dayMinusHours(p: { org: SQL; day: SQL; from: SQL; to: SQL; whole: SQL; sums: (sign: "" | "-") => SQL; direct: SQL; ofAgent: SQL }): SQL {
-  const { org, day, from, to, whole, sums, direct, ofAgent } = p;
+function dayMinusHours(p: { org: SQL; day: SQL; from: SQL; to: SQL; whole: SQL; sums: (sign: "" | "-") => SQL; direct: SQL; ofAgent: SQL; byAgent: SQL }): SQL {
+  const { org, day, from, to, whole, sums, direct, ofAgent, byAgent } = p;
   return sql`
     SELECT r.agent_id, ${sums("")}
       FROM agent_rollup_daily r
      WHERE r.org_id = ${org} AND r.day_start = ${day} ${ofAgent} AND ${whole}
-     GROUP BY r.agent_id
+     ${byAgent}
     UNION ALL
     SELECT r.agent_id, ${sums("-")}
       FROM agent_rollup_hourly r
      WHERE r.org_id = ${org} AND r.bucket_start >= ${from} AND r.bucket_start < ${to} ${ofAgent} AND ${whole}
-     GROUP BY r.agent_id
+     ${byAgent}
     UNION ALL
     ${direct} AND NOT ${whole}
-     GROUP BY r.agent_id`;
+     ${byAgent}`;
 }
 
 /**
@@ -416,12 +425,16 @@ export function agentPartsSql(orgId: string, window: RollupWindow, counters: Age
   // one agent (the agent panel): each part reads that agent's rows only
   const ofAgent = agentId === undefined ? sql`` : sql`AND r.agent_id = ${agentId}::uuid`;
   const rawAgent = agentId === undefined ? sql`c.agent_id IS NOT NULL` : sql`c.agent_id = ${agentId}::uuid`;
+  // every part is grouped per agent by hashing (HASHED_GROUPING); one agent's parts are a group each anyway
+  const byAgent = agentId === undefined ? sql`GROUP BY r.agent_id, ${HASHED_GROUPING}` : sql`GROUP BY r.agent_id`;
+  const byRawAgent = agentId === undefined ? sql`GROUP BY raw.agent_id, ${HASHED_GROUPING}` : sql`GROUP BY raw.agent_id`;
   const rawCall = sql.raw(`c.id, c.agent_id, c.status, c.duration_sec, c.lead_score, c.outcome, c.credits_used`);
   const analysis = counters === "calls-and-analysis";
   // each part is summed per agent where it is read (a hash aggregate of ~200 groups over that part's rows): the
   // statement's final GROUP BY then combines a few rows per agent, not the 6k–18k rollup rows of a 30–90-day window
   // (which the planner aggregated by a sort: the raw parts' estimates made the hash path's saving fall inside its
-  // cost fuzz). Counts are `int`, the three wide sums `float8` (what sums fastest, exactly: integers below 2^53).
+  // cost fuzz; the generic plans still sorted a few parts until HASHED_GROUPING). Counts are `int`, the three wide
+  // sums `float8` (what sums fastest, exactly: integers below 2^53).
   const sums = (sign: "" | "-") =>
     sql.raw(
       AGENT_COUNTER_COLUMNS.map((col) =>
@@ -451,11 +464,11 @@ export function agentPartsSql(orgId: string, window: RollupWindow, counters: Age
      WHERE r.org_id = ${org} AND r.day_start >= ${dlo} AND r.day_start < ${dhi} ${ofAgent}
        AND r.day_start NOT IN (SELECT tally_rollup_day(d.bucket_start) FROM rollup_dirty d
                                 WHERE d.org_id = ${org} AND d.bucket_start >= ${dlo} AND d.bucket_start < ${dhi})
-     GROUP BY r.agent_id
+     ${byAgent}
     UNION ALL
-    ${frontByComplement(e, org, hi, sums, frontHours, ofAgent)}
+    ${frontByComplement(e, org, hi, sums, frontHours, ofAgent, byAgent)}
     UNION ALL
-    ${backByComplement(org, hi, dhi, sums, backHours, ofAgent)}
+    ${backByComplement(org, hi, dhi, sums, backHours, ofAgent, byAgent)}
     UNION ALL
     SELECT r.agent_id, ${rollupSums}
       FROM (SELECT DISTINCT tally_rollup_day(d.bucket_start) AS day FROM rollup_dirty d
@@ -467,7 +480,7 @@ export function agentPartsSql(orgId: string, window: RollupWindow, counters: Age
            AND r.bucket_start NOT IN ${dirtyHours}
         OFFSET 0
       ) r
-     GROUP BY r.agent_id
+     ${byAgent}
     UNION ALL
     SELECT raw.agent_id,
            count(*)::int,
@@ -501,7 +514,7 @@ export function agentPartsSql(orgId: string, window: RollupWindow, counters: Age
           ) dirty_calls
       ) raw
       ${analysis ? analysisLookups(org) : sql``}
-     GROUP BY raw.agent_id`;
+     ${byRawAgent}`;
 }
 
 /**
@@ -510,16 +523,23 @@ export function agentPartsSql(orgId: string, window: RollupWindow, counters: Age
  * onto `agents`.
  */
 export function agentTotalsSql(orgId: string, window: RollupWindow, counters: AgentCounters = "calls-and-analysis", agentId?: string): SQL {
-  const sums = AGENT_COUNTER_COLUMNS.map((col) =>
-    AGENT_WIDE_SUMS.has(col) ? `coalesce(sum(p.${col}), 0)::float8 AS ${col}` : `coalesce(sum(p.${col}), 0)::int AS ${col}`,
-  ).join(", ");
   // MATERIALIZED: each part is planned for its cheapest total cost, a hash aggregate of its rows. Inlined, the final
   // GROUP BY asks the parts for agent order, and the app's generic plans (named prepared statements: the window's
   // bounds are parameters, estimated at a few dozen rows where 30 days are 6k) answered it with a sort of every part
   // and a merge, or not, by a hair of estimated cost (issue #16).
   return sql`WITH parts AS MATERIALIZED (${agentPartsSql(orgId, window, counters, agentId)})
-    SELECT p.agent_id, ${sql.raw(sums)} FROM parts p GROUP BY p.agent_id HAVING sum(p.calls) > 0`;
+    SELECT p.agent_id, ${AGENT_PART_SUMS} FROM parts p GROUP BY p.agent_id HAVING sum(p.calls) > 0`;
 }
+
+/**
+ * The columns of AgentTotals (snake_case, without `agent_id`) as sums of `agentPartsSql` rows `p` grouped per agent:
+ * 0 for a group without part rows (an outer join's agent without calls).
+ */
+export const AGENT_PART_SUMS = sql.raw(
+  AGENT_COUNTER_COLUMNS.map((col) =>
+    AGENT_WIDE_SUMS.has(col) ? `coalesce(sum(p.${col}), 0)::float8 AS ${col}` : `coalesce(sum(p.${col}), 0)::int AS ${col}`,
+  ).join(", "),
+);
 
 type AgentTotalsRow = { agent_id: string } & Record<(typeof AGENT_COUNTER_COLUMNS)[number], number>;
 

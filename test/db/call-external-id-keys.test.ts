@@ -71,6 +71,39 @@ describe("the external ids' key to calls", () => {
     expect(await q(sql`SELECT count(*)::int AS n FROM call_external_ids WHERE org_id = ${orgId}::uuid`)).toEqual([{ n: 4 }]);
   });
 
+  it("checks a statement of more than 1,000 rows (a bulk load: planned for that statement) as strictly", async () => {
+    const { orgId, calls } = await orgWithCalls(1_001);
+    const other = await orgWithCalls(1);
+    const values = (extra: ReturnType<typeof sql>) => sql`
+      INSERT INTO call_external_ids (org_id, external_id, call_id, started_at)
+      SELECT ${orgId}::uuid, 'ext-' || c.id, c.id::uuid, c.started_at::timestamptz
+        FROM jsonb_to_recordset(${JSON.stringify(calls)}::jsonb) AS c(id text, started_at text)
+      UNION ALL ${extra}`;
+    for (const extra of [
+      sql`SELECT ${orgId}::uuid, 'no call', gen_random_uuid(), now()`,
+      sql`SELECT ${orgId}::uuid, 'another org''s call', ${other.calls[0]!.id}::uuid, ${other.calls[0]!.started_at}::timestamptz`,
+      sql`SELECT ${orgId}::uuid, 'another time', ${calls[0]!.id}::uuid, ${calls[0]!.started_at}::timestamptz + interval '1 microsecond'`,
+    ]) {
+      const failed = await failure(values(extra));
+      expect(failed?.code).toBe("23503");
+      if (testDbKind() === "postgres") expect(failed?.constraint).toBe("call_external_ids_org_call_fk");
+    }
+    expect(await failure(values(sql`SELECT ${orgId}::uuid, 'x', ${calls[0]!.id}::uuid, ${calls[0]!.started_at}::timestamptz`))).toBeNull();
+    expect(await q(sql`SELECT count(*)::int AS n FROM call_external_ids WHERE org_id = ${orgId}::uuid`)).toEqual([{ n: 1_002 }]);
+    // calls inserted by the same transaction as their external ids (not locked: nobody else sees them yet)
+    const [contact] = await q<{ id: string }>(sql`INSERT INTO contacts (org_id, phone) VALUES (${orgId}::uuid, '+14150000000') RETURNING id::text`);
+    await database.db.transaction(async (tx) => {
+      await tx.execute(sql`
+        INSERT INTO calls (org_id, contact_id, direction, status, phone_number, started_at)
+        SELECT ${orgId}::uuid, ${contact!.id}::uuid, 'inbound', 'completed', '+14150000000', now() - interval '2 hours' + g * interval '1 millisecond'
+          FROM generate_series(1, 1200) g`);
+      await tx.execute(sql`
+        INSERT INTO call_external_ids (org_id, external_id, call_id, started_at)
+        SELECT org_id, 'same-tx-' || id, id, started_at FROM calls WHERE org_id = ${orgId}::uuid AND contact_id = ${contact!.id}::uuid`);
+    });
+    expect(await q(sql`SELECT count(*)::int AS n FROM call_external_ids WHERE org_id = ${orgId}::uuid`)).toEqual([{ n: 2_202 }]);
+  });
+
   it("carries them along when calls move in time, refuses a new id for a named call, and deletes them with their calls", async () => {
     const { orgId, calls } = await orgWithCalls(3);
     for (const c of calls)
