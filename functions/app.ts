@@ -53,7 +53,8 @@ export function createApp(deps: AppDeps): App {
   app.use("*", requestId({ headerName: "x-request-id" }));
   app.use("*", timing({ crossOrigin: true }));
   app.use("*", async (c, next) => {
-    const counter = new StatementCounter();
+    // the cached-read lane may have begun counting (a grant it loaded before handing the request over)
+    const counter = c.get("counter") ?? new StatementCounter();
     c.set("deps", deps);
     c.set("counter", counter);
     c.set("db", deps.database.withCounter(counter));

@@ -44,9 +44,9 @@ export type LaneRoute = {
  * parameter; a key of Tally's shape that this instance saw authenticate (so the anonymous limit cannot concern it); a
  * grant for one organization; a count the limit admits; a fresh in-process copy of the value (`cache.peek`). An answer
  * the client takes compressed is compressed as the chain's `compress` would, once per cached answer, not per request.
- * What it began before handing over goes with the request: the key's hash and its pending count (the chain's limiter
- * does not count it twice), so a refusal (429), a revoked key (401) or a miss is the chain's answer as before (the
- * chain names its own request id). Headers, ETag and 304, `Server-Timing`, the request log and the request metrics are
+ * What it began before handing over goes with the request: the key's hash, its pending count (the chain's limiter
+ * does not count it twice), its grant (the chain's `authenticate` does not read it twice) and the statement counter,
+ * so a refusal (429), a revoked key (401) or a miss is the chain's answer as before (the chain names its own request id). Headers, ETag and 304, `Server-Timing`, the request log and the request metrics are
  * the chain's; `test/middleware/cached-read-lane.test.ts` compares both answers header by header.
  */
 export function cachedReadLane(
@@ -72,7 +72,9 @@ export function cachedReadLane(
     const requestId = requestIdOf(c);
     c.set("requestId", requestId);
     await limits.key.begin(c);
+    // the request's statement counter starts here: the chain counts on in it after a hand-over
     const counter = new StatementCounter();
+    c.set("counter", counter);
     let grant: Awaited<ReturnType<typeof findApiKeyGrant>>;
     try {
       // the counted handle only if the grant is loaded (a cached grant sends no statement)
@@ -91,7 +93,10 @@ export function cachedReadLane(
     const cacheMs = performance.now() - started;
     const pending = c.get("pendingLimit");
     const decision = pending && (await pending.decision);
-    if (!grant?.org || (decision && !decision.allowed)) return next();
+    if (!grant?.org) return next();
+    // the chain authenticates with the grant just read (as `authenticate` would resolve it), not with a second read
+    c.set("auth", { kind: "org", keyId: grant.keyId, scope: grant.scope, org: grant.org });
+    if (decision && !decision.allowed) return next();
 
     const result = route.peek(deps.cache, grant.org, { ...query, days: query.days ?? route.defaultDays }, deps.clock.now());
     if (!result) return next();

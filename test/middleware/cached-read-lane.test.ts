@@ -200,6 +200,30 @@ describe.skipIf(onWorker)("the cached-read lane", () => {
     expect((await get(lane.app, org.readKey, url)).status, "admitted again once the window has passed").toBe(200);
   });
 
+  it("hands a miss to the chain with the key's grant and statement count: the grant is read once, its statements counted", async () => {
+    const org = await orgWithCalls();
+    const grantReads = () => {
+      const counts = lane.deps.cache.stats().namespaces["api-keys"];
+      return (counts?.hits ?? 0) + (counts?.misses ?? 0) + (counts?.stale ?? 0);
+    };
+    await get(lane.app, org.readKey, "/api/coverage?days=7"); // the key authenticates on this instance
+    const before = grantReads();
+    const miss = await get(lane.app, org.readKey, "/api/dashboard/overview?days=14");
+    expect(miss.status).toBe(200);
+    expect(lastRequestLine()).toMatchObject({ cache: "miss" });
+    expect(lastRequestLine().lane).toBeUndefined();
+    expect(grantReads() - before, "the lane's grant read is the chain's").toBe(1);
+    expect(lastRequestLine().statements, "the read model's statement (the grant was cached)").toBe(1);
+
+    // once the cached grant has expired the lane loads it from the database: one statement, counted in the request
+    clock.advance(61_000);
+    const reloaded = grantReads();
+    const again = await get(lane.app, org.readKey, "/api/dashboard/analytics?days=3");
+    expect(again.status).toBe(200);
+    expect(lastRequestLine()).toMatchObject({ cache: "miss", statements: 2 });
+    expect(grantReads() - reloaded).toBe(1);
+  });
+
   it("hands a revoked key to the chain: the very next request answers 401", async () => {
     const org = await orgWithCalls();
     const data = await newReadKey(org.orgId);
