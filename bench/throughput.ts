@@ -129,6 +129,8 @@ type Phase = {
   body?: () => { type: string; text: string };
   /** calls one request carries (batch) */
   items?: number;
+  /** headers every request of the phase sends besides its key */
+  headers?: Record<string, string>;
 };
 
 type LoadRow = Summary & {
@@ -158,7 +160,7 @@ async function loadPhase(server: ServerProcess, phase: Phase): Promise<LoadRow> 
         method: phase.method,
         path: phase.path,
         setupRequest: (req: Record<string, unknown>) => {
-          const headers: Record<string, string> = { authorization: auth(pick(phase.keys)) };
+          const headers: Record<string, string> = { ...phase.headers, authorization: auth(pick(phase.keys)) };
           if (!phase.body) return { ...req, headers };
           const { type, text } = phase.body();
           return { ...req, headers: { ...headers, "content-type": type }, body: text };
@@ -198,7 +200,7 @@ async function singlePhase(base: string, phase: Phase, n: number): Promise<Summa
   const samples: number[] = [];
   const status: Record<string, number> = {};
   for (let i = 0; i < n; i++) {
-    const headers: Record<string, string> = { authorization: auth(pick(phase.keys)) };
+    const headers: Record<string, string> = { ...phase.headers, authorization: auth(pick(phase.keys)) };
     let body: string | undefined;
     if (phase.body) {
       const b = phase.body();
@@ -217,6 +219,13 @@ async function singlePhase(base: string, phase: Phase, n: number): Promise<Summa
 const json = (value: unknown) => ({ type: "application/json", text: JSON.stringify(value) });
 const phases: Phase[] = [
   { name: "cached GET /api/dashboard/overview", method: "GET", path: "/api/dashboard/overview?days=30", keys: readKeys },
+  {
+    name: "cached GET /api/dashboard/overview, gzip (as a browser asks)",
+    method: "GET",
+    path: "/api/dashboard/overview?days=30",
+    keys: readKeys,
+    headers: { "accept-encoding": "gzip, deflate, br" },
+  },
   { name: "cached GET /api/analytics/agent-variance", method: "GET", path: "/api/analytics/agent-variance?days=30", keys: readKeys },
   { name: "uncached GET /api/calls (first page)", method: "GET", path: "/api/calls?limit=20", keys: readKeys },
   { name: "POST /api/calls (a new call each)", method: "POST", path: "/api/calls", keys: writeKeys, body: () => json(newCall(0)) },
@@ -242,7 +251,7 @@ try {
   const barePhase: Phase = { name: "bare Hono JSON route (the floor)", method: "GET", path: "/bare", keys: readKeys };
   // warm: every key's grant, the cached answers, the JIT
   await loadPhase(bare, barePhase);
-  for (const p of phases.slice(0, 3))
+  for (const p of phases.slice(0, 4))
     for (const k of readKeys) await fetch(entry.base + p.path, { headers: { authorization: auth(k) } }).then((r) => r.arrayBuffer());
   for (const k of writeKeys) await fetch(`${entry.base}/api/calls?limit=1`, { headers: { authorization: auth(k) } }).then((r) => r.arrayBuffer());
 
