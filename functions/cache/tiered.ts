@@ -114,6 +114,8 @@ class TieredCache implements Cache {
     if (strict || options.bypass || options.maxKeysPerOrg !== undefined) return undefined;
     const local = this.#tiers.local({ ns, key, ...splitOrgKey(key) });
     const now = this.#now();
+    // a value XFetch would refresh early goes to `fetch`, which draws again: an early refresh of a value read through
+    // peek is a little less likely than through fetch alone (two draws must both come up), never skipped past its expiry
     if (!local || now >= local.env.f || shouldRefreshEarly(local.env, now, this.#beta, this.#random)) return undefined;
     this.#counters.count(ns, "hits");
     return served(local.env, "hit");

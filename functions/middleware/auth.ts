@@ -24,16 +24,17 @@ export function requiredScope(method: string, path: string): ApiKeyScope {
 
 const SCOPE_RANK: Record<ApiKeyScope, number> = { read: 1, write: 2, admin: 3 };
 
+/** The token of an `Authorization: Bearer <token>` header, or undefined: what authentication, the limits and the lane read. */
+export const bearerToken = (header: string | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1];
+
 /**
  * Resolves `Authorization: Bearer <key>` to an organization (or the platform admin) and checks the scope. The key's
  * grant comes from the shared cache (`services/api-key-lookup.ts`): a request whose key was seen in the last minute
  * sends no statement for auth.
  */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
-  const header = c.req.header("authorization") ?? "";
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw new ApiError("unauthorized", "Send an API key as `Authorization: Bearer <key>`");
-  const key = match[1]!;
+  const key = bearerToken(c.req.header("authorization"));
+  if (!key) throw new ApiError("unauthorized", "Send an API key as `Authorization: Bearer <key>`");
   // the cached-read lane hands over a request whose grant it has just read for this very key
   const auth = c.get("auth") ?? (await resolveKey(c, key));
   if (!auth) throw new ApiError("unauthorized", "The API key is unknown or revoked");

@@ -13,7 +13,7 @@ import { logRequest } from "../ops/request-log";
 import type { Cache, CacheResult } from "../cache/cache";
 import type { OrgContext } from "../context";
 import { findApiKeyGrant } from "../services/api-key-lookup";
-import { API_KEY_SHAPE } from "./auth";
+import { API_KEY_SHAPE, bearerToken } from "./auth";
 import { API_CACHE_CONTROL } from "./http-caching";
 import type { AnonymousLimiter, keyRateLimits } from "./rate-limit";
 import { serverTimingHeader } from "./server-timing";
@@ -61,8 +61,7 @@ export function cachedReadLane(
     if (!route) return next();
     const started = performance.now();
     const query = plainWindowQuery(c.req.url, route);
-    const authorization = c.req.header("authorization");
-    const token = authorization === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+    const token = bearerToken(c.req.header("authorization"));
     if (!query || !token || !API_KEY_SHAPE.test(token)) return next();
     if (deps.adminKey && timingSafeEqual(token, deps.adminKey)) return next();
     const hash = await sha256Hex(token);

@@ -18,7 +18,7 @@ import {
 } from "../rate-limit/config";
 import { memoryRateLimitStore, type RateLimitStore } from "../rate-limit/stores";
 import { sha256Hex } from "../lib/api-keys";
-import { API_KEY_SHAPE } from "./auth";
+import { API_KEY_SHAPE, bearerToken } from "./auth";
 
 /** The HTTP side of the rate limits; the algorithm, its script, stores and config are in `rate-limit/`. */
 
@@ -180,8 +180,6 @@ class KnownKeys {
     this.#hashes.delete(hash);
   }
 }
-
-const bearerToken = (header: string | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1];
 
 /**
  * The anonymous limit (SPEC §11, `TALLY_ANON_RATE_LIMIT`): requests that fail authentication (401: no key, a
