@@ -57,4 +57,11 @@ export type AppDeps = {
    * `middleware/cached-read-lane.ts`, is on by default; its test compares the two answers)
    */
   cachedReadLane?: boolean;
+  /**
+   * `true`: the cached-read lane counts a key's requests and trusts its grant in process between syncs with the shared
+   * store (the count renewed within 250 ms, the grant confirmed within `GRANT_LEASE_MS`), so a cached read makes no round
+   * trip; what that costs in exactness is in `rate-limit/lease.ts`. The Node entry sets it with Redis; off by default
+   * (every request asks the store), and on the Worker, whose isolate may not run a timer after its answer.
+   */
+  cachedReadLease?: boolean;
 };

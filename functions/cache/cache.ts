@@ -71,14 +71,19 @@ export type CacheStats = NamespaceStats & { namespaces: Record<string, Namespace
  * Never throws into a handler: a failed read is a miss, a failed write is logged. Only the loader's own error is
  * rethrown (after `staleIfErrorSec` had its chance).
  */
+/** How recently the shared store must have confirmed a `config` value for `peek` to answer it from this instance. */
+export type PeekLease = { confirmedWithinMs: number };
+
 export interface Cache {
   /** Answers the cached value for (namespace, key), or loads, stores and answers it. */
   fetch<T>(namespace: string, key: string, load: () => Promise<T>, options: FetchOptions): Promise<CacheResult<T>>;
   /**
    * A fresh hit this instance can answer without any round trip (its in-process copy of an `aggregate` value, counted as a
    * hit), else undefined and nothing counted: the caller then fetches. A value due for an early refresh is undefined.
+   * A `config` value, never served from L1 by `fetch`, is answered only under a `lease`: when the shared store confirmed
+   * this instance's copy (or took it from this instance) less than `confirmedWithinMs` ago.
    */
-  peek?<T>(namespace: string, key: string, options: FetchOptions): CacheResult<T> | undefined;
+  peek?<T>(namespace: string, key: string, options: FetchOptions, lease?: PeekLease): CacheResult<T> | undefined;
   /** Removes a key everywhere (shared store and every instance's L1), awaited. */
   invalidate(namespace: string, key: string): Promise<void>;
   /** Marks every cached value of one organization as outdated (its data version moves on). */

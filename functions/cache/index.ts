@@ -9,7 +9,8 @@
  *   the entry (one MGET), so an instance sees the new version on its next store read. An `aggregate` value may be
  *   served from another instance's L1 for at most `L1_TTL_MS` (1 s) plus one store round trip after the invalidation;
  *   a `config` value is never served from L1 without the store confirming it byte for byte, so a config write is
- *   visible on the very next read from any instance.
+ *   visible on the very next read from any instance. (`peek` under a lease answers a config value the store confirmed
+ *   less than the lease ago: the cached-read lane's grants, `TALLY_READ_LEASE`.)
  * - `invalidate(ns, key)` moves the key's generation, deletes the entry, and drops the writer's L1 copy.
  * - A load writes its value only if the org's version and the key's generation are still those read before loading
  *   (one atomic guarded SET), so a slow load begun before an invalidation never writes its older value over it.

@@ -1,4 +1,4 @@
-import type { Cache, CacheResult, FetchOptions, NamespaceKind } from "./cache";
+import type { Cache, CacheResult, FetchOptions, NamespaceKind, PeekLease } from "./cache";
 
 /** Per-call options of a typed namespace: its policy is fixed where it is declared, `asOf` and the like are not. */
 export type NamespaceFetchOptions = Omit<FetchOptions, "freshSec" | "staleSec" | "kind" | "staleIfErrorSec">;
@@ -13,7 +13,7 @@ export type CacheNamespace<T> = {
   /** `cache.fetch` with this namespace's policy, typed by its value. */
   fetch(cache: Cache, key: string, load: () => Promise<T>, options?: NamespaceFetchOptions): Promise<CacheResult<T>>;
   /** `cache.peek` with this namespace's policy: a fresh in-process hit, or undefined (then `fetch`). */
-  peek(cache: Cache, key: string): CacheResult<T> | undefined;
+  peek(cache: Cache, key: string, lease?: PeekLease): CacheResult<T> | undefined;
   invalidate(cache: Cache, key: string): Promise<void>;
 };
 
@@ -39,7 +39,7 @@ export function cacheNamespace<T>(definition: {
     name: definition.name,
     ...policy,
     fetch: (cache, key, load, options) => cache.fetch(definition.name, key, load, { ...options, ...policy }),
-    peek: (cache, key) => cache.peek?.(definition.name, key, policy),
+    peek: (cache, key, lease) => cache.peek?.(definition.name, key, policy, lease),
     invalidate: (cache, key) => cache.invalidate(definition.name, key),
   };
 }

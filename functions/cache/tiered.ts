@@ -1,7 +1,7 @@
 import type { Clock } from "../lib/clock";
 import type { Logger } from "../lib/logger";
 import { STORE_RETRY_MS } from "./breaker";
-import type { Cache, CacheResult, CacheStats, CacheStatus, FetchOptions, WaitUntil } from "./cache";
+import type { Cache, CacheResult, CacheStats, CacheStatus, FetchOptions, PeekLease, WaitUntil } from "./cache";
 import { encodeEnvelope, shouldRefreshEarly, type Envelope } from "./envelope";
 import { KeyBudget, SHARED_BUDGET_SCRIPT } from "./key-budget";
 import { MAX_ENTRY_TTL_MS, splitOrgKey } from "./keys";
@@ -109,11 +109,17 @@ class TieredCache implements Cache {
     return env ? this.#serve(request, env, state) : this.#miss(request, state, null);
   }
 
-  peek<T>(ns: string, key: string, options: FetchOptions): CacheResult<T> | undefined {
+  peek<T>(ns: string, key: string, options: FetchOptions, lease?: PeekLease): CacheResult<T> | undefined {
     const strict = options.kind ? options.kind === "config" : this.#configNamespaces.has(ns);
-    if (strict || options.bypass || options.maxKeysPerOrg !== undefined) return undefined;
+    if ((strict && !lease) || options.bypass || options.maxKeysPerOrg !== undefined) return undefined;
     const local = this.#tiers.local({ ns, key, ...splitOrgKey(key) });
     const now = this.#now();
+    if (strict) {
+      // a config value under a lease: as the store last confirmed it, within the lease; no early refresh (fetch confirms)
+      if (!local || local.confirmedAt === undefined || now - local.confirmedAt >= lease!.confirmedWithinMs || now >= local.env.f) return undefined;
+      this.#counters.count(ns, "hits");
+      return served(local.env, "hit");
+    }
     // a value XFetch would refresh early goes to `fetch`, which draws again: an early refresh of a value read through
     // peek is a little less likely than through fetch alone (two draws must both come up), never skipped past its expiry
     if (!local || now >= local.env.f || shouldRefreshEarly(local.env, now, this.#beta, this.#random)) return undefined;

@@ -33,7 +33,8 @@ export type Locator = { ns: string; key: string; org: string; params: string };
 export type StoreState = { available: false } | { available: true; versionRaw: string | null; version: string; gen: string | null; raw: string | null };
 
 /** `version`: the org version the entry belongs to (unknown when it was loaded with the store down) */
-export type L1Entry = { env: Envelope; raw: string; state: StoreState; version: string | undefined };
+/** `confirmedAt`: when the shared store last held this copy byte for byte (read back, or written by this instance); unset while it was down. */
+export type L1Entry = { env: Envelope; raw: string; state: StoreState; version: string | undefined; confirmedAt?: number };
 
 const OFFLINE: StoreState = { available: false };
 
@@ -110,13 +111,16 @@ export class Tiers {
   /** The envelope a store read found; an L1 copy is reused only when the store holds it byte for byte. */
   decode(at: Locator, state: StoreState, raw: string): Envelope | null {
     const local = this.#l1.get(l1Key(at));
-    if (local && local.raw === raw) return local.env;
+    if (local && local.raw === raw) {
+      if (state.available) local.confirmedAt = this.#clock.now().getTime();
+      return local.env;
+    }
     const env = decodeEnvelope(raw);
     if (!env) {
       this.#logger.log("warn", "cache entry unreadable; treated as a miss", { ns: at.ns, key: at.key });
       return null;
     }
-    this.#remember(at, env, raw, state);
+    this.#remember(at, env, raw, state, state.available);
     return env;
   }
 
@@ -127,6 +131,7 @@ export class Tiers {
    */
   async write(at: Locator, state: StoreState, encoded: { raw: string; env: Envelope }, ttlMs: number, epoch: number): Promise<void> {
     const { ns, org, params } = at;
+    let stored = false;
     if (state.available) {
       const layout = this.layout;
       const write = await this.breaker.attempt("write", (store) =>
@@ -139,10 +144,11 @@ export class Tiers {
         this.#logger.log("debug", "cache write refused: invalidated while loading", { ns, key: at.key });
         return;
       }
+      stored = write.ok;
     } else {
       this.#counters.store.skippedWrites += 1;
     }
-    if (epoch === this.#epoch) this.#remember(at, encoded.env, encoded.raw, state);
+    if (epoch === this.#epoch) this.#remember(at, encoded.env, encoded.raw, state, stored);
   }
 
   async invalidate(at: Locator): Promise<void> {
@@ -194,10 +200,11 @@ export class Tiers {
     return read.value;
   }
 
-  #remember(at: Locator, env: Envelope, raw: string, state: StoreState): void {
+  #remember(at: Locator, env: Envelope, raw: string, state: StoreState, confirmed: boolean): void {
     const ttlMs = Math.min(this.#l1TtlMs, env.e - this.#clock.now().getTime());
+    const now = this.#clock.now().getTime();
     const version = state.available ? state.version : this.#knownVersions.get(at.org);
-    this.#l1.set(l1Key(at), { env, raw, state, version }, ttlMs);
+    this.#l1.set(l1Key(at), { env, raw, state, version, ...(confirmed && { confirmedAt: now }) }, ttlMs);
   }
 }
 

@@ -44,6 +44,8 @@ export const nodeEnvSchema = z.object({
   TALLY_DATA_DIR: z.string().default(".tally"),
   TALLY_DEMO: z.enum(["auto", "off"]).default("auto"),
   TALLY_SCHEDULER: z.enum(["on", "off"]).default("on"),
+  /** the cached-read lane's lease (`AppDeps.cachedReadLease`): `off` makes every cached read ask the shared store */
+  TALLY_READ_LEASE: z.enum(["on", "off"]).default("on"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   TALLY_RATE_LIMIT: rateLimitSetting,
   TALLY_WRITE_RATE_LIMIT: rateLimitSetting,

@@ -92,6 +92,8 @@ const deps = {
   // rate limits (SPEC §11: per read key, per write key, failed authentications per client address): counted in the
   // cache's Redis when there is one, so every instance shares them
   ...rateLimitsFrom(env, rateLimitStoreOver(shared)),
+  // with Redis, a cached read's count and grant are kept in process between syncs (no round trip: rate-limit/lease.ts)
+  cachedReadLease: env.TALLY_READ_LEASE === "on",
   ...(tracing ? { requestTracing: tracing.requestTracing } : {}),
 };
 const app = createApp(deps);

@@ -67,6 +67,12 @@ export function jsonTextOf(answer: unknown): { text: string; etag: string } {
 }
 
 const compressions = new WeakMap<object, Partial<Record<"gzip" | "deflate", Promise<Uint8Array<ArrayBuffer>>>>>();
+const compressed = new WeakMap<object, Partial<Record<"gzip" | "deflate", Uint8Array<ArrayBuffer>>>>();
+
+/** The bytes `compressedTextOf` made for a serialized answer, once made, else undefined (nothing is started). */
+export function compressedTextIfMade(serialized: { text: string }, encoding: "gzip" | "deflate"): Uint8Array<ArrayBuffer> | undefined {
+  return compressed.get(serialized)?.[encoding];
+}
 
 /**
  * The JSON text of `jsonTextOf` compressed (`CompressionStream`, as `hono/compress`), made once per serialized answer
@@ -79,9 +85,16 @@ export function compressedTextOf(serialized: { text: string }, encoding: "gzip" 
   if (known) return known;
   const made = compress(serialized.text, encoding);
   byEncoding[encoding] = made;
-  made.catch(() => {
-    if (byEncoding[encoding] === made) delete byEncoding[encoding];
-  });
+  made.then(
+    (bytes) => {
+      let made = compressed.get(serialized);
+      if (!made) compressed.set(serialized, (made = {}));
+      made[encoding] = bytes;
+    },
+    () => {
+      if (byEncoding[encoding] === made) delete byEncoding[encoding];
+    },
+  );
   return made;
 }
 

@@ -16,6 +16,7 @@ import {
   RATE_LIMIT_TIMEOUT_MS,
   type RateLimitConfig,
 } from "../rate-limit/config";
+import { LeasedCounts } from "../rate-limit/lease";
 import { memoryRateLimitStore, type RateLimitStore } from "../rate-limit/stores";
 import { sha256Hex } from "../lib/api-keys";
 import { API_KEY_SHAPE, bearerToken } from "./auth";
@@ -58,17 +59,44 @@ class SlidingLimit {
   readonly #clock: Clock;
   readonly #timeoutMs: number;
   readonly #outage: FailOpen;
+  readonly #lease: LeasedCounts | undefined;
 
-  constructor(deps: LimiterDeps, config: RateLimitConfig | undefined, defaultRequests: number, sharedStore?: RateLimitStore) {
+  constructor(deps: LimiterDeps, config: RateLimitConfig | undefined, defaultRequests: number, options: { lease?: boolean } = {}) {
     this.limit = config?.requests ?? defaultRequests;
     this.windowSec = config?.windowSec ?? DEFAULT_RATE_LIMIT_WINDOW_SEC;
     if (!(Number.isInteger(this.limit) && this.limit >= 1 && this.windowSec > 0))
       throw new Error(`invalid rate limit: ${this.limit} requests per ${this.windowSec} s`);
     this.#windowMs = Math.round(this.windowSec * 1000);
-    this.#store = config?.store ?? sharedStore ?? memoryRateLimitStore();
+    this.#store = config?.store ?? memoryRateLimitStore();
     this.#clock = config?.clock ?? deps.clock;
     this.#timeoutMs = config?.timeoutMs ?? RATE_LIMIT_TIMEOUT_MS;
     this.#outage = new FailOpen(deps.logger, this.#store.kind);
+    const store = this.#store;
+    if (options.lease && store.add)
+      this.#lease = new LeasedCounts(
+        store.add.bind(store),
+        { limit: this.limit, windowMs: this.#windowMs },
+        () => this.#clock.now().getTime(),
+        (error) => this.#outage.failed(this.#clock, error, undefined),
+      );
+  }
+
+  /**
+   * Admits one request of `key` in process when this limit keeps a lease on its count (`rate-limit/lease.ts`): the
+   * decision with no round trip, or undefined (ask the store with `hit`). Never while the store is failing.
+   */
+  admitLocally(key: string): RateLimitDecision | undefined {
+    if (!this.#lease || !this.#outage.shouldAsk(this.#clock)) return undefined;
+    const now = this.#clock.now().getTime();
+    const bucket = Math.floor(now / this.#windowMs);
+    const elapsedMs = now - bucket * this.#windowMs;
+    const counts = this.#lease.admit(key, bucket, elapsedMs, now);
+    return counts && decide(counts, elapsedMs, this.#windowMs, this.limit);
+  }
+
+  /** Sends the counts admitted in process and not yet in the store (a timer does it within `COUNT_FLUSH_MS`). */
+  flushLease(): Promise<void> {
+    return this.#lease?.flush() ?? Promise.resolve();
   }
 
   /** Checks (and with `count`, counts) one request of `key`; null when the store could not say. */
@@ -78,8 +106,11 @@ class SlidingLimit {
     const bucket = Math.floor(now / this.#windowMs);
     const elapsedMs = now - bucket * this.#windowMs;
     try {
+      // what this instance admitted of the key in process goes first, so the store's count holds it
+      if (this.#lease) await withDeadline(this.#lease.flushKey(key), this.#timeoutMs);
       const counts = await withDeadline(this.#store.hit({ key, bucket, elapsedMs, windowMs: this.#windowMs, limit: this.limit, count }), this.#timeoutMs);
       this.#outage.recovered();
+      if (count) this.#lease?.synced(key, bucket, counts, now);
       return decide(counts, elapsedMs, this.#windowMs, this.limit);
     } catch (error) {
       this.#outage.failed(this.#clock, error, requestId);
@@ -114,14 +145,28 @@ function setHeaders(res: Response, headers: Record<string, string>) {
  * authentication answers 401 as before (its count lands in a bucket no valid key has). The bootstrap admin key, not
  * of Tally's shape, is counted after authentication.
  */
-export function keyRateLimits(deps: LimiterDeps & Pick<AppDeps, "rateLimit" | "writeRateLimit">): {
+export function keyRateLimits(deps: LimiterDeps & Pick<AppDeps, "rateLimit" | "writeRateLimit" | "cachedReadLease">): {
   start: MiddlewareHandler<AppEnv>;
   enforce: MiddlewareHandler<AppEnv>;
   begin: (c: Context<AppEnv>) => Promise<void>;
+  /** the cached-read lane's count with no round trip (`SlidingLimit.admitLocally`): a decision already made, or undefined */
+  admitLocally: (token: string, hash: string) => AdmittedLocally | undefined;
+  /** sends the counts admitted in process (tests; a timer does it) */
+  flush: () => Promise<void>;
 } {
-  const read = deps.rateLimit === false ? null : new SlidingLimit(deps, deps.rateLimit, DEFAULT_RATE_LIMIT_REQUESTS);
-  const write = deps.writeRateLimit === false ? null : new SlidingLimit(deps, deps.writeRateLimit, DEFAULT_WRITE_RATE_LIMIT_REQUESTS);
-  if (!read && !write) return { start: (_c, next) => next(), enforce: (_c, next) => next(), begin: async () => {} };
+  const lease = { lease: deps.cachedReadLease === true };
+  const read = deps.rateLimit === false ? null : new SlidingLimit(deps, deps.rateLimit, DEFAULT_RATE_LIMIT_REQUESTS, lease);
+  const write = deps.writeRateLimit === false ? null : new SlidingLimit(deps, deps.writeRateLimit, DEFAULT_WRITE_RATE_LIMIT_REQUESTS, lease);
+  const flush = async () => {
+    await Promise.all([read?.flushLease(), write?.flushLease()]);
+  };
+  if (!read && !write) return { start: (_c, next) => next(), enforce: (_c, next) => next(), begin: async () => {}, admitLocally: () => undefined, flush };
+
+  const admitLocally = (token: string, hash: string): AdmittedLocally | undefined => {
+    const limiter = token[4] === "r" ? read : write;
+    const decision = limiter?.admitLocally(hash);
+    return limiter && decision ? { limiter, decision } : undefined;
+  };
 
   /** Sends the count of a key of Tally's shape (once a request: the cached-read lane may have begun it already). */
   const begin = async (c: Context<AppEnv>) => {
@@ -162,8 +207,11 @@ export function keyRateLimits(deps: LimiterDeps & Pick<AppDeps, "rateLimit" | "w
     await next();
     setHeaders(c.res, headers);
   };
-  return { start, enforce, begin };
+  return { start, enforce, begin, admitLocally, flush };
 }
+
+/** A request counted in process by the lane: its limit and the decision (always an admission). */
+export type AdmittedLocally = { limiter: SlidingLimit; decision: RateLimitDecision };
 
 /** A bounded set of the keys (their SHA-256) this instance saw authenticate; the oldest is forgotten first. */
 class KnownKeys {
@@ -195,8 +243,9 @@ export function anonymousLimiter(deps: LimiterDeps & Pick<AppDeps, "anonRateLimi
 
   const check: MiddlewareHandler<AppEnv> = async (c, next) => {
     const token = bearerToken(c.req.header("authorization"));
-    // only a key of Tally's shape (or the bootstrap key's length) is worth a hash: anything else cannot be known
-    const hash = token && token.length <= 256 ? await sha256Hex(token) : undefined;
+    // only a key of Tally's shape (or the bootstrap key's length) is worth a hash: anything else cannot be known; the
+    // cached-read lane, when it handed the request over, hashed it already
+    const hash = token && token.length <= 256 ? (c.get("keyHash") ?? (await sha256Hex(token))) : undefined;
     if (hash) c.set("keyHash", hash);
     if (hash && known.has(hash)) {
       await next();

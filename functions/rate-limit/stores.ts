@@ -11,6 +11,11 @@ export const MEMORY_RATE_LIMIT_MAX_KEYS = 50_000;
 export interface RateLimitStore {
   readonly kind: "memory" | "redis" | "upstash";
   hit(input: { key: string; bucket: number; elapsedMs: number; windowMs: number; limit: number; count?: boolean }): Promise<WindowCounts>;
+  /**
+   * Adds `n` requests already admitted (in process, `rate-limit/lease.ts`) to a key's bucket and answers its two counts
+   * after. Only the shared stores have it: an instance's own memory has nothing to sync with.
+   */
+  add?(input: { key: string; bucket: number; n: number; windowMs: number }): Promise<{ previous: number; current: number }>;
 }
 
 /** The in-process store: one instance's own counts (the default; a Workers isolate or a single Node process). */
@@ -58,6 +63,13 @@ end
 return {0, previous, current}
 `;
 
+/** Adds admitted requests to KEYS[1] (the current bucket); ARGV: n, window ms. Answers {previous, current}. */
+export const ADD_ADMITTED_SCRIPT = `
+local current = redis.call('INCRBY', KEYS[1], tonumber(ARGV[1]))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2 + 1000)
+return {tonumber(redis.call('GET', KEYS[2]) or '0'), current}
+`;
+
 /** Runs a Lua script atomically: a Redis-speaking `CacheStore`'s `eval`. */
 export type ScriptRunner = (script: string, keys: string[], args: string[]) => Promise<unknown>;
 
@@ -66,10 +78,17 @@ export type ScriptRunner = (script: string, keys: string[], args: string[]) => P
  * Redis Cluster keeps them in one slot. The id is the API key's SHA-256 (what its grant is cached under), never the key.
  */
 export function scriptRateLimitStore(kind: "redis" | "upstash", run: ScriptRunner, keyPrefix = "tally:ratelimit:"): RateLimitStore {
+  const bucketKeys = (key: string, bucket: number) => [`${keyPrefix}{${key}}:${bucket}`, `${keyPrefix}{${key}}:${bucket - 1}`];
   return {
     kind,
+    async add({ key, bucket, n, windowMs }) {
+      const reply = await run(ADD_ADMITTED_SCRIPT, bucketKeys(key, bucket), [String(n), String(windowMs)]);
+      if (!Array.isArray(reply) || reply.length !== 2) throw new Error(`unexpected rate-limit add reply: ${JSON.stringify(reply)}`);
+      const [previous, current] = reply.map(Number) as [number, number];
+      return { previous, current };
+    },
     async hit({ key, bucket, elapsedMs, windowMs, limit, count = true }) {
-      const keys = [`${keyPrefix}{${key}}:${bucket}`, `${keyPrefix}{${key}}:${bucket - 1}`];
+      const keys = bucketKeys(key, bucket);
       const reply = await run(SLIDING_WINDOW_SCRIPT, keys, [String(limit), String(windowMs), String(elapsedMs), count ? "1" : "0"]);
       if (!Array.isArray(reply) || reply.length !== 3) throw new Error(`unexpected rate-limit script reply: ${JSON.stringify(reply)}`);
       const [admitted, previous, current] = reply.map(Number) as [number, number, number];

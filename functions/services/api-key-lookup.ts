@@ -19,7 +19,8 @@ export const API_KEY_FRESH_SEC = CACHE_NAMESPACES["api-keys"].freshSec;
 /**
  * Key hash → grant (or `null`: unknown or revoked). A `config` namespace: every read is checked against the shared
  * store, so a revocation through any instance is seen by the very next request on every instance. No stale window:
- * a grant is never served past its fresh TTL.
+ * a grant is never served past its fresh TTL. The one exception is the cached-read lane's lease (`peekApiKeyGrant`,
+ * `TALLY_READ_LEASE`): there a revocation through another instance is seen within `GRANT_LEASE_MS` (250 ms).
  *
  * Keys read `~keys:<hash>`: where other keys put the organization id, grants put a scope of their own, since a grant is
  * found before its organization is known and must not follow the organization's data version either (every call
@@ -40,6 +41,16 @@ const grantKey = (keyHash: string) => orgKey(GRANTS_SCOPE, keyHash);
 export async function findApiKeyGrant(ctx: { db: Db; cache: Cache }, keyHash: string): Promise<ApiKeyGrant | null> {
   const result = await apiKeyGrants.fetch(ctx.cache, grantKey(keyHash), () => loadGrant(ctx.db, keyHash));
   return result.value;
+}
+
+/**
+ * The grant this instance holds for a key hash, if the shared store confirmed it less than `confirmedWithinMs` ago
+ * (`cache.peek` under a lease), else undefined: the caller then reads it with `findApiKeyGrant`. Only the cached-read
+ * lane reads grants so (issue #15): a revocation through this instance drops its copy at once; one through another
+ * instance is seen here within the lease.
+ */
+export function peekApiKeyGrant(cache: Cache, keyHash: string, confirmedWithinMs: number): ApiKeyGrant | null | undefined {
+  return apiKeyGrants.peek(cache, grantKey(keyHash), { confirmedWithinMs })?.value;
 }
 
 async function loadGrant(db: Db, keyHash: string): Promise<ApiKeyGrant | null> {

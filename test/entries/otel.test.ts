@@ -1,6 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +7,7 @@ import { createTestDatabase, type TestDatabase, testDbKind } from "../support/da
 import { openPglite } from "../../functions/db/pglite";
 import { pgliteTemplatePath } from "../support/templates";
 import { type OtlpReceiver, startOtlpReceiver } from "../fixtures/otlp-receiver";
+import { killNodeEntries, startNodeEntry } from "../support/node-entry";
 
 /**
  * SPEC §11 "Traces": the Node entry as `npm start` runs it, in its own process, exporting to a real OTLP/HTTP receiver
@@ -21,71 +21,30 @@ const ERROR = 2;
 
 type Entry = { base: string; modules(): string[]; stop(): Promise<void> };
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 let database: TestDatabase | undefined;
 let workDir: string;
-/** every entry started, so that one whose start failed is stopped too */
-const children = new Set<ChildProcess>();
 /** a migration of an empty PGlite takes a minute on this shared machine; the entry's start is given three */
 const START_TIMEOUT_MS = 180_000;
 
 /** Starts functions/entries/node.ts with `env` added and waits until it answers /health. */
 async function startEntry(env: Record<string, string>): Promise<Entry> {
-  const port = await freePort();
-  const moduleLog = join(workDir, `modules-${port}.log`);
-  const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    TALLY_DATA_DIR: join(workDir, "data"),
-    TALLY_DEMO: "off",
-    TALLY_SCHEDULER: "off",
-    TALLY_ADMIN_KEY: ADMIN_KEY,
-    LOG_LEVEL: "warn",
-    MODULE_LOG: moduleLog,
-    ...env,
-  };
-  for (const name of ["DATABASE_URL", "REDIS_URL", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_SERVICE_NAME"]) {
-    if (!(name in env)) delete childEnv[name];
-  }
-  if (database?.url) childEnv.DATABASE_URL = database.url;
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "--import", "./test/support/module-log.ts", "functions/entries/node.ts"], {
-    env: childEnv,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the entry exited (${child.exitCode}):\n${output}`);
-    const up = await fetch(`${base}/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) break;
-    if (Date.now() > deadline) throw new Error(`the entry did not answer within ${START_TIMEOUT_MS} ms:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return {
-    base,
-    modules: () => readFileSync(moduleLog, "utf8").split("\n").filter(Boolean),
-    stop: async () => {
-      child.kill("SIGTERM");
-      await exited;
+  const moduleLog = join(workDir, `modules-${randomUUID()}.log`);
+  const entry = await startNodeEntry({
+    env: {
+      TALLY_DATA_DIR: join(workDir, "data"),
+      TALLY_DEMO: "off",
+      TALLY_SCHEDULER: "off",
+      TALLY_ADMIN_KEY: ADMIN_KEY,
+      LOG_LEVEL: "warn",
+      MODULE_LOG: moduleLog,
+      ...(database?.url ? { DATABASE_URL: database.url } : {}),
+      ...env,
     },
-  };
+    unset: ["DATABASE_URL", "REDIS_URL", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_SERVICE_NAME"],
+    imports: ["./test/support/module-log.ts"],
+    timeoutMs: START_TIMEOUT_MS,
+  });
+  return { ...entry, modules: () => readFileSync(moduleLog, "utf8").split("\n").filter(Boolean) };
 }
 
 async function call(base: string, method: string, path: string, key: string, body?: unknown): Promise<{ status: number; json: any }> {
@@ -110,7 +69,7 @@ beforeAll(async () => {
   }
 }, 120_000);
 afterAll(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  killNodeEntries();
   await database?.drop();
   rmSync(workDir, { recursive: true, force: true });
 });
