@@ -56,9 +56,10 @@ export class LeasedCounts {
       this.#keys.set(key, { bucket, previous: counts.previous, current: counts.current, unsynced: 0, sending: 0, syncedAt: nowMs });
       return;
     }
-    if (leased.bucket !== bucket) {
+    if (leased.bucket > bucket) return; // an answer about an older bucket than the one held: keep the newer
+    if (leased.bucket < bucket) {
+      // what was admitted in the bucket that ended is still sent, to that bucket
       if (leased.unsynced > 0) this.#leftovers.push({ key, bucket: leased.bucket, n: leased.unsynced });
-      if (leased.bucket > bucket) return; // an answer about an older bucket than the one held: keep the newer
       Object.assign(leased, { bucket, unsynced: 0, sending: 0 });
     }
     Object.assign(leased, { previous: counts.previous, current: counts.current, syncedAt: nowMs });
