@@ -94,11 +94,6 @@ class SlidingLimit {
     return counts && decide(counts, elapsedMs, this.#windowMs, this.limit);
   }
 
-  /** Sends the counts admitted in process and not yet in the store (a timer does it within `COUNT_FLUSH_MS`). */
-  flushLease(): Promise<void> {
-    return this.#lease?.flush() ?? Promise.resolve();
-  }
-
   /** Checks (and with `count`, counts) one request of `key`; null when the store could not say. */
   async hit(key: string, count: boolean, requestId: string | undefined): Promise<RateLimitDecision | null> {
     if (!this.#outage.shouldAsk(this.#clock)) return null;
@@ -107,7 +102,8 @@ class SlidingLimit {
     const elapsedMs = now - bucket * this.#windowMs;
     try {
       // what this instance admitted of the key in process goes first, so the store's count holds it
-      if (this.#lease) await withDeadline(this.#lease.flushKey(key), this.#timeoutMs);
+      const pending = this.#lease?.flushKey(key);
+      if (pending) await withDeadline(pending, this.#timeoutMs);
       const counts = await withDeadline(this.#store.hit({ key, bucket, elapsedMs, windowMs: this.#windowMs, limit: this.limit, count }), this.#timeoutMs);
       this.#outage.recovered();
       if (count) this.#lease?.synced(key, bucket, counts, now);
@@ -151,19 +147,16 @@ export function keyRateLimits(deps: LimiterDeps & Pick<AppDeps, "rateLimit" | "w
   begin: (c: Context<AppEnv>) => Promise<void>;
   /** the cached-read lane's count with no round trip (`SlidingLimit.admitLocally`): a decision already made, or undefined */
   admitLocally: (token: string, hash: string) => AdmittedLocally | undefined;
-  /** sends the counts admitted in process (tests; a timer does it) */
-  flush: () => Promise<void>;
 } {
   const lease = { lease: deps.cachedReadLease === true };
   const read = deps.rateLimit === false ? null : new SlidingLimit(deps, deps.rateLimit, DEFAULT_RATE_LIMIT_REQUESTS, lease);
   const write = deps.writeRateLimit === false ? null : new SlidingLimit(deps, deps.writeRateLimit, DEFAULT_WRITE_RATE_LIMIT_REQUESTS, lease);
-  const flush = async () => {
-    await Promise.all([read?.flushLease(), write?.flushLease()]);
-  };
-  if (!read && !write) return { start: (_c, next) => next(), enforce: (_c, next) => next(), begin: async () => {}, admitLocally: () => undefined, flush };
+  if (!read && !write) return { start: (_c, next) => next(), enforce: (_c, next) => next(), begin: async () => {}, admitLocally: () => undefined };
+  /** a key's limit by the scope letter it was minted with (`tly_r_`: read, else write) */
+  const limiterOf = (token: string) => (token[4] === "r" ? read : write);
 
   const admitLocally = (token: string, hash: string): AdmittedLocally | undefined => {
-    const limiter = token[4] === "r" ? read : write;
+    const limiter = limiterOf(token);
     const decision = limiter?.admitLocally(hash);
     return limiter && decision ? { limiter, decision } : undefined;
   };
@@ -173,7 +166,7 @@ export function keyRateLimits(deps: LimiterDeps & Pick<AppDeps, "rateLimit" | "w
     if (c.get("pendingLimit")) return;
     const token = bearerToken(c.req.header("authorization"));
     if (!token || !API_KEY_SHAPE.test(token)) return;
-    const limiter = token[4] === "r" ? read : write;
+    const limiter = limiterOf(token);
     if (!limiter) return;
     let hash = c.get("keyHash");
     if (!hash) c.set("keyHash", (hash = await sha256Hex(token)));
@@ -207,7 +200,7 @@ export function keyRateLimits(deps: LimiterDeps & Pick<AppDeps, "rateLimit" | "w
     await next();
     setHeaders(c.res, headers);
   };
-  return { start, enforce, begin, admitLocally, flush };
+  return { start, enforce, begin, admitLocally };
 }
 
 /** A request counted in process by the lane: its limit and the decision (always an admission). */

@@ -89,10 +89,10 @@ export class LeasedCounts {
     return flushing;
   }
 
-  /** Sends what this instance admitted of `key` and has not sent: before the store is asked for its exact count. */
-  async flushKey(key: string): Promise<void> {
+  /** Sends what this instance admitted of `key` and has not sent, before the store is asked for its exact count; undefined when nothing is pending. */
+  flushKey(key: string): Promise<void> | undefined {
     const leased = this.#keys.get(key);
-    if (leased && leased.unsynced > 0) await this.#sendKey(key, leased);
+    return leased && leased.unsynced > 0 ? this.#sendKey(key, leased) : undefined;
   }
 
   #schedule(): void {
