@@ -46,6 +46,8 @@ BEGIN
       SELECT p.id, p.call_id, p.call_started_at FROM appointments p JOIN tally_moving_calls c
         ON p.org_id = c.org_id AND p.call_id = c.id AND p.call_started_at = c.started_at;
   END IF;
+  -- the rollups count these calls and their analysis already: their triggers log nothing for the move (sql/011)
+  PERFORM set_config('tally.calls_moving', 'all', true);
   EXECUTE format(
     'WITH moved AS (DELETE FROM %I WHERE %I >= $1 AND %I < $2 RETURNING *) INSERT INTO %I SELECT * FROM moved',
     parent_name || '_default', key_column, key_column, part_name
@@ -59,6 +61,7 @@ BEGIN
       FROM tally_moving_appointments a WHERE p.id = a.id;
     DROP TABLE tally_moving_calls, tally_moving_milestones, tally_moving_objections, tally_moving_appointments;
   END IF;
+  PERFORM set_config('tally.calls_moving', '', true);
   RETURN true;
 END;
 $$;

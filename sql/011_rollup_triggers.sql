@@ -129,6 +129,23 @@ END;
 $$;
 --> statement-breakpoint
 
+-- Calls that leave a partition without leaving `calls` are named in the transaction-local setting
+-- `tally.calls_moving`, so that the delete trigger below logs nothing for them:
+-- * An UPDATE that moves a call to another month's partition deletes it from the old partition and inserts it in the
+--   new one, and Postgres fires the row-level BEFORE DELETE triggers for that delete, though the statement is an
+--   UPDATE whose own trigger logs the move. The BEFORE UPDATE trigger below, fired only when the month changes, names
+--   the call just before its delete; the UPDATE's statement trigger clears the name.
+-- * tally_ensure_month_partition moves the calls of a new month out of calls_default and their analysis rows back in:
+--   it sets the value 'all' meanwhile (nothing a rollup counts changes).
+CREATE OR REPLACE FUNCTION tally_rollup_name_moving_call() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('tally.calls_moving', OLD.id::text, true);
+  RETURN NEW;
+END;
+$$;
+--> statement-breakpoint
+
 -- A delete logs each call's whole contribution, its analysis counts included, BEFORE the row goes: the analysis rows
 -- cascade away with it (their own delete trigger then finds no call and logs nothing), so only here are they still
 -- there to count. Row-level, so a delete costs one small append per call that started before W.
@@ -137,7 +154,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
   w timestamptz := tally_rollup_watermark_for_write();
 BEGIN
-  IF w = '-infinity' OR OLD.started_at >= w THEN
+  IF w = '-infinity' OR OLD.started_at >= w OR current_setting('tally.calls_moving', true) IN ('all', OLD.id::text) THEN
     RETURN OLD;
   END IF;
   PERFORM tally_rollup_log_changes(ARRAY(
@@ -162,6 +179,9 @@ DECLARE
   w timestamptz := tally_rollup_watermark_for_write();
   v_changes tally_rollup_change[];
 BEGIN
+  IF current_setting('tally.calls_moving', true) <> '' THEN
+    PERFORM set_config('tally.calls_moving', '', true); -- a call this statement moved between partitions
+  END IF;
   IF w = '-infinity' THEN
     RETURN NULL; -- nothing rolled up yet (a fresh database being loaded)
   END IF;
@@ -262,8 +282,8 @@ DECLARE
   v_call uuid[];
   v_flag boolean[];
 BEGIN
-  IF w = '-infinity' THEN
-    RETURN NULL; -- nothing rolled up yet (a fresh database being loaded)
+  IF w = '-infinity' OR current_setting('tally.calls_moving', true) = 'all' THEN
+    RETURN NULL; -- nothing rolled up yet (a fresh database being loaded), or analysis rows put back after a move
   END IF;
   IF TG_TABLE_NAME = 'call_milestones' THEN
     SELECT array_agg(n.call_id), array_agg(n.achieved) INTO v_call, v_flag FROM rollup_new n WHERE n.call_started_at < w;
@@ -356,6 +376,10 @@ DROP FUNCTION IF EXISTS tally_rollup_mark_calls_delete();
 --> statement-breakpoint
 CREATE OR REPLACE TRIGGER tally_rollup_calls_delete_row BEFORE DELETE ON calls
   FOR EACH ROW EXECUTE FUNCTION tally_rollup_log_call_delete();
+--> statement-breakpoint
+CREATE OR REPLACE TRIGGER tally_rollup_calls_moving BEFORE UPDATE OF started_at ON calls
+  FOR EACH ROW WHEN (date_trunc('month', OLD.started_at AT TIME ZONE 'UTC') IS DISTINCT FROM date_trunc('month', NEW.started_at AT TIME ZONE 'UTC'))
+  EXECUTE FUNCTION tally_rollup_name_moving_call();
 --> statement-breakpoint
 CREATE OR REPLACE TRIGGER tally_rollup_calls_truncate AFTER TRUNCATE ON calls
   FOR EACH STATEMENT EXECUTE FUNCTION tally_rollup_calls_truncated();

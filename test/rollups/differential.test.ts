@@ -372,8 +372,13 @@ describe("the rollup query layer and the aggregate routes", () => {
           }
         },
       ),
-      // modest by default (each run is a dozen refreshes and ~300 statements); ROLLUP_RUNS=200 for a soak
-      { numRuns: Number(process.env.ROLLUP_RUNS ?? 12), endOnFailure: true },
+      // modest by default (each run is a dozen refreshes and ~300 statements); ROLLUP_RUNS=200 for a soak; a failure
+      // printed as { seed, path } replays with ROLLUP_SEED=<seed> ROLLUP_PATH=<path>
+      {
+        numRuns: Number(process.env.ROLLUP_RUNS ?? 12),
+        endOnFailure: true,
+        ...(process.env.ROLLUP_SEED ? { seed: Number(process.env.ROLLUP_SEED), path: process.env.ROLLUP_PATH } : {}),
+      },
     );
   }, 900_000);
 

@@ -340,6 +340,38 @@ describe("the incremental refresh", () => {
     expect(await storedRollups(db, orgId)).toEqual(folded);
   });
 
+  it("logs a call an update moves to another month's partition once, and calls moved out of calls_default not at all", async () => {
+    const { orgId, agentIds } = await newOrg("Partitions");
+    // calls on both sides of the 1st of November (UTC), with analysis rows; and calls of a month with no partition yet
+    const ids = await addCalls(db, orgId, callsBack(12, new Date("2026-11-01T02:00:00Z"), 20 * MINUTE, agentIds));
+    const early = await addCalls(db, orgId, callsBack(6, new Date("2025-02-20T00:00:00Z"), 5 * 3600_000, agentIds));
+    const partition = async (id: string) =>
+      (await rows<{ part: string }>(db, sql`SELECT tableoid::regclass::text AS part FROM calls WHERE id = ${id}::uuid`))[0]!.part;
+    expect(await partition(early[0]!)).toBe("calls_default");
+    await refreshRollups(db, clock.now());
+    const all = { from: null, to: null, timezone: "UTC" };
+
+    // one statement moves calls back into October, one of them with its analysis, and another forward within November
+    const before = await partition(ids[0]!);
+    await db.execute(sql`UPDATE calls SET started_at = started_at - interval '3 hours' WHERE id IN (${ids[0]!}::uuid, ${ids[1]!}::uuid, ${ids[11]!}::uuid)`);
+    expect([before, await partition(ids[0]!)]).toEqual(["calls_202611", "calls_202610"]);
+    await expectExact(db, orgId, all, "after calls moved to October's partition");
+    // and one back again, alone
+    await db.execute(sql`UPDATE calls SET started_at = started_at + interval '3 hours' WHERE id = ${ids[1]!}::uuid`);
+    await expectExact(db, orgId, all, "after a call moved back to November's partition");
+
+    // February 2025's partition is made: its calls move out of calls_default, analysis rows with them
+    await db.execute(sql`SELECT tally_ensure_partitions('2025-02-15T00:00:00Z'::timestamptz, 0, 0)`);
+    expect(await partition(early[0]!)).toBe("calls_202502");
+    await expectExact(db, orgId, all, "after the default partition's calls moved to their month");
+
+    await refreshRollups(db, clock.now());
+    await expectExact(db, orgId, all, "after the refresh");
+    const folded = await storedRollups(db, orgId);
+    await recomputeAllRollups(db, clock.now());
+    expect(await storedRollups(db, orgId)).toEqual(folded);
+  });
+
   it("a full recompute writes the same rows as the incremental refreshes", async () => {
     const { orgId, agentIds } = await newOrg("Full");
     await addCalls(db, orgId, callsBack(150, new Date("2026-11-20T10:00:00Z"), 6 * MINUTE, agentIds));
