@@ -141,6 +141,32 @@ describe.skipIf(!runBrowserSuites)(browserSuite("the live dashboard in headless 
     await page.close();
   });
 
+  it("shows the calls of the last filters chosen when the answer to the ones before comes back last", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/`);
+    await waitRendered(page);
+    // the answer for "inbound" alone is held back in the browser until the one for "inbound, completed" has been shown
+    let held: Promise<void> | undefined;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.route(
+      (url) => url.pathname === "/api/calls" && url.searchParams.get("direction") === "inbound" && !url.searchParams.has("status"),
+      (route) => {
+        held = released.then(() => route.continue()).catch(() => undefined); // the page may have aborted it meanwhile
+      },
+    );
+    await page.selectOption("#calls-direction", "inbound");
+    await expect.poll(() => held !== undefined).toBe(true);
+    await page.selectOption("#calls-status", "completed");
+    const filtered = await api("/api/calls?limit=100&direction=inbound&status=completed");
+    await expect.poll(() => page.getAttribute(".calls-shown", "data-total")).toBe(String(filtered.meta.total));
+    release();
+    await held;
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 300)));
+    expect(await page.getAttribute(".calls-shown", "data-total")).toBe(String(filtered.meta.total));
+    await page.close();
+  });
+
   it("Export CSV downloads the calls the panel's filters select, the same rows as the API", async () => {
     const page = await browser.newPage();
     await page.goto(`${server.url}/`);
