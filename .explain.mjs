@@ -1,0 +1,10 @@
+import postgres from "postgres";
+const f = JSON.parse(await (await import("node:fs")).promises.readFile(process.argv[2], "utf8"));
+const s = f.statements.find((x) => x.route === process.argv[3]);
+const sql = postgres("postgres://postgres@127.0.0.1:5432/tally_1m", { max: 1 });
+await sql`SET jit = off`;
+for (let i = 0; i < 3; i++) await sql.unsafe(s.text, s.params);
+const plan = await sql.unsafe("EXPLAIN (ANALYZE, BUFFERS) " + s.text, s.params);
+console.log(plan.map((r) => r["QUERY PLAN"]).join("\n"));
+if (process.argv[4]) console.log(s.text, JSON.stringify(s.params));
+await sql.end();
