@@ -76,8 +76,7 @@ const state = {
   /** the organization's zone from GET /api/settings (null: not known, the aggregates' meta.timezone stands in) */
   timeZone: Promise.resolve<string | null>(null),
   callsCursor: null as string | null,
-  /** bumped by every load of the calls list (a filter change, a page more, a refresh): an older one's answer is dropped */
-  callsLoad: 0,
+  /** the latest load of the calls list (a filter change, a page more, a refresh); each aborts the one before */
   callsAbort: new AbortController(),
   /** the agent whose panel is open (from the URL's `#agent=<id>`), or null: the dashboard */
   agentId: agentOfHash(),
@@ -298,14 +297,13 @@ function callsFilterQuery(): string {
  * answer when it comes back last.
  */
 function loadCalls(outer: AbortSignal, outerCurrent: () => boolean, more: boolean, quiet = false): Promise<void> {
-  const generation = ++state.callsLoad;
   state.callsAbort.abort();
   const controller = (state.callsAbort = new AbortController());
   // aborted with the load it belongs to as well (AbortSignal.any is newer than the browsers the page supports)
   if (outer.aborted) controller.abort();
   else outer.addEventListener("abort", () => controller.abort(), { once: true, signal: controller.signal });
   const signal = controller.signal;
-  const current = () => outerCurrent() && generation === state.callsLoad;
+  const current = () => outerCurrent() && !signal.aborted;
   const cursor = more && state.callsCursor ? `&cursor=${encodeURIComponent(state.callsCursor)}` : "";
   const filter = callsFilterQuery();
   const path = `/api/calls?limit=${CALLS_PAGE}${filter ? `&${filter}` : ""}${cursor}`;

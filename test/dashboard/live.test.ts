@@ -146,15 +146,19 @@ describe.skipIf(!runBrowserSuites)(browserSuite("the live dashboard in headless 
     await page.goto(`${server.url}/`);
     await waitRendered(page);
     // the answer for "inbound" alone is held back in the browser until the one for "inbound, completed" has been shown
+    const first = (url: URL) => url.pathname === "/api/calls" && url.searchParams.get("direction") === "inbound" && !url.searchParams.has("status");
+    const ofFirst = (request: import("playwright-core").Request) => first(new URL(request.url()));
+    // how the held request ends: the page aborts it (a later load supersedes it), or its answer reaches the page
+    const outcome = new Promise<string>((resolve) => {
+      page.on("requestfailed", (request) => ofFirst(request) && resolve("aborted"));
+      page.on("requestfinished", (request) => ofFirst(request) && resolve("answered"));
+    });
     let held: Promise<void> | undefined;
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    await page.route(
-      (url) => url.pathname === "/api/calls" && url.searchParams.get("direction") === "inbound" && !url.searchParams.has("status"),
-      (route) => {
-        held = released.then(() => route.continue()).catch(() => undefined); // the page may have aborted it meanwhile
-      },
-    );
+    await page.route(first, (route) => {
+      held = released.then(() => route.continue()).catch(() => undefined); // the page may have aborted it meanwhile
+    });
     await page.selectOption("#calls-direction", "inbound");
     await expect.poll(() => held !== undefined).toBe(true);
     await page.selectOption("#calls-status", "completed");
@@ -162,7 +166,8 @@ describe.skipIf(!runBrowserSuites)(browserSuite("the live dashboard in headless 
     await expect.poll(() => page.getAttribute(".calls-shown", "data-total")).toBe(String(filtered.meta.total));
     release();
     await held;
-    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 300)));
+    // superseded, the older load was aborted: its answer never reached the page, and the list still shows the last one's
+    expect(await outcome).toBe("aborted");
     expect(await page.getAttribute(".calls-shown", "data-total")).toBe(String(filtered.meta.total));
     await page.close();
   });
