@@ -9,6 +9,19 @@ export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 export type DriverKind = "pglite" | "postgres" | "neon";
 
 /** Counts the statements a unit of work sends; the query-budget tests and the slow-request log read it. */
+/** Default statement timeout: long enough for a refresh batch, short enough that no request hangs. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
+
+/**
+ * The session settings every pooled server connection gets, whichever driver opens it (postgres.js passes them in its
+ * startup message, Neon's pool sets them on connect): the statement timeout (SPEC §4), and JIT off (dashboard
+ * statements are short, and JIT compilation once cost 4.6 s on a 60 ms coverage query).
+ */
+export const sessionSettings = (statementTimeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS) => ({
+  statement_timeout: Math.trunc(statementTimeoutMs),
+  jit: "off",
+});
+
 export class StatementCounter implements DrizzleLogger {
   count = 0;
   logQuery(_query?: string, _params?: unknown[]): void {

@@ -1,7 +1,7 @@
 import { Pool, neonConfig } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import * as schema from "../../drizzle/schema";
-import { countedHandle, type Database, type Db, type StatementCounter } from "./database";
+import { countedHandle, sessionSettings, type Database, type Db, type StatementCounter } from "./database";
 
 export type NeonOptions = {
   url: string;
@@ -22,10 +22,11 @@ export function openNeon(options: NeonOptions): Database & { client: Pool } {
   }
   if (options.webSocketConstructor) neonConfig.webSocketConstructor = options.webSocketConstructor;
   const client = new Pool({ connectionString: options.url });
-  const timeout = options.statementTimeoutMs ?? 10_000;
+  const setAll = Object.entries(sessionSettings(options.statementTimeoutMs))
+    .map(([name, value]) => `SET ${name} = ${value}`)
+    .join("; ");
   client.on("connect", (connection: { query: (q: string) => Promise<unknown> }) => {
-    // as openPostgres sets them: dashboard statements are short, and JIT compilation once cost 4.6 s on a 60 ms one
-    void connection.query(`SET statement_timeout = ${Math.trunc(timeout)}; SET jit = off`);
+    void connection.query(setAll);
   });
   const db = drizzle({ client, schema }) as unknown as Db;
   return {

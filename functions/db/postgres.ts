@@ -1,7 +1,7 @@
 import postgres from "postgres";
 import { drizzle } from "drizzle-orm/postgres-js";
 import * as schema from "../../drizzle/schema";
-import { countedHandle, type Database, type Db, type StatementCounter } from "./database";
+import { countedHandle, sessionSettings, type Database, type Db, type StatementCounter } from "./database";
 
 export type PostgresOptions = {
   url: string;
@@ -11,20 +11,12 @@ export type PostgresOptions = {
   statementTimeoutMs?: number;
 };
 
-/** Default statement timeout: long enough for a refresh batch, short enough that no request hangs. */
-export const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
-
 /** Any Postgres over TCP through postgres.js's pool (Node, and workerd with nodejs_compat). */
 export function openPostgres(options: PostgresOptions): Database & { client: postgres.Sql } {
   const client = postgres(options.url, {
     max: options.max ?? 10,
     onnotice: () => {},
-    connection: {
-      statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
-      application_name: "tally",
-      // dashboard queries are short; JIT compilation once cost 4.6 s on a 60 ms coverage query
-      jit: "off",
-    },
+    connection: { ...sessionSettings(options.statementTimeoutMs), application_name: "tally" },
     // postgres.js would otherwise parse timestamptz into Date and bigint into string; keep both as Postgres
     // answers them via explicit casts in SQL, and let Drizzle's column mappers handle typed selects.
   });
