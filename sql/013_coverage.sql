@@ -120,7 +120,7 @@ CREATE OR REPLACE FUNCTION tally_coverage_refresh(p_w timestamptz, p_max_span in
 RETURNS TABLE (built_to timestamptz, marks bigint, buckets bigint, rows_written bigint)
 LANGUAGE plpgsql
 -- as the rollups' recompute and fold: its statement's estimated cost passes jit_above_cost, and a connection with JIT
--- on compiled it on every run (~180 ms on the 1M-call bench database with nothing to do)
+-- on compiled it on every run (119–652 ms a run on the 1M-call bench database with nothing to do, against 2.7 ms)
 SET jit = off
 AS $$
 DECLARE
