@@ -75,7 +75,16 @@ export async function startServer(script: string, env: Record<string, string>, n
 export async function settleLikeDeployment(db: Db): Promise<number> {
   let runs = 1;
   while (!(await refreshRollups(db, new Date())).caughtUp && runs < 100) runs++;
-  for (const table of ["call_rollup_15m", "agent_rollup_hourly", "agent_rollup_daily", "rollup_dirty", "rollup_agent_delta", "calls", "appointments"])
+  for (const table of [
+    "call_rollup_15m",
+    "call_rollup_hourly",
+    "agent_rollup_hourly",
+    "agent_rollup_daily",
+    "rollup_dirty",
+    "rollup_agent_delta",
+    "calls",
+    "appointments",
+  ])
     await db.execute(sql.raw(`VACUUM (ANALYZE) ${table}`));
   return runs;
 }

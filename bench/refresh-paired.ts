@@ -107,7 +107,7 @@ async function undo(sql: postgres.Sql) {
 
 async function settle(sql: postgres.Sql, now: Date) {
   await refresh(sql, now);
-  await sql`VACUUM (ANALYZE) call_rollup_15m, agent_rollup_hourly, agent_rollup_daily, rollup_dirty, rollup_agent_delta`;
+  await sql`VACUUM (ANALYZE) call_rollup_15m, call_rollup_hourly, agent_rollup_hourly, agent_rollup_daily, rollup_dirty, rollup_agent_delta`;
 }
 
 async function prepare(sql: postgres.Sql) {
@@ -131,7 +131,7 @@ async function compareAllRows(sql: postgres.Sql) {
   let diff: unknown;
   await sql
     .begin(async (tx) => {
-      for (const table of ["call_rollup_15m", "agent_rollup_hourly", "agent_rollup_daily"]) {
+      for (const table of ["call_rollup_15m", "call_rollup_hourly", "agent_rollup_hourly", "agent_rollup_daily"]) {
         await tx.unsafe(`CREATE TEMP TABLE before_${table} ON COMMIT DROP AS SELECT * FROM ${table}`);
         await tx.unsafe(`DELETE FROM ${table}`);
       }
@@ -139,7 +139,8 @@ async function compareAllRows(sql: postgres.Sql) {
       const differing = (t: string) =>
         `(SELECT count(*)::int FROM ((SELECT * FROM ${t} EXCEPT ALL SELECT * FROM before_${t}) UNION ALL (SELECT * FROM before_${t} EXCEPT ALL SELECT * FROM ${t})) d)`;
       [diff] = await tx.unsafe(
-        `SELECT ${differing("call_rollup_15m")} AS calls, ${differing("agent_rollup_hourly")} AS hours, ${differing("agent_rollup_daily")} AS days,
+        `SELECT ${differing("call_rollup_15m")} AS calls, ${differing("call_rollup_hourly")} AS call_hours, ${differing("agent_rollup_hourly")} AS hours,
+                ${differing("agent_rollup_daily")} AS days,
                 (SELECT count(*)::int FROM rollup_dirty) AS marks`,
       );
       throw new Error("rollback");

@@ -156,16 +156,20 @@ async function compareAllRows(db: Db) {
           sql`SELECT built_to::text AS b, (SELECT count(*)::int FROM rollup_dirty) AS marks FROM rollup_state`,
         );
         await t.execute(sql`CREATE TEMP TABLE bench_calls_before ON COMMIT DROP AS SELECT * FROM call_rollup_15m`);
+        await t.execute(sql`CREATE TEMP TABLE bench_call_hours_before ON COMMIT DROP AS SELECT * FROM call_rollup_hourly`);
         await t.execute(sql`CREATE TEMP TABLE bench_agents_before ON COMMIT DROP AS SELECT * FROM agent_rollup_hourly`);
         await t.execute(sql`CREATE TEMP TABLE bench_agent_days_before ON COMMIT DROP AS SELECT * FROM agent_rollup_daily`);
         await t.execute(sql`DELETE FROM call_rollup_15m`);
+        await t.execute(sql`DELETE FROM call_rollup_hourly`);
         await t.execute(sql`DELETE FROM agent_rollup_hourly`);
         await t.execute(sql`DELETE FROM agent_rollup_daily`);
         await t.execute(sql`SELECT * FROM tally_rollup_insert_grouped(NULL, (SELECT built_to FROM rollup_state WHERE id = 1))`);
-        const [diff] = await rows<{ calls: number; agents: number; days: number; call_rows: number; agent_rows: number }>(
+        const [diff] = await rows<{ calls: number; hours: number; agents: number; days: number; call_rows: number; agent_rows: number }>(
           t,
           sql`SELECT (SELECT count(*)::int FROM ((SELECT * FROM call_rollup_15m EXCEPT ALL SELECT * FROM bench_calls_before)
                                                UNION ALL (SELECT * FROM bench_calls_before EXCEPT ALL SELECT * FROM call_rollup_15m)) d) AS calls,
+                     (SELECT count(*)::int FROM ((SELECT * FROM call_rollup_hourly EXCEPT ALL SELECT * FROM bench_call_hours_before)
+                                               UNION ALL (SELECT * FROM bench_call_hours_before EXCEPT ALL SELECT * FROM call_rollup_hourly)) d) AS hours,
                      (SELECT count(*)::int FROM ((SELECT * FROM agent_rollup_hourly EXCEPT ALL SELECT * FROM bench_agents_before)
                                                UNION ALL (SELECT * FROM bench_agents_before EXCEPT ALL SELECT * FROM agent_rollup_hourly)) d) AS agents,
                      (SELECT count(*)::int FROM ((SELECT * FROM agent_rollup_daily EXCEPT ALL SELECT * FROM bench_agent_days_before)
@@ -173,9 +177,10 @@ async function compareAllRows(db: Db) {
                      (SELECT count(*)::int FROM bench_calls_before) AS call_rows, (SELECT count(*)::int FROM bench_agents_before) AS agent_rows`,
         );
         result = {
-          exact: diff!.calls === 0 && diff!.agents === 0 && diff!.days === 0 && state!.marks === 0,
+          exact: diff!.calls === 0 && diff!.hours === 0 && diff!.agents === 0 && diff!.days === 0 && state!.marks === 0,
           differingDailyRows: diff!.days,
           differingCallRows: diff!.calls,
+          differingCallHourRows: diff!.hours,
           differingAgentRows: diff!.agents,
           callRollupRows: diff!.call_rows,
           agentRollupRows: diff!.agent_rows,
@@ -221,6 +226,7 @@ export async function benchRefresh(options: BenchOptions) {
 
     // 1. the first build through the incremental path (capped runs) from an empty state
     await db.execute(sql`DELETE FROM call_rollup_15m`);
+    await db.execute(sql`DELETE FROM call_rollup_hourly`);
     await db.execute(sql`DELETE FROM agent_rollup_hourly`);
     await db.execute(sql`DELETE FROM agent_rollup_daily`);
     await db.execute(sql`DELETE FROM rollup_dirty`);
@@ -236,9 +242,11 @@ export async function benchRefresh(options: BenchOptions) {
     const rollupSize = () =>
       rows<Record<string, number | string>>(
         db,
-        sql`SELECT (SELECT count(*)::int FROM call_rollup_15m) AS call_rows, (SELECT count(*)::int FROM agent_rollup_hourly) AS agent_rows,
+        sql`SELECT (SELECT count(*)::int FROM call_rollup_15m) AS call_rows, (SELECT count(*)::int FROM call_rollup_hourly) AS call_hour_rows,
+                   (SELECT count(*)::int FROM agent_rollup_hourly) AS agent_rows,
                    (SELECT count(*)::int FROM agent_rollup_daily) AS agent_daily_rows,
                    pg_size_pretty(pg_total_relation_size('call_rollup_15m')) AS call_bytes,
+                   pg_size_pretty(pg_total_relation_size('call_rollup_hourly')) AS call_hour_bytes,
                    pg_size_pretty(pg_total_relation_size('agent_rollup_hourly')) AS agent_bytes,
                    pg_size_pretty(pg_total_relation_size('agent_rollup_daily')) AS agent_daily_bytes,
                    (SELECT count(*)::int FROM calls) AS calls_rows,
@@ -246,6 +254,7 @@ export async function benchRefresh(options: BenchOptions) {
       );
     const vacuum = async () => {
       await db.execute(sql`VACUUM ANALYZE call_rollup_15m`);
+      await db.execute(sql`VACUUM ANALYZE call_rollup_hourly`);
       await db.execute(sql`VACUUM ANALYZE agent_rollup_hourly`);
       await db.execute(sql`VACUUM ANALYZE agent_rollup_daily`);
     };

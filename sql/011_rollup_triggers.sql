@@ -237,6 +237,7 @@ CREATE OR REPLACE FUNCTION tally_rollup_calls_truncated() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM call_rollup_15m;
+  DELETE FROM call_rollup_hourly;
   DELETE FROM agent_rollup_hourly;
   DELETE FROM agent_rollup_daily;
   DELETE FROM rollup_dirty;

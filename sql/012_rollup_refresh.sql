@@ -2,6 +2,134 @@
 -- rebuild of one organization and the full recompute. Idempotent: re-applied on every migrate. Invariants:
 -- 010_rollup_helpers.sql, functions/rollups/README.md.
 
+-- Makes the call_rollup_hourly rows of the given (organization, hour) pairs the sums of their hours' call_rollup_15m
+-- rows again, in the caller's transaction (after it rewrote some of those 15-minute rows): upserted where they differ,
+-- deleted where the hour has no 15-minute row left. The recompute's path (a run recomputes few hours: the new calls'
+-- and the recompute marks'); the fold adds its deltas to the hours directly.
+CREATE OR REPLACE FUNCTION tally_rollup_sum_hours(p_org uuid[], p_hour timestamptz[])
+RETURNS bigint
+LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan
+SET jit = off
+AS $$
+DECLARE
+  n bigint;
+BEGIN
+  IF coalesce(cardinality(p_org), 0) = 0 THEN
+    RETURN 0;
+  END IF;
+  WITH h AS (
+    SELECT DISTINCT h.org_id, h.hour FROM unnest(p_org, p_hour) AS h (org_id, hour)
+  ),
+  sums AS MATERIALIZED (
+    SELECT h.org_id, h.hour AS bucket_start, s.*
+      FROM h
+      CROSS JOIN LATERAL (
+        SELECT count(*) AS n_rows,
+               coalesce(sum(r.calls), 0) AS calls,
+               coalesce(sum(r.completed), 0) AS completed,
+               coalesce(sum(r.duration_completed_sum), 0) AS duration_completed_sum,
+               coalesce(sum(r.scored), 0) AS scored,
+               coalesce(sum(r.qualified), 0) AS qualified,
+               coalesce(sum(r.score_sum), 0) AS score_sum,
+               coalesce(sum(r.hot), 0) AS hot,
+               coalesce(sum(r.warm), 0) AS warm,
+               coalesce(sum(r.cold), 0) AS cold,
+               coalesce(sum(r.booked), 0) AS booked,
+               coalesce(sum(r.outcome_appointment_booked), 0) AS outcome_appointment_booked,
+               coalesce(sum(r.outcome_qualified), 0) AS outcome_qualified,
+               coalesce(sum(r.outcome_callback_requested), 0) AS outcome_callback_requested,
+               coalesce(sum(r.outcome_not_interested), 0) AS outcome_not_interested,
+               coalesce(sum(r.outcome_voicemail), 0) AS outcome_voicemail,
+               coalesce(sum(r.outcome_wrong_number), 0) AS outcome_wrong_number,
+               coalesce(sum(r.credits_used), 0) AS credits_used,
+               coalesce(sum(r.inbound_queued), 0) AS inbound_queued,
+               coalesce(sum(r.inbound_ringing), 0) AS inbound_ringing,
+               coalesce(sum(r.inbound_in_progress), 0) AS inbound_in_progress,
+               coalesce(sum(r.inbound_completed), 0) AS inbound_completed,
+               coalesce(sum(r.inbound_failed), 0) AS inbound_failed,
+               coalesce(sum(r.inbound_missed), 0) AS inbound_missed,
+               coalesce(sum(r.inbound_abandoned), 0) AS inbound_abandoned,
+               coalesce(sum(r.outbound_queued), 0) AS outbound_queued,
+               coalesce(sum(r.outbound_ringing), 0) AS outbound_ringing,
+               coalesce(sum(r.outbound_in_progress), 0) AS outbound_in_progress,
+               coalesce(sum(r.outbound_completed), 0) AS outbound_completed,
+               coalesce(sum(r.outbound_failed), 0) AS outbound_failed,
+               coalesce(sum(r.outbound_missed), 0) AS outbound_missed,
+               coalesce(sum(r.outbound_abandoned), 0) AS outbound_abandoned
+          FROM call_rollup_15m r
+         WHERE r.org_id = h.org_id AND r.bucket_start >= h.hour AND r.bucket_start < h.hour + interval '1 hour'
+      ) s
+  ),
+  upserted AS (
+    INSERT INTO call_rollup_hourly (org_id, bucket_start,
+      calls, completed, duration_completed_sum, scored, qualified, score_sum, hot, warm, cold, booked,
+      outcome_appointment_booked, outcome_qualified, outcome_callback_requested, outcome_not_interested,
+      outcome_voicemail, outcome_wrong_number, credits_used, inbound_queued, inbound_ringing, inbound_in_progress,
+      inbound_completed, inbound_failed, inbound_missed, inbound_abandoned, outbound_queued, outbound_ringing,
+      outbound_in_progress, outbound_completed, outbound_failed, outbound_missed, outbound_abandoned)
+    SELECT s.org_id, s.bucket_start,
+           s.calls, s.completed, s.duration_completed_sum, s.scored, s.qualified, s.score_sum, s.hot, s.warm,
+           s.cold, s.booked, s.outcome_appointment_booked, s.outcome_qualified, s.outcome_callback_requested,
+           s.outcome_not_interested, s.outcome_voicemail, s.outcome_wrong_number, s.credits_used, s.inbound_queued,
+           s.inbound_ringing, s.inbound_in_progress, s.inbound_completed, s.inbound_failed, s.inbound_missed,
+           s.inbound_abandoned, s.outbound_queued, s.outbound_ringing, s.outbound_in_progress, s.outbound_completed,
+           s.outbound_failed, s.outbound_missed, s.outbound_abandoned
+      FROM sums s WHERE s.n_rows > 0
+    ON CONFLICT (org_id, bucket_start) DO UPDATE SET
+      calls = EXCLUDED.calls, completed = EXCLUDED.completed,
+      duration_completed_sum = EXCLUDED.duration_completed_sum, scored = EXCLUDED.scored,
+      qualified = EXCLUDED.qualified, score_sum = EXCLUDED.score_sum, hot = EXCLUDED.hot, warm = EXCLUDED.warm,
+      cold = EXCLUDED.cold, booked = EXCLUDED.booked,
+      outcome_appointment_booked = EXCLUDED.outcome_appointment_booked,
+      outcome_qualified = EXCLUDED.outcome_qualified,
+      outcome_callback_requested = EXCLUDED.outcome_callback_requested,
+      outcome_not_interested = EXCLUDED.outcome_not_interested, outcome_voicemail = EXCLUDED.outcome_voicemail,
+      outcome_wrong_number = EXCLUDED.outcome_wrong_number, credits_used = EXCLUDED.credits_used,
+      inbound_queued = EXCLUDED.inbound_queued, inbound_ringing = EXCLUDED.inbound_ringing,
+      inbound_in_progress = EXCLUDED.inbound_in_progress, inbound_completed = EXCLUDED.inbound_completed,
+      inbound_failed = EXCLUDED.inbound_failed, inbound_missed = EXCLUDED.inbound_missed,
+      inbound_abandoned = EXCLUDED.inbound_abandoned, outbound_queued = EXCLUDED.outbound_queued,
+      outbound_ringing = EXCLUDED.outbound_ringing, outbound_in_progress = EXCLUDED.outbound_in_progress,
+      outbound_completed = EXCLUDED.outbound_completed, outbound_failed = EXCLUDED.outbound_failed,
+      outbound_missed = EXCLUDED.outbound_missed, outbound_abandoned = EXCLUDED.outbound_abandoned
+     WHERE (
+            call_rollup_hourly.calls, call_rollup_hourly.completed, call_rollup_hourly.duration_completed_sum,
+            call_rollup_hourly.scored, call_rollup_hourly.qualified, call_rollup_hourly.score_sum,
+            call_rollup_hourly.hot, call_rollup_hourly.warm, call_rollup_hourly.cold, call_rollup_hourly.booked,
+            call_rollup_hourly.outcome_appointment_booked, call_rollup_hourly.outcome_qualified,
+            call_rollup_hourly.outcome_callback_requested, call_rollup_hourly.outcome_not_interested,
+            call_rollup_hourly.outcome_voicemail, call_rollup_hourly.outcome_wrong_number,
+            call_rollup_hourly.credits_used, call_rollup_hourly.inbound_queued, call_rollup_hourly.inbound_ringing,
+            call_rollup_hourly.inbound_in_progress, call_rollup_hourly.inbound_completed,
+            call_rollup_hourly.inbound_failed, call_rollup_hourly.inbound_missed,
+            call_rollup_hourly.inbound_abandoned, call_rollup_hourly.outbound_queued,
+            call_rollup_hourly.outbound_ringing, call_rollup_hourly.outbound_in_progress,
+            call_rollup_hourly.outbound_completed, call_rollup_hourly.outbound_failed,
+            call_rollup_hourly.outbound_missed, call_rollup_hourly.outbound_abandoned)
+           IS DISTINCT FROM (
+            EXCLUDED.calls, EXCLUDED.completed, EXCLUDED.duration_completed_sum, EXCLUDED.scored,
+            EXCLUDED.qualified, EXCLUDED.score_sum, EXCLUDED.hot, EXCLUDED.warm, EXCLUDED.cold, EXCLUDED.booked,
+            EXCLUDED.outcome_appointment_booked, EXCLUDED.outcome_qualified, EXCLUDED.outcome_callback_requested,
+            EXCLUDED.outcome_not_interested, EXCLUDED.outcome_voicemail, EXCLUDED.outcome_wrong_number,
+            EXCLUDED.credits_used, EXCLUDED.inbound_queued, EXCLUDED.inbound_ringing, EXCLUDED.inbound_in_progress,
+            EXCLUDED.inbound_completed, EXCLUDED.inbound_failed, EXCLUDED.inbound_missed,
+            EXCLUDED.inbound_abandoned, EXCLUDED.outbound_queued, EXCLUDED.outbound_ringing,
+            EXCLUDED.outbound_in_progress, EXCLUDED.outbound_completed, EXCLUDED.outbound_failed,
+            EXCLUDED.outbound_missed, EXCLUDED.outbound_abandoned)
+    RETURNING 1
+  ),
+  deleted AS (
+    DELETE FROM call_rollup_hourly r USING sums s
+     WHERE s.n_rows = 0 AND r.org_id = s.org_id AND r.bucket_start = s.bucket_start
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM upserted) + (SELECT count(*) FROM deleted) INTO n;
+  RETURN n;
+END;
+$$;
+--> statement-breakpoint
+
 -- Recomputes the given (organization, 15-minute bucket) pairs from raw rows, counting calls with started_at < upto,
 -- and the (organization, hour) pairs of agent_rollup_hourly that hold them. The pairs must be distinct; the caller
 -- holds the refresh lock. The cost follows the hours holding the pairs, not the table:
@@ -297,6 +425,9 @@ BEGIN
      WHERE r.org_id = z.org_id AND r.day_start = z.day_start AND r.agent_id = z.agent_id AND r.calls = 0;
   END IF;
 
+  -- the hours of the recomputed buckets: their call_rollup_hourly rows summed again from the 15-minute rows
+  call_rows := call_rows + tally_rollup_sum_hours(h_org, h_hour);
+
   RETURN NEXT;
 END;
 $$;
@@ -368,6 +499,8 @@ AS $$
 DECLARE
   c_org uuid[];
   c_bucket timestamptz[];
+  ch_org uuid[];
+  ch_hour timestamptz[];
   h_org uuid[];
   h_hour timestamptz[];
   h_agent uuid[];
@@ -484,6 +617,85 @@ BEGIN
       FROM call_sums s WHERE s.tid IS NULL
     RETURNING call_rollup_15m.org_id, call_rollup_15m.bucket_start, call_rollup_15m.calls
   ),
+  -- call_rollup_hourly: each hour moves by the sum of its buckets' deltas, so it stays the sum of its 15-minute rows
+  call_hour_sums AS MATERIALIZED (
+    SELECT s.*, (SELECT r.ctid FROM call_rollup_hourly r WHERE r.org_id = s.org_id AND r.bucket_start = s.bucket_start) AS tid
+      FROM (
+      SELECT c.org_id, tally_rollup_hour(c.bucket_start) AS bucket_start,
+             sum(c.calls) AS calls, sum(c.completed) AS completed,
+             sum(c.duration_completed_sum) AS duration_completed_sum, sum(c.scored) AS scored,
+             sum(c.qualified) AS qualified, sum(c.score_sum) AS score_sum, sum(c.hot) AS hot, sum(c.warm) AS warm,
+             sum(c.cold) AS cold, sum(c.booked) AS booked,
+             sum(c.outcome_appointment_booked) AS outcome_appointment_booked,
+             sum(c.outcome_qualified) AS outcome_qualified,
+             sum(c.outcome_callback_requested) AS outcome_callback_requested,
+             sum(c.outcome_not_interested) AS outcome_not_interested, sum(c.outcome_voicemail) AS outcome_voicemail,
+             sum(c.outcome_wrong_number) AS outcome_wrong_number, sum(c.credits_used) AS credits_used,
+             sum(c.inbound_queued) AS inbound_queued, sum(c.inbound_ringing) AS inbound_ringing,
+             sum(c.inbound_in_progress) AS inbound_in_progress, sum(c.inbound_completed) AS inbound_completed,
+             sum(c.inbound_failed) AS inbound_failed, sum(c.inbound_missed) AS inbound_missed,
+             sum(c.inbound_abandoned) AS inbound_abandoned, sum(c.outbound_queued) AS outbound_queued,
+             sum(c.outbound_ringing) AS outbound_ringing, sum(c.outbound_in_progress) AS outbound_in_progress,
+             sum(c.outbound_completed) AS outbound_completed, sum(c.outbound_failed) AS outbound_failed,
+             sum(c.outbound_missed) AS outbound_missed, sum(c.outbound_abandoned) AS outbound_abandoned
+        FROM call_sums c
+       GROUP BY 1, 2) s
+     WHERE (
+            s.calls, s.completed, s.duration_completed_sum, s.scored, s.qualified, s.score_sum, s.hot, s.warm,
+            s.cold, s.booked, s.outcome_appointment_booked, s.outcome_qualified, s.outcome_callback_requested,
+            s.outcome_not_interested, s.outcome_voicemail, s.outcome_wrong_number, s.credits_used, s.inbound_queued,
+            s.inbound_ringing, s.inbound_in_progress, s.inbound_completed, s.inbound_failed, s.inbound_missed,
+            s.inbound_abandoned, s.outbound_queued, s.outbound_ringing, s.outbound_in_progress,
+            s.outbound_completed, s.outbound_failed, s.outbound_missed, s.outbound_abandoned)
+           IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+     ORDER BY s.org_id, s.bucket_start
+  ),
+  call_hour_updated AS (
+    UPDATE call_rollup_hourly r SET
+      calls = r.calls + s.calls, completed = r.completed + s.completed,
+      duration_completed_sum = r.duration_completed_sum + s.duration_completed_sum, scored = r.scored + s.scored,
+      qualified = r.qualified + s.qualified, score_sum = r.score_sum + s.score_sum, hot = r.hot + s.hot,
+      warm = r.warm + s.warm, cold = r.cold + s.cold, booked = r.booked + s.booked,
+      outcome_appointment_booked = r.outcome_appointment_booked + s.outcome_appointment_booked,
+      outcome_qualified = r.outcome_qualified + s.outcome_qualified,
+      outcome_callback_requested = r.outcome_callback_requested + s.outcome_callback_requested,
+      outcome_not_interested = r.outcome_not_interested + s.outcome_not_interested,
+      outcome_voicemail = r.outcome_voicemail + s.outcome_voicemail,
+      outcome_wrong_number = r.outcome_wrong_number + s.outcome_wrong_number,
+      credits_used = r.credits_used + s.credits_used, inbound_queued = r.inbound_queued + s.inbound_queued,
+      inbound_ringing = r.inbound_ringing + s.inbound_ringing,
+      inbound_in_progress = r.inbound_in_progress + s.inbound_in_progress,
+      inbound_completed = r.inbound_completed + s.inbound_completed,
+      inbound_failed = r.inbound_failed + s.inbound_failed, inbound_missed = r.inbound_missed + s.inbound_missed,
+      inbound_abandoned = r.inbound_abandoned + s.inbound_abandoned,
+      outbound_queued = r.outbound_queued + s.outbound_queued,
+      outbound_ringing = r.outbound_ringing + s.outbound_ringing,
+      outbound_in_progress = r.outbound_in_progress + s.outbound_in_progress,
+      outbound_completed = r.outbound_completed + s.outbound_completed,
+      outbound_failed = r.outbound_failed + s.outbound_failed,
+      outbound_missed = r.outbound_missed + s.outbound_missed,
+      outbound_abandoned = r.outbound_abandoned + s.outbound_abandoned
+      FROM (SELECT * FROM call_hour_sums ORDER BY tid) s
+     WHERE r.ctid = s.tid
+    RETURNING r.org_id, r.bucket_start, r.calls
+  ),
+  call_hour_inserted AS (
+    INSERT INTO call_rollup_hourly (org_id, bucket_start,
+      calls, completed, duration_completed_sum, scored, qualified, score_sum, hot, warm, cold, booked,
+      outcome_appointment_booked, outcome_qualified, outcome_callback_requested, outcome_not_interested,
+      outcome_voicemail, outcome_wrong_number, credits_used, inbound_queued, inbound_ringing, inbound_in_progress,
+      inbound_completed, inbound_failed, inbound_missed, inbound_abandoned, outbound_queued, outbound_ringing,
+      outbound_in_progress, outbound_completed, outbound_failed, outbound_missed, outbound_abandoned)
+    SELECT s.org_id, s.bucket_start,
+           s.calls, s.completed, s.duration_completed_sum, s.scored, s.qualified, s.score_sum, s.hot, s.warm,
+           s.cold, s.booked, s.outcome_appointment_booked, s.outcome_qualified, s.outcome_callback_requested,
+           s.outcome_not_interested, s.outcome_voicemail, s.outcome_wrong_number, s.credits_used, s.inbound_queued,
+           s.inbound_ringing, s.inbound_in_progress, s.inbound_completed, s.inbound_failed, s.inbound_missed,
+           s.inbound_abandoned, s.outbound_queued, s.outbound_ringing, s.outbound_in_progress, s.outbound_completed,
+           s.outbound_failed, s.outbound_missed, s.outbound_abandoned
+      FROM call_hour_sums s WHERE s.tid IS NULL
+    RETURNING call_rollup_hourly.org_id, call_rollup_hourly.bucket_start, call_rollup_hourly.calls
+  ),
   hour_sums AS MATERIALIZED (
     SELECT s.*, (SELECT r.ctid FROM agent_rollup_hourly r
                   WHERE r.org_id = s.org_id AND r.bucket_start = s.bucket_start AND r.agent_id = s.agent_id) AS tid
@@ -567,6 +779,10 @@ BEGIN
     SELECT z.org_id, z.bucket_start FROM call_updated z WHERE z.calls = 0
     UNION ALL SELECT z.org_id, z.bucket_start FROM call_inserted z WHERE z.calls = 0
   ),
+  call_hour_zero AS (
+    SELECT z.org_id, z.bucket_start FROM call_hour_updated z WHERE z.calls = 0
+    UNION ALL SELECT z.org_id, z.bucket_start FROM call_hour_inserted z WHERE z.calls = 0
+  ),
   hour_zero AS (
     SELECT z.org_id, z.bucket_start, z.agent_id FROM hour_updated z WHERE z.calls = 0
     UNION ALL SELECT z.org_id, z.bucket_start, z.agent_id FROM hour_inserted z WHERE z.calls = 0
@@ -576,19 +792,26 @@ BEGIN
     UNION ALL SELECT z.org_id, z.day_start, z.agent_id FROM day_inserted z WHERE z.calls = 0
   )
   SELECT (SELECT count(*) FROM marks), (SELECT count(*) FROM agent_deltas),
-         (SELECT count(*) FROM call_updated) + (SELECT count(*) FROM call_inserted),
+         (SELECT count(*) FROM call_updated) + (SELECT count(*) FROM call_inserted)
+           + (SELECT count(*) FROM call_hour_updated) + (SELECT count(*) FROM call_hour_inserted),
          (SELECT count(*) FROM hour_updated) + (SELECT count(*) FROM hour_inserted)
            + (SELECT count(*) FROM day_updated) + (SELECT count(*) FROM day_inserted),
          (SELECT array_agg(z.org_id) FROM call_zero z), (SELECT array_agg(z.bucket_start) FROM call_zero z),
+         (SELECT array_agg(z.org_id) FROM call_hour_zero z), (SELECT array_agg(z.bucket_start) FROM call_hour_zero z),
          (SELECT array_agg(z.org_id) FROM hour_zero z), (SELECT array_agg(z.bucket_start) FROM hour_zero z),
          (SELECT array_agg(z.agent_id) FROM hour_zero z),
          (SELECT array_agg(z.org_id) FROM day_zero z), (SELECT array_agg(z.day_start) FROM day_zero z),
          (SELECT array_agg(z.agent_id) FROM day_zero z)
-    INTO marks, agent_deltas, call_rows, agent_rows, c_org, c_bucket, h_org, h_hour, h_agent, d_org, d_day, d_agent;
+    INTO marks, agent_deltas, call_rows, agent_rows, c_org, c_bucket, ch_org, ch_hour, h_org, h_hour, h_agent, d_org, d_day,
+         d_agent;
 
   -- rows whose calls fell to 0 go, by key
   IF c_org IS NOT NULL THEN
     DELETE FROM call_rollup_15m r USING unnest(c_org, c_bucket) AS z (org_id, bucket_start)
+     WHERE r.org_id = z.org_id AND r.bucket_start = z.bucket_start AND r.calls = 0;
+  END IF;
+  IF ch_org IS NOT NULL THEN
+    DELETE FROM call_rollup_hourly r USING unnest(ch_org, ch_hour) AS z (org_id, bucket_start)
      WHERE r.org_id = z.org_id AND r.bucket_start = z.bucket_start AND r.calls = 0;
   END IF;
   IF h_org IS NOT NULL THEN
@@ -705,6 +928,7 @@ BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('tally_rollup_refresh'));
   SELECT built_to INTO v_b FROM rollup_state WHERE id = 1;
   DELETE FROM call_rollup_15m WHERE org_id = p_org;
+  DELETE FROM call_rollup_hourly WHERE org_id = p_org;
   DELETE FROM agent_rollup_hourly WHERE org_id = p_org;
   DELETE FROM agent_rollup_daily WHERE org_id = p_org;
   SELECT * INTO r FROM tally_rollup_insert_grouped(p_org, v_b);
@@ -816,6 +1040,25 @@ BEGIN
          (SELECT count(*) FROM agent_inserted),
          (SELECT count(*) FROM marks_consumed)
     INTO call_rows, calls_read, agent_rows, marks;
+  -- the hours: sums of the 15-minute rows just written
+  INSERT INTO call_rollup_hourly (org_id, bucket_start,
+      calls, completed, duration_completed_sum, scored, qualified, score_sum, hot, warm, cold, booked,
+      outcome_appointment_booked, outcome_qualified, outcome_callback_requested, outcome_not_interested,
+      outcome_voicemail, outcome_wrong_number, credits_used, inbound_queued, inbound_ringing, inbound_in_progress,
+      inbound_completed, inbound_failed, inbound_missed, inbound_abandoned, outbound_queued, outbound_ringing,
+      outbound_in_progress, outbound_completed, outbound_failed, outbound_missed, outbound_abandoned)
+  SELECT r.org_id, tally_rollup_hour(r.bucket_start),
+         sum(r.calls), sum(r.completed), sum(r.duration_completed_sum), sum(r.scored), sum(r.qualified),
+         sum(r.score_sum), sum(r.hot), sum(r.warm), sum(r.cold), sum(r.booked), sum(r.outcome_appointment_booked),
+         sum(r.outcome_qualified), sum(r.outcome_callback_requested), sum(r.outcome_not_interested),
+         sum(r.outcome_voicemail), sum(r.outcome_wrong_number), sum(r.credits_used), sum(r.inbound_queued),
+         sum(r.inbound_ringing), sum(r.inbound_in_progress), sum(r.inbound_completed), sum(r.inbound_failed),
+         sum(r.inbound_missed), sum(r.inbound_abandoned), sum(r.outbound_queued), sum(r.outbound_ringing),
+         sum(r.outbound_in_progress), sum(r.outbound_completed), sum(r.outbound_failed), sum(r.outbound_missed),
+         sum(r.outbound_abandoned)
+    FROM call_rollup_15m r
+   WHERE p_org IS NULL OR r.org_id = p_org
+   GROUP BY 1, 2;
   -- the days: sums of the hourly rows just written
   INSERT INTO agent_rollup_daily (org_id, agent_id, day_start, calls, completed, duration_completed_sum, scored, score_sum, booked, credits_used, milestones, milestones_achieved, objections, objections_handled)
   SELECT h.org_id, h.agent_id, tally_rollup_day(h.bucket_start),
@@ -842,6 +1085,7 @@ BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('tally_rollup_refresh'));
   SELECT watermark INTO v_w FROM rollup_state WHERE id = 1;
   DELETE FROM call_rollup_15m;
+  DELETE FROM call_rollup_hourly;
   DELETE FROM agent_rollup_hourly;
   DELETE FROM agent_rollup_daily;
   SELECT * INTO r FROM tally_rollup_insert_grouped(NULL, v_w);
@@ -877,6 +1121,7 @@ BEGIN
   SELECT watermark INTO v_w FROM rollup_state WHERE id = 1;
   DELETE FROM call_rollup_15m WHERE bucket_start < v_cutoff;
   GET DIAGNOSTICS v_calls = ROW_COUNT;
+  DELETE FROM call_rollup_hourly WHERE bucket_start < v_cutoff;
   DELETE FROM agent_rollup_hourly WHERE bucket_start < v_cutoff;
   GET DIAGNOSTICS v_agents = ROW_COUNT;
   DELETE FROM agent_rollup_daily WHERE day_start < tally_rollup_day_ceil(v_cutoff);
@@ -899,6 +1144,8 @@ $$;
 -- every refresh rewrites some rows and clears those bits. Vacuum the rollup tables after 1 % of their rows changed or
 -- were inserted (the default waits for 20 %), so reads stay index-only between refreshes.
 ALTER TABLE call_rollup_15m SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02);
+--> statement-breakpoint
+ALTER TABLE call_rollup_hourly SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02);
 --> statement-breakpoint
 ALTER TABLE agent_rollup_hourly SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02);
 

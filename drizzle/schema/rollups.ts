@@ -64,6 +64,25 @@ export const callRollup15m = pgTable(
   (t) => [primaryKey({ name: "call_rollup_15m_pkey", columns: [t.orgId, t.bucketStart] })],
 );
 
+/**
+ * Call counters per (organization, 1-hour UTC bucket): the sums of the hour's call_rollup_15m rows, kept equal to them
+ * at every commit by the refresh (it sums the hours it changed again). A read that only sums the window (overview,
+ * the calls list's total), or groups by local hour in a zone on a whole-hour offset (analytics), reads one row per
+ * clean whole hour instead of four (issue #16 item 1), and 15-minute rows for the window's edges and marked hours.
+ */
+export const callRollupHourly = pgTable(
+  "call_rollup_hourly",
+  {
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    /** the hour's start, UTC */
+    bucketStart: tstz("bucket_start").notNull(),
+    ...callCounterColumns(),
+  },
+  (t) => [primaryKey({ name: "call_rollup_hourly_pkey", columns: [t.orgId, t.bucketStart] })],
+);
+
 /** Counter columns that default to 0 (the change log's deltas: rows written before the deltas existed hold none). */
 function withDefaultZero<T extends Record<string, { default: (value: number) => unknown }>>(columns: T) {
   return Object.fromEntries(Object.entries(columns).map(([name, column]) => [name, column.default(0)])) as {

@@ -96,6 +96,30 @@ export function zoneOffsetMs(at: Date, timeZone: string): number {
   return offsetOfParts(at.getTime(), localParts(at, timeZone));
 }
 
+/**
+ * Whether every UTC hour that meets [fromMs, toMs) lies inside one local hour of `timeZone`: the zone's offset is a
+ * whole number of hours there and changes only on a UTC hour. Then a local hour, and a local date, is a union of whole
+ * UTC hours, and hourly rollup rows can be grouped by them (zones at +05:30, +05:45, −03:30 and their like cannot).
+ * Checked at each UTC midnight of the window, and hour by hour on a day whose offset changes (offsets change at most
+ * once a day). Cheap after the first call for a zone and period: `zoneOffsetMs` caches offsets per 15-minute slot.
+ */
+export function utcHoursAreLocalHours(timeZone: string, fromMs: number, toMs: number): boolean {
+  const offsetAt = (ms: number) => zoneOffsetMs(new Date(ms), timeZone);
+  const first = Math.floor(fromMs / DAY_MS) * DAY_MS;
+  let offset = offsetAt(first);
+  if (offset % HOUR_MS !== 0) return false;
+  for (let day = first; day < toMs; day += DAY_MS) {
+    const next = offsetAt(day + DAY_MS);
+    if (next === offset) continue;
+    for (let hour = day; hour < day + DAY_MS; hour += HOUR_MS) {
+      const at = offsetAt(hour);
+      if (at % HOUR_MS !== 0 || at !== offsetAt(hour + HOUR_MS - 1000)) return false;
+    }
+    offset = next;
+  }
+  return true;
+}
+
 /** The local calendar date (YYYY-MM-DD) of an instant in a zone. */
 export function localDate(at: Date, timeZone: string): string {
   const p = localParts(at, timeZone);

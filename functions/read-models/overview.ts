@@ -6,7 +6,7 @@ import { type CallPartColumn, callPartsSql } from "../rollups/queries";
 import { namespace } from "../cache/namespaces";
 import { fetchWindowedAggregate, type WindowedAggregate, type WindowQuery, type WindowedValue } from "./windowed";
 import type { ReadContext, ServiceContext } from "../context";
-import { DAY_MS, addDays, localDate, startOfLocalDay } from "../lib/time";
+import { DAY_MS, HOUR_MS, addDays, localDate, startOfLocalDay } from "../lib/time";
 
 /** What the overview reads: the request's database handle, its organization and the instant it computes for. */
 export type OverviewContext = Pick<ServiceContext, "db" | "org"> & { now: Date };
@@ -110,7 +110,7 @@ const WINDOW_SUMS = sql.raw(SUMS.map(([name, column, type]) => `coalesce(sum(p.$
 
 /** One row: a window's WindowSums (as `callTotalsSql` sums them, from part rows of SUM_COLUMNS alone). */
 const windowSumsSql = (orgId: string, window: Pick<Window, "from" | "to" | "timezone">): SQL =>
-  sql`SELECT ${WINDOW_SUMS} FROM (${callPartsSql(orgId, window, SUM_COLUMNS)}) p`;
+  sql`SELECT ${WINDOW_SUMS} FROM (${callPartsSql(orgId, window, SUM_COLUMNS, "hour")}) p`;
 
 const BUCKET_MS = 15 * 60_000;
 
@@ -133,7 +133,9 @@ function windowAndPreviousSql(orgId: string, window: Pick<Window, "from" | "to" 
   const cut = sql`${window.from.toISOString()}::timestamptz`;
   const sum = (column: string, type: string, side: "<" | ">=") =>
     sql`coalesce(sum(p.${sql.raw(column)}) FILTER (WHERE p.at ${sql.raw(side)} ${cut}), 0)::${sql.raw(type)}`;
-  const parts = callPartsSql(orgId, { from: previous.from, to: window.to, timezone: window.timezone }, SUM_COLUMNS);
+  // hourly part rows when the cut is a whole UTC hour (local midnight in a zone on a whole-hour offset): none straddles it
+  const grain = window.from.getTime() % HOUR_MS === 0 ? "hour" : "quarter";
+  const parts = callPartsSql(orgId, { from: previous.from, to: window.to, timezone: window.timezone }, SUM_COLUMNS, grain);
   return sql`
       both_windows AS (
         SELECT ${sql.join(
@@ -172,7 +174,7 @@ export async function readOverview(
       WITH ${windowAndPreviousSql(orgId, window)},
       this_month AS (
         SELECT coalesce(sum(m.credits_used), 0)::float8 AS used_this_month
-        FROM (${callPartsSql(orgId, { ...month, timezone: window.timezone }, ["credits_used"])}) m
+        FROM (${callPartsSql(orgId, { ...month, timezone: window.timezone }, ["credits_used"], "hour")}) m
       ),
       agent_counts AS (
         SELECT

@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { CALL_DIRECTIONS, CALL_OUTCOMES, CALL_STATUSES, type CallOutcome, type CallStatus } from "../../drizzle/schema/enums";
 import { firstRow, rows, type Db } from "../db/database";
-import { datesBetween, localDate } from "../lib/time";
+import { datesBetween, localDate, utcHoursAreLocalHours } from "../lib/time";
 
 /**
  * The query layer over the rollups (SPEC §7): every function answers exactly what a GROUP BY over the raw rows of
@@ -135,19 +135,64 @@ function callPartLists(columns?: readonly CallPartColumn[]): { rollup: SQL; raw:
 }
 
 /**
+ * Which rollup rows a split reads for its clean whole hours: `"hour"`, one `call_rollup_hourly` row per hour (a
+ * fourth of the rows), or `"quarter"`, the hour's four `call_rollup_15m` rows. A part row's `at` is its bucket's start,
+ * so `"hour"` is for reads that only sum the window, or that split or group it on instants and local hours that are
+ * whole UTC hours (`utcHoursAreLocalHours`); `"quarter"` rows lie inside one local hour in every zone.
+ */
+export type CallGrain = "hour" | "quarter";
+
+/**
  * The rollup-or-raw split of a window, shared by every call query: `rollup` selects the clean rollup rows `r` inside
  * the window, `raw` the window's raw calls `c` elsewhere (each as a SELECT list over those aliases).
+ *
+ * With `grain = "hour"`, the clean rows of [lo, hi) are read in three ranges: 15-minute rows of [lo, hlo), hourly rows
+ * of the whole hours [hlo, hhi) with no mark in the hour (a marked hour: its unmarked 15-minute rows), and 15-minute
+ * rows of [hhi, hi). An hourly row equals the sum of its hour's 15-minute rows at every commit (the refresh keeps
+ * them so), so the hour's four rows and its one row count the same calls.
  */
-function callSplitSql(orgId: string, window: RollupWindow, rollup: SQL, raw: SQL, rawWhere: SQL = sql``): SQL {
+function callSplitSql(orgId: string, window: RollupWindow, rollup: SQL, raw: SQL, rawWhere: SQL = sql``, grain: CallGrain = "quarter"): SQL {
   const e = edges(window, BUCKET_MS);
   const lo = sql`${e.lo}::timestamptz`;
   const hi = sql`(SELECT greatest(${lo}, least(${e.floorTo}::timestamptz, ${builtTo})))`;
   const org = sql`${orgId}::uuid`;
-  return sql`
+  const unmarked = sql`NOT EXISTS (SELECT 1 FROM rollup_dirty d WHERE d.org_id = r.org_id AND d.bucket_start = r.bucket_start)`;
+  let clean: SQL;
+  if (grain === "hour") {
+    const hlo = sql`${edges(window, HOUR_MS).lo}::timestamptz`;
+    // the last whole hour's end: at least hlo, so that [lo, hlo), [hlo, hhi) and [hhi, hi) never overlap
+    const hhi = sql`(SELECT greatest(${hlo}, tally_rollup_hour(least(${e.floorTo}::timestamptz, ${builtTo}))))`;
+    clean = sql`
     SELECT ${rollup}
       FROM call_rollup_15m r
-     WHERE r.org_id = ${org} AND r.bucket_start >= ${lo} AND r.bucket_start < ${hi}
-       AND NOT EXISTS (SELECT 1 FROM rollup_dirty d WHERE d.org_id = r.org_id AND d.bucket_start = r.bucket_start)
+     WHERE r.org_id = ${org} AND r.bucket_start >= ${lo} AND r.bucket_start < least(${hlo}, ${hi}) AND ${unmarked}
+    UNION ALL
+    SELECT ${rollup}
+      FROM call_rollup_hourly r
+     WHERE r.org_id = ${org} AND r.bucket_start >= ${hlo} AND r.bucket_start < ${hhi}
+       -- the marked hours, hashed once (a NOT EXISTS over a range of marks would probe the log once per hour row)
+       AND r.bucket_start NOT IN (SELECT tally_rollup_hour(d.bucket_start) FROM rollup_dirty d
+                                   WHERE d.org_id = ${org} AND d.bucket_start >= ${hlo} AND d.bucket_start < ${hhi})
+    UNION ALL
+    SELECT quarters.*
+      FROM (SELECT DISTINCT tally_rollup_hour(d.bucket_start) AS hour FROM rollup_dirty d
+             WHERE d.org_id = ${org} AND d.bucket_start >= ${hlo} AND d.bucket_start < ${hhi}) marked
+      CROSS JOIN LATERAL (
+        SELECT ${rollup} FROM call_rollup_15m r
+         WHERE r.org_id = ${org} AND r.bucket_start >= marked.hour AND r.bucket_start < marked.hour + interval '1 hour' AND ${unmarked}
+        OFFSET 0
+      ) quarters
+    UNION ALL
+    SELECT ${rollup}
+      FROM call_rollup_15m r
+     WHERE r.org_id = ${org} AND r.bucket_start >= ${hhi} AND r.bucket_start < ${hi} AND ${unmarked}`;
+  } else {
+    clean = sql`
+    SELECT ${rollup}
+      FROM call_rollup_15m r
+     WHERE r.org_id = ${org} AND r.bucket_start >= ${lo} AND r.bucket_start < ${hi} AND ${unmarked}`;
+  }
+  return sql`${clean}
     ${frontEdge(
       e,
       sql`UNION ALL
@@ -177,11 +222,12 @@ function callSplitSql(orgId: string, window: RollupWindow, rollup: SQL, raw: SQL
  * The window's calls as part rows `(at, calls, completed, duration_completed_sum, scored, qualified, score_sum, hot,
  * warm, cold, booked, outcome_<each>, credits_used)`, or `at` and `columns` alone (a read that sums a few of them: the
  * rows of a UNION ALL carry every column they list, used or not): one per clean rollup row, one per raw call. `at` is
- * the bucket start or the call's started_at, and lies in the same local hour as every call the row counts.
+ * the bucket start or the call's started_at; with the default `grain` ("quarter") it lies in the same local hour as
+ * every call the row counts, with "hour" in the same UTC hour (see CallGrain).
  */
-export function callPartsSql(orgId: string, window: RollupWindow, columns?: readonly CallPartColumn[]): SQL {
+export function callPartsSql(orgId: string, window: RollupWindow, columns?: readonly CallPartColumn[], grain: CallGrain = "quarter"): SQL {
   const { rollup, raw } = callPartLists(columns);
-  return callSplitSql(orgId, window, rollup, raw);
+  return callSplitSql(orgId, window, rollup, raw, sql``, grain);
 }
 
 /** One row `(calls)`: the window's calls of one direction and/or status (the calls list's exact `meta.total`). */
@@ -192,7 +238,7 @@ export function callCountSql(orgId: string, window: RollupWindow, filters: CallF
   const where: SQL[] = [];
   if (filters.direction) where.push(sql`AND c.direction = ${filters.direction}::call_direction`);
   if (filters.status) where.push(sql`AND c.status = ${filters.status}::call_status`);
-  const parts = callSplitSql(orgId, window, sql.raw(`(${columns.join(" + ")}) AS n`), sql.raw(`1 AS n`), sql.join(where, sql` `));
+  const parts = callSplitSql(orgId, window, sql.raw(`(${columns.join(" + ")}) AS n`), sql.raw(`1 AS n`), sql.join(where, sql` `), "hour");
   return sql`SELECT coalesce(sum(p.n), 0)::int AS calls FROM (${parts}) p`;
 }
 
@@ -227,7 +273,7 @@ type TotalsRow = {
 
 /** One row: the window's totals (columns as in TOTALS_COLUMNS; read them with `callTotalsFromRow`). */
 export function callTotalsSql(orgId: string, window: RollupWindow): SQL {
-  return sql`SELECT ${TOTALS_COLUMNS} FROM (${callPartsSql(orgId, window)}) p`;
+  return sql`SELECT ${TOTALS_COLUMNS} FROM (${callPartsSql(orgId, window, undefined, "hour")}) p`;
 }
 
 const countersFromRow = (r: TotalsRow): CallCounters => ({
@@ -271,16 +317,19 @@ export type CallAnalytics = { totals: CallTotals; series: DailyPoint[]; byHourOf
  * Totals, the daily series and the hours of a window in one statement: one pass over the part rows groups them by local
  * hour (each row converted to local time once, nothing materialized per row), the dates and the hours of the day are
  * sums of those hours (the date formatted once per date), and the totals are the sums of the dates (exact: integer
- * counts, and float8 sums of integers below 2^53). A 90-day window is 8,640 part rows, 2,160 local hours, 90 dates.
+ * counts, and float8 sums of integers below 2^53). A 90-day window is 2,160 hourly part rows in a zone on whole-hour
+ * offsets (8,640 fifteen-minute rows elsewhere), 2,160 local hours, 90 dates.
  */
 export async function callAnalytics(ctx: RollupContext, window: RollupWindow): Promise<CallAnalytics> {
   const tz = window.timezone;
+  // hourly rows where every UTC hour of the window is inside one local hour (whole-hour offsets), else 15-minute rows
+  const grain: CallGrain = window.from && window.to && utcHoursAreLocalHours(tz, window.from.getTime(), window.to.getTime()) ? "hour" : "quarter";
   type Row = { totals: TotalsRow | string; series: (TotalsRow & { date: string })[] | string; hours: { hour: number; calls: number }[] | string };
   const row = await firstRow<Row>(
     ctx.db,
     sql`
       WITH by_hour AS MATERIALIZED (
-        SELECT date_trunc('hour', p.at AT TIME ZONE ${tz}::text) AS local_hour, ${TOTALS_COLUMNS} FROM (${callPartsSql(ctx.orgId, window)}) p GROUP BY 1
+        SELECT date_trunc('hour', p.at AT TIME ZONE ${tz}::text) AS local_hour, ${TOTALS_COLUMNS} FROM (${callPartsSql(ctx.orgId, window, undefined, grain)}) p GROUP BY 1
       ),
       by_day AS MATERIALIZED (SELECT p.local_hour::date AS day, ${TOTALS_COLUMNS} FROM by_hour p GROUP BY 1),
       daily AS (SELECT to_char(d.day, 'YYYY-MM-DD') AS date, d.* FROM by_day d),

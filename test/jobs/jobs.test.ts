@@ -63,21 +63,22 @@ describe("maintain-partitions", () => {
     await refreshRollups(db, clock.now());
     const cutoff = "2025-11-01T00:00:00Z"; // 12 months before November 2026
     const rolledBefore = async () => {
-      const [r] = await rows<{ calls: number; agents: number }>(
+      const [r] = await rows<{ calls: number; hours: number; agents: number }>(
         db,
         sql`SELECT (SELECT count(*)::int FROM call_rollup_15m WHERE org_id = ${orgId}::uuid AND bucket_start < ${cutoff}::timestamptz) AS calls,
+                   (SELECT count(*)::int FROM call_rollup_hourly WHERE org_id = ${orgId}::uuid AND bucket_start < ${cutoff}::timestamptz) AS hours,
                    (SELECT count(*)::int FROM agent_rollup_hourly WHERE org_id = ${orgId}::uuid AND bucket_start < ${cutoff}::timestamptz) AS agents`,
       );
       return r!;
     };
-    expect(await rolledBefore()).toEqual({ calls: 5, agents: 5 });
+    expect(await rolledBefore()).toEqual({ calls: 5, hours: 3, agents: 5 });
     const all = { from: null, to: null, timezone: "UTC" };
 
     const report = await runJob("maintain-partitions", { ...jobContext(t.deps), config: { partitionRetentionMonths: 12, partitionMonthsAhead: 4 } });
     expect(report.partitionsDropped, JSON.stringify(report)).toEqual(expect.arrayContaining(["calls_202405"]));
     expect(report).toMatchObject({ rollupCutoff: "2025-11-01T00:00:00.000Z" });
     expect(report.rollupRowsForgotten).toBeGreaterThanOrEqual(5 + 5);
-    expect(await rolledBefore(), "no rollup row before the cutoff survives the drop").toEqual({ calls: 0, agents: 0 });
+    expect(await rolledBefore(), "no rollup row before the cutoff survives the drop").toEqual({ calls: 0, hours: 0, agents: 0 });
     const [marks] = await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM rollup_dirty WHERE org_id = ${orgId}::uuid`);
     expect(marks!.n, "the default partition's old calls are marked, read raw until the next refresh").toBe(2);
     await expectExact(db, orgId, all, "right after the drop");
@@ -91,7 +92,7 @@ describe("maintain-partitions", () => {
     expect(analysis, "the dropped calls' analysis rows went with them, the kept calls' stayed").toEqual({ milestones: 5, objections: 3 });
 
     await refreshRollups(db, clock.now());
-    expect(await rolledBefore(), "the refresh rebuilds the rows of the calls that are still there").toEqual({ calls: 2, agents: 2 });
+    expect(await rolledBefore(), "the refresh rebuilds the rows of the calls that are still there").toEqual({ calls: 2, hours: 1, agents: 2 });
     await expectExact(db, orgId, all, "after the next refresh");
   });
 

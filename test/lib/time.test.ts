@@ -1,6 +1,16 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { addDays, localDate, localParts, MINUTE_MS, startOfLocalDay, utcOffsetMinutes, zoneOffsetMs } from "../../functions/lib/time";
+import {
+  addDays,
+  HOUR_MS,
+  localDate,
+  localParts,
+  MINUTE_MS,
+  startOfLocalDay,
+  utcHoursAreLocalHours,
+  utcOffsetMinutes,
+  zoneOffsetMs,
+} from "../../functions/lib/time";
 
 const ZONES = ["UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Adelaide", "Pacific/Chatham", "America/St_Johns"];
 
@@ -48,22 +58,23 @@ describe("org-local days", () => {
   });
 });
 
+/** The wall clock as Intl reads it for one instant, with a formatter of its own (no cache in between). */
+const intlParts = (at: Date, timeZone: string) => {
+  const fields = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  }).formatToParts(at);
+  const get = (type: string) => Number(fields.find((f) => f.type === type)!.value);
+  return { year: get("year"), month: get("month"), day: get("day"), hour: get("hour"), minute: get("minute"), second: get("second") };
+};
+
 describe("localParts", () => {
-  /** The wall clock as Intl reads it for one instant, with a formatter of its own (no cache in between). */
-  const intlParts = (at: Date, timeZone: string) => {
-    const fields = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    }).formatToParts(at);
-    const get = (type: string) => Number(fields.find((f) => f.type === type)!.value);
-    return { year: get("year"), month: get("month"), day: get("day"), hour: get("hour"), minute: get("minute"), second: get("second") };
-  };
   // zones with DST, 30/45-minute offsets, a 30-minute DST shift (Lord Howe) and a local mean time kept until 1972 (Monrovia)
   const zones = [...ZONES, "America/Santiago", "Australia/Lord_Howe", "Africa/Monrovia", "Europe/Dublin", "Pacific/Apia"];
 
@@ -85,5 +96,58 @@ describe("localParts", () => {
     ] as const;
     for (const [zone, at] of around)
       for (let t = at - 20 * MINUTE_MS; t <= at + 20 * MINUTE_MS; t += 1000) expect(localParts(new Date(t), zone)).toEqual(intlParts(new Date(t), zone));
+  });
+});
+
+describe("utcHoursAreLocalHours", () => {
+  // every UTC hour of the window asked of Intl at its first and last second: one whole-hour offset in each
+  const oracle = (zone: string, from: number, to: number) => {
+    const offset = (ms: number) => {
+      const p = intlParts(new Date(ms), zone);
+      return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
+    };
+    for (let h = Math.floor(from / HOUR_MS) * HOUR_MS; h < to; h += HOUR_MS) {
+      const at = offset(h);
+      if (at % HOUR_MS !== 0 || at !== offset(h + HOUR_MS - 1000)) return false;
+    }
+    return true;
+  };
+  const zones = [
+    "UTC",
+    "America/New_York",
+    "Europe/Berlin",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Adelaide",
+    "Australia/Lord_Howe",
+    "America/St_Johns",
+    "Pacific/Apia",
+    "Asia/Tehran",
+    "Europe/Dublin",
+  ];
+
+  it("agrees with Intl hour by hour, across DST changes and zones on 30- and 45-minute offsets", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...zones),
+        fc.integer({ min: Date.UTC(1960, 0, 1), max: Date.UTC(2040, 0, 1) }),
+        fc.integer({ min: 1, max: 45 * 24 * 4 }),
+        (zone, from, quarters) => {
+          const to = from + quarters * 15 * MINUTE_MS;
+          expect(utcHoursAreLocalHours(zone, from, to), `${zone} ${new Date(from).toISOString()} +${quarters}×15 min`).toBe(oracle(zone, from, to));
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it("holds for 90 days of New York across both DST changes, and never for Kolkata, Kathmandu or Lord Howe", () => {
+    const from = Date.UTC(2026, 1, 1);
+    const to = Date.UTC(2026, 11, 1);
+    expect(utcHoursAreLocalHours("America/New_York", from, to)).toBe(true);
+    expect(utcHoursAreLocalHours("Pacific/Apia", Date.UTC(2011, 11, 1), Date.UTC(2012, 0, 31))).toBe(
+      oracle("Pacific/Apia", Date.UTC(2011, 11, 1), Date.UTC(2012, 0, 31)),
+    );
+    for (const zone of ["Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe"]) expect(utcHoursAreLocalHours(zone, from, to), zone).toBe(false);
   });
 });

@@ -6,7 +6,7 @@ import { rows, type Db } from "../../functions/db/database";
 import { jobContext } from "../../functions/jobs/context";
 import { jobRegistry } from "../../functions/jobs/registry";
 import { runJob } from "../../functions/jobs/run";
-import { callTotals } from "../../functions/rollups/queries";
+import { callAnalytics, callTotals } from "../../functions/rollups/queries";
 import { rebuildOrganizationRollups, recomputeAllRollups, refreshRollups } from "../../functions/rollups/refresh";
 import { createTestApp, ManualClock, type TestApp } from "../support/app";
 import { testDbKind } from "../support/database";
@@ -169,10 +169,10 @@ describe("the incremental refresh", () => {
     const same = await refreshRollups(db, clock.now());
     // (their deltas sum to 0: no rollup row written, only the log's 2 marks and 2 agent deltas consumed)
     expect(same, JSON.stringify(same)).toMatchObject({ dirtyMarks: 2, agentDeltas: 2, bucketsRecomputed: 0, rowsWritten: 4 });
-    // a real change: its 15-minute row, its agent's hourly row and daily row, nothing else of the hour
+    // a real change: its 15-minute row and its hour's call row, its agent's hourly row and daily row, nothing else of the hour
     await db.execute(sql`UPDATE calls SET lead_score = 99 WHERE id = ${ids[5]!}::uuid`);
     const changed = await refreshRollups(db, clock.now());
-    expect(changed, JSON.stringify(changed)).toMatchObject({ dirtyMarks: 1, agentDeltas: 1, bucketsRecomputed: 0, rowsWritten: 3 + 2 });
+    expect(changed, JSON.stringify(changed)).toMatchObject({ dirtyMarks: 1, agentDeltas: 1, bucketsRecomputed: 0, rowsWritten: 4 + 2 });
     await expectExact(db, orgId, daysWindow(1, "UTC", clock.now()), "after an undone and a real change");
   });
 
@@ -266,6 +266,7 @@ describe("the incremental refresh", () => {
     await refreshRollups(db, clock.now());
     // drift, as after a maintenance that bypassed the triggers
     await db.execute(sql`UPDATE call_rollup_15m SET calls = calls + 5 WHERE org_id = ${one.orgId}::uuid`);
+    await db.execute(sql`UPDATE call_rollup_hourly SET calls = calls + 5 WHERE org_id = ${one.orgId}::uuid`);
     await db.execute(sql`UPDATE agent_rollup_hourly SET milestones = milestones + 2 WHERE org_id = ${one.orgId}::uuid`);
     const window = daysWindow(2, "UTC", clock.now());
     expect((await callTotals({ db, orgId: one.orgId }, window)).calls).toBeGreaterThan(40);
@@ -384,6 +385,34 @@ describe("the incremental refresh", () => {
     const full = await recomputeAllRollups(db, clock.now());
     expect(full.rowsRead).toBeGreaterThanOrEqual(150);
     expect(await storedRollups(db, orgId)).toEqual(incremental);
+  });
+});
+
+describe("hourly call rows (issue #16 item 1)", () => {
+  it("sums a window's clean whole hours from call_rollup_hourly, its edges and marked hours from 15-minute rows", async () => {
+    const { orgId, agentIds } = await newOrg("Hours");
+    await addCalls(db, orgId, callsBack(60, new Date("2026-11-20T10:00:00Z"), 7 * MINUTE, agentIds));
+    await refreshRollups(db, clock.now());
+    const window = { from: new Date("2026-11-20T03:30:00Z"), to: new Date("2026-11-20T09:45:00Z"), timezone: "UTC" };
+    const kolkata = { ...window, timezone: "Asia/Kolkata" };
+    const exact = await callTotals({ db, orgId }, window);
+    const exactKolkata = await callAnalytics({ db, orgId }, kolkata);
+    // an hourly row that disagrees with its 15-minute rows shows in the answers: the whole hours 04:00–09:00 come from it
+    await db.execute(sql`UPDATE call_rollup_hourly SET calls = calls + 1000 WHERE org_id = ${orgId}::uuid AND bucket_start = '2026-11-20T05:00:00Z'`);
+    expect((await callTotals({ db, orgId }, window)).calls).toBe(exact.calls + 1000);
+    expect((await callAnalytics({ db, orgId }, window)).totals.calls).toBe(exact.calls + 1000);
+    // ...but not in a zone at +05:30, whose local hours are not unions of UTC hours: its analytics read 15-minute rows
+    expect(await callAnalytics({ db, orgId }, kolkata)).toEqual(exactKolkata);
+    // nor the edge hours, which the window cuts (03:30–04:00 and 09:00–09:45 are read from 15-minute rows)
+    await db.execute(
+      sql`UPDATE call_rollup_hourly SET calls = calls + 1000 WHERE org_id = ${orgId}::uuid AND bucket_start IN ('2026-11-20T03:00:00Z', '2026-11-20T09:00:00Z')`,
+    );
+    expect((await callTotals({ db, orgId }, window)).calls).toBe(exact.calls + 1000);
+    // a mark in the hour: read from its unmarked 15-minute rows and the marked bucket's raw calls, not from the hour
+    await db.execute(
+      sql`UPDATE calls SET credits_used = credits_used + 1 WHERE org_id = ${orgId}::uuid AND started_at >= '2026-11-20T05:15:00Z' AND started_at < '2026-11-20T05:30:00Z'`,
+    );
+    expect((await callTotals({ db, orgId }, window)).calls).toBe(exact.calls);
   });
 });
 

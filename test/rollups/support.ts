@@ -1,6 +1,6 @@
-import { sql } from "drizzle-orm";
+import { getTableColumns, sql } from "drizzle-orm";
 import { expect } from "vitest";
-import { callMilestones, callObjections, calls, contacts } from "../../drizzle/schema";
+import { callMilestones, callObjections, callRollupHourly, calls, contacts } from "../../drizzle/schema";
 import { firstRow, rows, type Db } from "../../functions/db/database";
 import { resolveWindow } from "../../functions/lib/windows";
 import { agentTotals, callAnalytics, callCountSql, callTotals, type CallFilters, type RollupContext, type RollupWindow } from "../../functions/rollups/queries";
@@ -59,6 +59,7 @@ export async function addCalls(db: Db, orgId: string, seeds: CallSeed[]): Promis
 /** Back to the state of a fresh database: no rollup or coverage rows, no marks, watermark and both built points at -infinity. */
 export async function resetRollups(db: Db): Promise<void> {
   await db.execute(sql`DELETE FROM call_rollup_15m`);
+  await db.execute(sql`DELETE FROM call_rollup_hourly`);
   await db.execute(sql`DELETE FROM agent_rollup_hourly`);
   await db.execute(sql`DELETE FROM agent_rollup_daily`);
   await db.execute(sql`DELETE FROM rollup_dirty`);
@@ -68,10 +69,11 @@ export async function resetRollups(db: Db): Promise<void> {
   await db.execute(sql`UPDATE rollup_state SET watermark = '-infinity', built_to = '-infinity', coverage_built_to = '-infinity' WHERE id = 1`);
 }
 
-/** Every stored rollup row of one organization (15-minute, hourly and daily agent rows), in key order: to compare states. */
+/** Every stored rollup row of one organization (15-minute and hourly call rows, hourly and daily agent rows), in key order: to compare states. */
 export async function storedRollups(db: Db, orgId: string) {
   return {
     calls: await rows(db, sql`SELECT * FROM call_rollup_15m WHERE org_id = ${orgId}::uuid ORDER BY bucket_start`),
+    hours: await rows(db, sql`SELECT * FROM call_rollup_hourly WHERE org_id = ${orgId}::uuid ORDER BY bucket_start`),
     agents: await rows(db, sql`SELECT * FROM agent_rollup_hourly WHERE org_id = ${orgId}::uuid ORDER BY bucket_start, agent_id`),
     days: await rows(db, sql`SELECT * FROM agent_rollup_daily WHERE org_id = ${orgId}::uuid ORDER BY day_start, agent_id`),
   };
@@ -108,6 +110,7 @@ export async function expectExact(
   options: { light?: boolean } = {},
 ): Promise<void> {
   const ctx = { db, orgId };
+  await expectHoursSumQuarters(db, orgId, label);
   const raw = await oracleCalls(db, orgId, window);
   const dates = window.from && window.to ? resolveDates(window) : null;
   const expectedTotals = oracleTotals(raw);
@@ -126,6 +129,31 @@ export async function expectExact(
   const analytics = await callAnalytics(ctx, window);
   expect(roundAll(analytics), `${label}: callAnalytics`).toEqual(roundAll({ totals: expectedTotals, series, byHourOfDay: hours }));
   expect(roundAll(await agentTotals(ctx, window)), `${label}: agentTotals`).toEqual(roundAll(oracleAgents(raw)));
+}
+
+/** The counter columns of call_rollup_hourly (those of call_rollup_15m). */
+const HOURLY_COLUMNS = Object.values(getTableColumns(callRollupHourly))
+  .map((c) => c.name)
+  .filter((name) => name !== "org_id" && name !== "bucket_start");
+
+/**
+ * The invariant the hourly call rows rest on: each call_rollup_hourly row of the organization is the sum of its hour's
+ * call_rollup_15m rows, and an hour has a row exactly when it has 15-minute rows.
+ */
+export async function expectHoursSumQuarters(db: Db, orgId: string, label: string): Promise<void> {
+  const differing = await rows(
+    db,
+    sql`WITH q AS (
+          SELECT org_id, date_bin('1 hour', bucket_start, '1970-01-01 00:00:00+00') AS bucket_start,
+                 ${sql.raw(HOURLY_COLUMNS.map((c) => `sum(${c})::bigint AS ${c}`).join(", "))}
+            FROM call_rollup_15m WHERE org_id = ${orgId}::uuid GROUP BY 1, 2),
+        h AS (SELECT org_id, bucket_start, ${sql.raw(HOURLY_COLUMNS.map((c) => `${c}::bigint AS ${c}`).join(", "))}
+                FROM call_rollup_hourly WHERE org_id = ${orgId}::uuid)
+        (SELECT 'hourly' AS side, * FROM h EXCEPT ALL SELECT 'hourly', * FROM q)
+        UNION ALL
+        (SELECT 'quarters' AS side, * FROM q EXCEPT ALL SELECT 'quarters', * FROM h)`,
+  );
+  expect(differing, `${label}: call_rollup_hourly = sums of call_rollup_15m`).toEqual([]);
 }
 
 /** The window's call count through the calls list's statement (`callCountSql`), optionally of one direction and/or status. */
