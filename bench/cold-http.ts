@@ -1,7 +1,7 @@
 // Issue #16 item 1: every aggregate route's cache miss over HTTP, at the largest organization of an existing dataset,
 // for `days` windows and explicit windows at odd minutes, with the `SELECT 1` route's floor and the load average.
 //
-//   npx tsx bench/cold-http.ts --url …/tally_1m --samples 30 [--out FILE.json] [--only NAME]
+//   npx tsx bench/cold-http.ts --url …/tally_1m --samples 30 [--out FILE.json] [--only NAME] [--cpu-prof FILE.cpuprofile]
 //
 // The app of this tree (Redis shared cache as `npm run bench` sets it, rate limits off) on a loopback server in this
 // process, against a database already seeded, migrated and with its rollups built (nothing is written but one read
@@ -9,8 +9,11 @@
 // interleaved (route 1, route 2, …, route 1, …) so that a change of the machine's load falls on every route alike.
 // Before the samples every route is asked `--warm` times, so each pooled connection has its generic plans (the app's
 // statements are named prepared statements: the server plans five custom plans per connection first).
-// Run it from two trees against one database (alternating) to pair them.
+// Run it from two trees against one database (alternating) to pair them. `--cpu-prof` writes a CPU profile (V8's
+// `.cpuprofile`, for Chrome's DevTools or `--cpu-prof`'s readers) of the samples phase alone: server and client share
+// this process, so it holds both sides of every miss (not the warm-up, the floor, startup or module loading).
 import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
@@ -34,6 +37,7 @@ const { values: opts } = parseArgs({
     only: { type: "string" },
     out: { type: "string" },
     label: { type: "string", default: "" },
+    "cpu-prof": { type: "string" },
   },
   strict: true,
 });
@@ -131,6 +135,14 @@ for (let i = 0; i < Number(opts.warm); i++)
 const floorSamples: number[] = [];
 for (let i = 0; i < Number(opts["floor-samples"]); i++) floorSamples.push(await ask("/bench/select1"));
 const floor = summarize(floorSamples);
+const profiler = opts["cpu-prof"] ? new Session() : undefined;
+if (profiler) {
+  profiler.connect();
+  await profiler.post("Profiler.enable");
+  // 100 µs between samples (V8's default is 1 ms at the inspector): a miss is a few ms of CPU
+  await profiler.post("Profiler.setSamplingInterval", { interval: 100 });
+  await profiler.post("Profiler.start");
+}
 const times = new Map(routes.map(([name]) => [name, [] as number[]]));
 const seen = new Map(routes.map(([name]) => [name, { statements: 0, cache: {} as Record<string, number> }]));
 for (let i = 0; i < samples; i++) {
@@ -142,6 +154,11 @@ for (let i = 0; i < samples; i++) {
     s.statements = Math.max(s.statements, statements);
     s.cache[cacheStatus ?? "none"] = (s.cache[cacheStatus ?? "none"] ?? 0) + 1;
   }
+}
+if (profiler) {
+  const { profile } = await profiler.post("Profiler.stop");
+  writeFileSync(opts["cpu-prof"]!, JSON.stringify(profile));
+  profiler.disconnect();
 }
 const floorAfterSamples: number[] = [];
 for (let i = 0; i < Number(opts["floor-samples"]); i++) floorAfterSamples.push(await ask("/bench/select1"));
