@@ -14,7 +14,8 @@ import { testTarget } from "../support/worker-target";
  * builds its answer's text around the parts it serialized (lib/json-text.ts). Whatever path made the text, an aggregate
  * answers the same bytes: a miss, the same instance's in-process hit (the very value object), and another instance's
  * hit decoded from the shared Redis differ only in `meta.cache`, and their ETags follow their bytes. Answers as
- * production sends them: not parsed with the response schema (the test apps' `validateResponses` would rebuild them).
+ * production sends them: not parsed with the response schema (the test apps' `validateResponses` rebuilds them), and
+ * the same bytes as the parsed answer of the test app.
  */
 
 const NOW = new Date("2026-03-15T15:30:00Z");
@@ -101,6 +102,11 @@ describe.skipIf(testTarget() === "worker")("a cache miss's answer is the hit's, 
     for (const path of paths) {
       const miss = await ask(first, path);
       expect(miss.cache, path).toBe("miss");
+      // the test app parses every answer with its response schema (keys in the schema's order) and serializes that:
+      // production sends what it built, byte for byte the same
+      const validated = await ask(t.app, path);
+      expect(validated.cache, path).toBe("miss");
+      expect(miss.text, path).toBe(validated.text);
       const local = await ask(first, path);
       const shared = await ask(second, path);
       expect([local.cache, shared.cache], JSON.stringify(loggers.map((l) => l.lines))).toEqual(["hit", "hit"]);
