@@ -118,12 +118,15 @@ const allRoutes: [string, string][] = [
 ];
 const routes = allRoutes.filter(([name]) => !opts.only || opts.only.split(",").some((o) => name.includes(o)));
 
+/** The last answer's Server-Timing: `db` (inside the cache's loader: the statement, its building, its rows, the read model), `cache` (inside the cache but not the loader: store read, serialization, store write), `total`. */
+let timing: Record<string, number> = {};
 async function ask(path: string): Promise<number> {
   const t = performance.now();
   const res = await fetch(base + path, { headers });
   await res.arrayBuffer();
   const ms = performance.now() - t;
   if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`);
+  timing = Object.fromEntries([...(res.headers.get("server-timing") ?? "").matchAll(/(\w+);dur=([\d.]+)/g)].map((m) => [m[1]!, Number(m[2])]));
   return ms;
 }
 
@@ -150,6 +153,7 @@ const times = new Map(routes.map(([name]) => [name, [] as number[]]));
 // lookup and limit count, to the answer built; not Node's server writing it, nor the client in this same process
 // reading and decompressing it)
 const serverTimes = new Map(routes.map(([name]) => [name, [] as number[]]));
+const timings = new Map(routes.map(([name]) => [name, { db: [] as number[], cache: [] as number[], total: [] as number[] }]));
 const seen = new Map(routes.map(([name]) => [name, { statements: 0, cache: {} as Record<string, number> }]));
 for (let i = 0; i < samples; i++) {
   for (const [name, path] of routes) {
@@ -158,6 +162,7 @@ for (let i = 0; i < samples; i++) {
     serverMs = undefined;
     times.get(name)!.push(await ask(path));
     if (serverMs !== undefined) serverTimes.get(name)!.push(serverMs);
+    for (const [part, samples] of Object.entries(timings.get(name)!)) if (timing[part] !== undefined) samples.push(timing[part]);
     const s = seen.get(name)!;
     s.statements = Math.max(s.statements, statements);
     s.cache[cacheStatus ?? "none"] = (s.cache[cacheStatus ?? "none"] ?? 0) + 1;
@@ -184,7 +189,14 @@ const result = {
   loadStart,
   loadEnd,
   floor: { before: floor, after: floorAfter },
-  routes: routes.map(([name, path]) => ({ name, path, ...summarize(times.get(name)!), server: summarize(serverTimes.get(name)!), ...seen.get(name)! })),
+  routes: routes.map(([name, path]) => ({
+    name,
+    path,
+    ...summarize(times.get(name)!),
+    server: summarize(serverTimes.get(name)!),
+    serverTiming: Object.fromEntries(Object.entries(timings.get(name)!).map(([part, samples]) => [part, summarize(samples)])),
+    ...seen.get(name)!,
+  })),
 };
 const f = (x: number) => x.toFixed(1);
 console.log(
@@ -192,7 +204,7 @@ console.log(
 );
 for (const r of result.routes)
   console.log(
-    `${r.name.padEnd(28)} ${f(r.p50).padStart(6)} ${f(r.p95).padStart(6)}  server ${f(r.server.p50)}/${f(r.server.p95)}  (${r.statements} st., ${JSON.stringify(r.cache)})`,
+    `${r.name.padEnd(28)} ${f(r.p50).padStart(6)} ${f(r.p95).padStart(6)}  server ${f(r.server.p50)}/${f(r.server.p95)}  db ${f(r.serverTiming.db!.p50)} cache ${f(r.serverTiming.cache!.p50)} (p50)  (${r.statements} st., ${JSON.stringify(r.cache)})`,
   );
 if (opts.out) writeFileSync(opts.out, JSON.stringify(result, null, 1));
 await db.execute(sql`DELETE FROM api_keys WHERE id = ${key.id}::uuid`);
