@@ -154,13 +154,19 @@ const times = new Map(routes.map(([name]) => [name, [] as number[]]));
 // reading and decompressing it)
 const serverTimes = new Map(routes.map(([name]) => [name, [] as number[]]));
 const timings = new Map(routes.map(([name]) => [name, { db: [] as number[], cache: [] as number[], total: [] as number[] }]));
+// this process's CPU time (user + system) over each request: the app, its drivers and the client, not Postgres or
+// Redis; far less moved by the machine's load than wall time
+const cpuTimes = new Map(routes.map(([name]) => [name, [] as number[]]));
 const seen = new Map(routes.map(([name]) => [name, { statements: 0, cache: {} as Record<string, number> }]));
 for (let i = 0; i < samples; i++) {
   for (const [name, path] of routes) {
     await shared.cache.invalidateOrg(orgId);
     cacheStatus = undefined;
     serverMs = undefined;
+    const cpuBefore = process.cpuUsage();
     times.get(name)!.push(await ask(path));
+    const cpu = process.cpuUsage(cpuBefore);
+    cpuTimes.get(name)!.push((cpu.user + cpu.system) / 1000);
     if (serverMs !== undefined) serverTimes.get(name)!.push(serverMs);
     for (const [part, samples] of Object.entries(timings.get(name)!)) if (timing[part] !== undefined) samples.push(timing[part]);
     const s = seen.get(name)!;
@@ -194,6 +200,7 @@ const result = {
     path,
     ...summarize(times.get(name)!),
     server: summarize(serverTimes.get(name)!),
+    cpu: summarize(cpuTimes.get(name)!),
     serverTiming: Object.fromEntries(Object.entries(timings.get(name)!).map(([part, samples]) => [part, summarize(samples)])),
     ...seen.get(name)!,
   })),
@@ -204,7 +211,7 @@ console.log(
 );
 for (const r of result.routes)
   console.log(
-    `${r.name.padEnd(28)} ${f(r.p50).padStart(6)} ${f(r.p95).padStart(6)}  server ${f(r.server.p50)}/${f(r.server.p95)}  db ${f(r.serverTiming.db!.p50)} cache ${f(r.serverTiming.cache!.p50)} (p50)  (${r.statements} st., ${JSON.stringify(r.cache)})`,
+    `${r.name.padEnd(28)} ${f(r.p50).padStart(6)} ${f(r.p95).padStart(6)}  server ${f(r.server.p50)}/${f(r.server.p95)}  db ${f(r.serverTiming.db!.p50)} cache ${f(r.serverTiming.cache!.p50)} (p50)  cpu ${f(r.cpu.p50)}/${f(r.cpu.mean)} (p50/mean)  (${r.statements} st., ${JSON.stringify(r.cache)})`,
   );
 if (opts.out) writeFileSync(opts.out, JSON.stringify(result, null, 1));
 await db.execute(sql`DELETE FROM api_keys WHERE id = ${key.id}::uuid`);
