@@ -1,7 +1,7 @@
 // Issue #16 item 1: every aggregate route's cache miss over HTTP, at the largest organization of an existing dataset,
 // for `days` windows and explicit windows at odd minutes, with the `SELECT 1` route's floor and the load average.
 //
-//   npx tsx bench/cold-http.ts --url …/tally_1m --samples 30 [--out FILE.json] [--only NAME]
+//   npx tsx bench/cold-http.ts --url …/tally_1m --samples 30 [--out FILE.json] [--only NAME] [--cpu-prof FILE.cpuprofile]
 //
 // The app of this tree (Redis shared cache as `npm run bench` sets it, rate limits off) on a loopback server in this
 // process, against a database already seeded, migrated and with its rollups built (nothing is written but one read
@@ -9,8 +9,11 @@
 // interleaved (route 1, route 2, …, route 1, …) so that a change of the machine's load falls on every route alike.
 // Before the samples every route is asked `--warm` times, so each pooled connection has its generic plans (the app's
 // statements are named prepared statements: the server plans five custom plans per connection first).
-// Run it from two trees against one database (alternating) to pair them.
+// Run it from two trees against one database (alternating) to pair them. `--cpu-prof` writes a CPU profile (V8's
+// `.cpuprofile`, for Chrome's DevTools or `--cpu-prof`'s readers) of the samples phase alone: server and client share
+// this process, so it holds both sides of every miss (not the warm-up, the floor, startup or module loading).
 import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
@@ -34,6 +37,7 @@ const { values: opts } = parseArgs({
     only: { type: "string" },
     out: { type: "string" },
     label: { type: "string", default: "" },
+    "cpu-prof": { type: "string" },
   },
   strict: true,
 });
@@ -55,6 +59,7 @@ const [agent] = await rows<{ id: string }>(
 
 let statements = 0;
 let cacheStatus: string | undefined;
+let serverMs: number | undefined;
 const logger = jsonLogger({
   level: "info",
   sink: (line) => {
@@ -62,6 +67,7 @@ const logger = jsonLogger({
     if (f.msg === "request" || f.msg === "slow request") {
       statements = Number(f.statements);
       cacheStatus = f.cache as string | undefined;
+      serverMs = Number(f.durationMs);
     }
   },
 });
@@ -112,12 +118,15 @@ const allRoutes: [string, string][] = [
 ];
 const routes = allRoutes.filter(([name]) => !opts.only || opts.only.split(",").some((o) => name.includes(o)));
 
+/** The last answer's Server-Timing: `db` (inside the cache's loader: the statement, its building, its rows, the read model), `cache` (inside the cache but not the loader: store read, serialization, store write), `total`. */
+let timing: Record<string, number> = {};
 async function ask(path: string): Promise<number> {
   const t = performance.now();
   const res = await fetch(base + path, { headers });
   await res.arrayBuffer();
   const ms = performance.now() - t;
   if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`);
+  timing = Object.fromEntries([...(res.headers.get("server-timing") ?? "").matchAll(/(\w+);dur=([\d.]+)/g)].map((m) => [m[1]!, Number(m[2])]));
   return ms;
 }
 
@@ -131,17 +140,44 @@ for (let i = 0; i < Number(opts.warm); i++)
 const floorSamples: number[] = [];
 for (let i = 0; i < Number(opts["floor-samples"]); i++) floorSamples.push(await ask("/bench/select1"));
 const floor = summarize(floorSamples);
+const profiler = opts["cpu-prof"] ? new Session() : undefined;
+if (profiler) {
+  profiler.connect();
+  await profiler.post("Profiler.enable");
+  // 100 µs between samples (V8's default is 1 ms at the inspector): a miss is a few ms of CPU
+  await profiler.post("Profiler.setSamplingInterval", { interval: 100 });
+  await profiler.post("Profiler.start");
+}
 const times = new Map(routes.map(([name]) => [name, [] as number[]]));
+// the app's own time (its request log's durationMs: from the logging middleware, after the cached-read lane's key
+// lookup and limit count, to the answer built; not Node's server writing it, nor the client in this same process
+// reading and decompressing it)
+const serverTimes = new Map(routes.map(([name]) => [name, [] as number[]]));
+const timings = new Map(routes.map(([name]) => [name, { db: [] as number[], cache: [] as number[], total: [] as number[] }]));
+// this process's CPU time (user + system) over each request: the app, its drivers and the client, not Postgres or
+// Redis; far less moved by the machine's load than wall time
+const cpuTimes = new Map(routes.map(([name]) => [name, [] as number[]]));
 const seen = new Map(routes.map(([name]) => [name, { statements: 0, cache: {} as Record<string, number> }]));
 for (let i = 0; i < samples; i++) {
   for (const [name, path] of routes) {
     await shared.cache.invalidateOrg(orgId);
     cacheStatus = undefined;
+    serverMs = undefined;
+    const cpuBefore = process.cpuUsage();
     times.get(name)!.push(await ask(path));
+    const cpu = process.cpuUsage(cpuBefore);
+    cpuTimes.get(name)!.push((cpu.user + cpu.system) / 1000);
+    if (serverMs !== undefined) serverTimes.get(name)!.push(serverMs);
+    for (const [part, samples] of Object.entries(timings.get(name)!)) if (timing[part] !== undefined) samples.push(timing[part]);
     const s = seen.get(name)!;
     s.statements = Math.max(s.statements, statements);
     s.cache[cacheStatus ?? "none"] = (s.cache[cacheStatus ?? "none"] ?? 0) + 1;
   }
+}
+if (profiler) {
+  const { profile } = await profiler.post("Profiler.stop");
+  writeFileSync(opts["cpu-prof"]!, JSON.stringify(profile));
+  profiler.disconnect();
 }
 const floorAfterSamples: number[] = [];
 for (let i = 0; i < Number(opts["floor-samples"]); i++) floorAfterSamples.push(await ask("/bench/select1"));
@@ -159,14 +195,24 @@ const result = {
   loadStart,
   loadEnd,
   floor: { before: floor, after: floorAfter },
-  routes: routes.map(([name, path]) => ({ name, path, ...summarize(times.get(name)!), ...seen.get(name)! })),
+  routes: routes.map(([name, path]) => ({
+    name,
+    path,
+    ...summarize(times.get(name)!),
+    server: summarize(serverTimes.get(name)!),
+    cpu: summarize(cpuTimes.get(name)!),
+    serverTiming: Object.fromEntries(Object.entries(timings.get(name)!).map(([part, samples]) => [part, summarize(samples)])),
+    ...seen.get(name)!,
+  })),
 };
 const f = (x: number) => x.toFixed(1);
 console.log(
   `${opts.label} ${result.at} load ${loadStart.join(" ")} → ${loadEnd.join(" ")}; SELECT 1 route p50/p95 ${f(floor.p50)}/${f(floor.p95)} before, ${f(floorAfter.p50)}/${f(floorAfter.p95)} after`,
 );
 for (const r of result.routes)
-  console.log(`${r.name.padEnd(28)} ${f(r.p50).padStart(6)} ${f(r.p95).padStart(6)}  (${r.statements} st., ${JSON.stringify(r.cache)})`);
+  console.log(
+    `${r.name.padEnd(28)} ${f(r.p50).padStart(6)} ${f(r.p95).padStart(6)}  server ${f(r.server.p50)}/${f(r.server.p95)}  db ${f(r.serverTiming.db!.p50)} cache ${f(r.serverTiming.cache!.p50)} (p50)  cpu ${f(r.cpu.p50)}/${f(r.cpu.mean)} (p50/mean)  (${r.statements} st., ${JSON.stringify(r.cache)})`,
+  );
 if (opts.out) writeFileSync(opts.out, JSON.stringify(result, null, 1));
 await db.execute(sql`DELETE FROM api_keys WHERE id = ${key.id}::uuid`);
 server.close();

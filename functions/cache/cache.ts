@@ -67,7 +67,9 @@ export type CacheStats = NamespaceStats & { namespaces: Record<string, Namespace
 /**
  * The shared cache as handlers see it. Keys are namespaced (`ns:org:version:params`) by the implementation; the `key`
  * a caller passes starts with the organization id (`<orgId>:<params...>`). Values must be JSON data: hits and misses
- * both answer the JSON round trip of what the loader returned, so a handler sees one shape either way.
+ * both answer the JSON round trip of what the loader returned, so a handler sees one shape either way. A loaded value
+ * that already is JSON data is its own round trip and is answered (and kept in process) as the very object: a loader
+ * hands it over and never changes it afterwards, as handlers never change what the cache answers.
  * Never throws into a handler: a failed read is a miss, a failed write is logged. Only the loader's own error is
  * rethrown (after `staleIfErrorSec` had its chance).
  */

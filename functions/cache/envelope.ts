@@ -1,3 +1,5 @@
+import { isJsonData, jsonTextKeepingParts } from "../lib/json-text";
+
 /** What the tiered cache stores under an entry key: the value with the instants that govern how it is served. */
 export type Envelope = {
   /** the value, as JSON data */
@@ -18,11 +20,17 @@ export type Envelope = {
 
 export type EnvelopeTimes = { asOf: number; loadedAt: number; loadMs: number; freshSec: number; staleSec: number; staleIfErrorSec: number };
 
-/** Serializes a loaded value; answers null when it is not JSON data (the value is then served but not cached). */
+/**
+ * Serializes a loaded value; answers null when it cannot be serialized (the value is then served but not cached).
+ * The envelope's `v` is the value's JSON round trip, as a hit decodes it: the value itself when it already is JSON
+ * data (`isJsonData`: the round trip would be the same data), its text then kept by part for the answer built from it
+ * (`jsonTextKeepingParts`); else the text parsed back.
+ */
 export function encodeEnvelope(value: unknown, times: EnvelopeTimes): { raw: string; env: Envelope } | null {
+  const asData = isJsonData(value);
   let json: string | undefined;
   try {
-    json = JSON.stringify(value);
+    json = asData ? jsonTextKeepingParts(value) : JSON.stringify(value);
   } catch {
     return null;
   }
@@ -31,7 +39,7 @@ export function encodeEnvelope(value: unknown, times: EnvelopeTimes): { raw: str
   const e = Math.max(s, f + times.staleIfErrorSec * 1000);
   const head = { a: times.asOf, f, s, e, t: times.freshSec, d: Math.max(0, times.loadMs) };
   const raw = `${JSON.stringify(head).slice(0, -1)},"v":${json ?? "null"}}`;
-  return { raw, env: JSON.parse(raw) as Envelope };
+  return { raw, env: asData ? { ...head, v: value } : (JSON.parse(raw) as Envelope) };
 }
 
 /** Reads an entry back; answers null for anything that is not one of ours (a corrupt entry is a miss). */

@@ -1,5 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import { weakEtagOf } from "./etag";
+import { jsonTextReusingParts } from "./json-text";
 
 export type Meta = Record<string, unknown>;
 
@@ -60,7 +61,8 @@ export function jsonTextOf(answer: unknown): { text: string; etag: string } {
   const kept = typeof answer === "object" && answer !== null && keptAnswers.has(answer) ? answer : undefined;
   const known = kept && answerTexts.get(kept);
   if (known) return known;
-  const text = JSON.stringify(answer);
+  // the parts a cache miss serialized for the store are not serialized again (`lib/json-text.ts`)
+  const text = jsonTextReusingParts(answer);
   const serialized = { text, etag: weakEtagOf(text) };
   if (kept) answerTexts.set(kept, serialized);
   return serialized;

@@ -2,6 +2,7 @@ import type { CacheResult } from "../cache/cache";
 import { namespace, orgKey } from "../cache/namespaces";
 import type { Db } from "../db/database";
 import { resolveWindow, type Window } from "../lib/windows";
+import type { VoiceAgentConfig } from "../voice/agent-config";
 import type { VoiceConfigResult, VoiceConfigService, VoiceConfigsOptions } from "../voice/config-service";
 import { agentsWithTotals, type AgentWithTotals } from "./agent-totals";
 import type { OrgContext, ReadContext } from "../context";
@@ -54,7 +55,7 @@ export async function agentList(ctx: { db: Db; org: OrgContext }, window: Pick<W
 
 /** `none`: no voice agent id, or no provider wired; the others come from the provider's lookup (SPEC §9). */
 export type AgentVoiceStatus = "ok" | "stale" | "unavailable" | "none";
-export type AgentVoice = { status: AgentVoiceStatus; config: Record<string, unknown> | null };
+export type AgentVoice = { status: AgentVoiceStatus; config: VoiceAgentConfig | null };
 
 /**
  * One answer of the voice config service as the agents list shows it. The service's statuses are SPEC's but one:

@@ -200,6 +200,35 @@ describe.each(STORE_KINDS)("the cache over the %s store", (kind) => {
       expect(cache.stats().store?.skippedWrites).toBe(1);
       expect(logger.lines.map((l) => l.msg)).toContain("cache value is not JSON data");
     });
+
+    it("answers a miss the JSON data a hit answers: the loaded value itself when it is JSON data, else its round trip", async () => {
+      const clock = newClock();
+      const writer = instance(clock).cache;
+      const reader = instance(clock).cache;
+      // JSON data: the miss answers the very object (no parse-back), the other instance's hit an equal one, keys in order
+      const data = { 2: "two", b: [1, 0.1, null, true, { c: "é\u2028" }], a: { z: 1, y: -2.5e-7 }, 1: "one" };
+      const dataKey = orgKey("data");
+      const miss = await writer.fetch("overview", dataKey, async () => data, AGGREGATE);
+      expect(miss).toMatchObject({ status: "miss" });
+      expect(miss.value).toBe(data);
+      const hit = await reader.fetch("overview", dataKey, async () => ({ other: true }), AGGREGATE);
+      expect(hit.status).toBe("hit");
+      expect(hit.value).not.toBe(data);
+      expect(JSON.stringify(hit.value)).toBe(JSON.stringify(miss.value));
+      expect(hit.value).toStrictEqual(JSON.parse(JSON.stringify(data)));
+
+      // not JSON data: the miss answers the round trip, as the hit does (a Date becomes its string, undefined goes, -0 is 0)
+      const at = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
+      const shapes: unknown[] = [{ at }, { gone: undefined, kept: 1 }, [1, undefined, 2], { zero: -0 }, { n: Number.NaN }, Object.assign([1], { extra: 2 })];
+      for (const [i, shape] of shapes.entries()) {
+        const key = orgKey(`shape-${i}`);
+        const loaded = await writer.fetch("overview", key, async () => shape, AGGREGATE);
+        expect(loaded.status).toBe("miss");
+        expect(loaded.value, JSON.stringify(shape)).not.toBe(shape);
+        expect(loaded.value, JSON.stringify(shape)).toStrictEqual(JSON.parse(JSON.stringify(shape)));
+        expect((await reader.fetch("overview", key, async () => null, AGGREGATE)).value).toStrictEqual(loaded.value);
+      }
+    });
   });
 
   describe("errors and stats", () => {

@@ -132,9 +132,10 @@ describe("GET /api/agents", () => {
 describe("attachVoice", () => {
   it("asks the voice lookup once for all agents with a voice agent id and marks the answer partial when one is missing", async () => {
     const asked: string[][] = [];
+    const config = { voiceAgentId: "va_1", name: "Front desk", voiceId: "calm", ttsModel: null, language: "en", firstMessage: null, llm: null };
     const lookup = async (ids: string[]) => {
       asked.push(ids);
-      return new Map([["va_1", { status: "ok" as const, config: { voice: "calm" } }]]);
+      return new Map([["va_1", { status: "ok" as const, config }]]);
     };
     const { agents, partial } = await attachVoice(
       [{ voiceAgentId: "va_1" }, { voiceAgentId: null }, { voiceAgentId: "va_2" }, { voiceAgentId: "va_1" }],
@@ -142,7 +143,7 @@ describe("attachVoice", () => {
     );
     expect(asked).toEqual([["va_1", "va_2"]]);
     expect(agents.map((a) => a.voice.status)).toEqual(["ok", "none", "unavailable", "ok"]);
-    expect(agents[0]!.voice.config).toEqual({ voice: "calm" });
+    expect(agents[0]!.voice.config).toEqual(config);
     expect(partial).toBe(true);
   });
 
