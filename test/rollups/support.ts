@@ -1,9 +1,9 @@
 import { sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { callMilestones, callObjections, calls, contacts } from "../../drizzle/schema";
-import { firstRow, rows, type Db } from "../../functions/db/database";
+import { rows, type Db } from "../../functions/db/database";
 import { resolveWindow } from "../../functions/lib/windows";
-import { agentTotals, callAnalytics, callCountSql, callTotals, type CallFilters, type RollupContext, type RollupWindow } from "../../functions/rollups/queries";
+import { agentTotals, callAnalytics, callCount, callTotals, type CallFilters, type RollupWindow } from "../../functions/rollups/queries";
 import type { CallSeed } from "../support/fixtures";
 import { body, type TestApp } from "../support/app";
 import { expectedAgentList, expectedAgentPerformance, expectedVariance, nearlyEqual, readRawOrg } from "../support/oracle/agents";
@@ -126,12 +126,6 @@ export async function expectExact(
   const analytics = await callAnalytics(ctx, window);
   expect(roundAll(analytics), `${label}: callAnalytics`).toEqual(roundAll({ totals: expectedTotals, series, byHourOfDay: hours }));
   expect(roundAll(await agentTotals(ctx, window)), `${label}: agentTotals`).toEqual(roundAll(oracleAgents(raw)));
-}
-
-/** The window's call count through the calls list's statement (`callCountSql`), optionally of one direction and/or status. */
-async function callCount(ctx: RollupContext, window: RollupWindow, filters: CallFilters = {}): Promise<number> {
-  const row = await firstRow<{ calls: number }>(ctx.db, callCountSql(ctx.orgId, window, filters));
-  return row!.calls;
 }
 
 /** The local dates of a bounded window, from Intl (independently of functions/lib/windows). */
