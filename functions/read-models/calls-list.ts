@@ -104,8 +104,20 @@ function whereOf(mask: number): { where: string; next: number } {
   return { where: conditions.join(" AND "), next: conditions.length + 1 };
 }
 
-/** An instant as the API writes it (`Date#toISOString`: milliseconds, truncated as JavaScript truncates them). */
+/**
+ * An instant as the API writes it (`Date#toISOString`: milliseconds, truncated as JavaScript truncates them), but for
+ * years past 9999, which `isoOf` completes.
+ */
 const isoText = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * `isoText`'s text as `toISOString` writes it: a year past 9999 (an input of 9999-12-31T23:59:59.9999995Z or later,
+ * which Postgres rounds up to the microsecond) gets JavaScript's sign and six digits ("+010000-01-01T…").
+ */
+function isoOf(text: string): string {
+  const yearDigits = text.indexOf("-");
+  return yearDigits === 4 ? text : `+${"0".repeat(6 - yearDigits)}${text}`;
+}
 
 /**
  * Newest first, as `calls_org_started_idx` (org_id, started_at DESC NULLS LAST, id DESC NULLS LAST) stores the rows:
@@ -198,8 +210,8 @@ function itemOf(r: PageRow): CallListItem {
     direction: r.direction,
     status: r.status,
     phoneNumber: r.phone_number,
-    startedAt: r.started_at,
-    endedAt: r.ended_at,
+    startedAt: isoOf(r.started_at),
+    endedAt: r.ended_at === null ? null : isoOf(r.ended_at),
     durationSec: r.duration_sec,
     creditsUsed: r.credits_used,
     outcome: r.outcome,
@@ -208,8 +220,8 @@ function itemOf(r: PageRow): CallListItem {
     poolId: r.pool_id,
     siteId: r.site_id,
     countryCode: r.country_code,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
+    createdAt: isoOf(r.created_at),
+    updatedAt: isoOf(r.updated_at),
     agent: r.agent_ref === null ? null : { id: r.agent_ref, name: r.agent_name! },
     contact: { id: r.contact_id, name: r.contact_name, phone: r.contact_phone },
   };

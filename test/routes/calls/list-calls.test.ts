@@ -77,12 +77,15 @@ describe("GET /api/calls", () => {
            WHERE org_id = ${orgId} AND id = ${made[0]!.id}`,
     );
     await rows(t.database.db, sql`UPDATE contacts SET name = NULL WHERE org_id = ${orgId} AND phone = '+14155550001'`);
+    // a year past 9999, which JavaScript writes "+010000-…" (Postgres rounds 9999-12-31T23:59:59.9999995Z up to it)
+    await rows(t.database.db, sql`UPDATE calls SET updated_at = '10000-01-01T00:00:00.0005Z' WHERE org_id = ${orgId} AND id = ${made[1]!.id}`);
     const res = await t.request("GET", "/api/calls", { key: readKey });
     const json = await body(res);
     expect(res.status, JSON.stringify(json)).toBe(200);
     expect(json.data.map((c: Item) => c.id)).toEqual([made[2]!.id, made[1]!.id, made[0]!.id]);
     expect(json.data[2].startedAt).toBe(new Date(minutesAgo(30).getTime() + 123).toISOString());
     expect(json.data[2].createdAt).toBe("2026-03-01T00:00:00.999Z");
+    expect(json.data[1].updatedAt).toBe("+010000-01-01T00:00:00.000Z");
     for (const item of json.data) {
       const one = await t.request("GET", `/api/calls/${item.id}`, { key: readKey });
       const { milestones: _m, objections: _o, ...single } = (await body(one)).data;
