@@ -70,7 +70,7 @@ export function decodeCursor(value: string): CallCursor | null {
  * The list's filters in the order their parameters are numbered: a request's shape (which of them it has, and whether
  * it has a cursor) fixes the statement's text, so the text is built once per shape and sent as a named prepared
  * statement, planned once a connection (issue #15: Drizzle's query builder and row mapping were a fifth of the first
- * page's CPU). A value is the parameter sent; undefined means the filter is absent.
+ * page's CPU). A value is the parameter sent; none (undefined or empty) means the filter is absent.
  */
 const FILTERS: readonly { condition: (n: number) => string; value: (f: CallListFilters) => unknown }[] = [
   { condition: (n) => `c.direction = $${n}::call_direction`, value: (f) => f.direction },
@@ -88,7 +88,7 @@ function filterParameters(orgId: string, filters: CallListFilters): { mask: numb
   let mask = 0;
   FILTERS.forEach((filter, i) => {
     const value = filter.value(filters);
-    if (value === undefined) return;
+    if (!value) return; // absent (or empty, which validation refuses before): no condition, as before
     mask |= 1 << i;
     params.push(value);
   });
