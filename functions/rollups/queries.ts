@@ -1,6 +1,7 @@
-import { sql, type SQL } from "drizzle-orm";
+import { fillPlaceholders, sql, type Placeholder, type SQL } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
 import { CALL_DIRECTIONS, CALL_OUTCOMES, CALL_STATUSES, type CallOutcome, type CallStatus } from "../../drizzle/schema/enums";
-import { firstRow, rows, type Db } from "../db/database";
+import { firstRow, preparedRows, rows, type Db } from "../db/database";
 import { datesBetween, localDate, utcHoursAreLocalHours } from "../lib/time";
 
 /**
@@ -72,7 +73,9 @@ function instantLiteral(ms: number): string {
 }
 
 /** The window's edges as SQL parameters: itself, and its inner part on the grid of `widthMs` ([lo, floorTo)). */
-function edges(window: RollupWindow, widthMs: number) {
+type Edges<V> = { from: V; to: V; lo: V; floorTo: V };
+
+function edges(window: RollupWindow, widthMs: number): Edges<string> {
   const from = window.from?.getTime();
   const to = window.to?.getTime();
   return {
@@ -89,7 +92,7 @@ function edges(window: RollupWindow, widthMs: number) {
  * (B) or a lateral value plans every month partition and its indexes (nine partitions of ten indexes on the bench data,
  * future months included) and prunes them only when it runs (issue #16: planning was most of a cache miss).
  */
-const planTimeBounds = (lo: SQL, end: string): SQL => sql`AND c.started_at >= ${lo} AND c.started_at < ${end}::timestamptz`;
+const planTimeBounds = (lo: SQL, end: string | Placeholder): SQL => sql`AND c.started_at >= ${lo} AND c.started_at < ${end}::timestamptz`;
 
 /**
  * The raw part of a window's front edge (`[from, lo)`, the time before its first whole bucket), or nothing when the
@@ -153,13 +156,31 @@ export type CallGrain = "hour" | "quarter";
  */
 function callSplitSql(orgId: string, window: RollupWindow, rollup: SQL, raw: SQL, rawWhere: SQL = sql``, grain: CallGrain = "quarter"): SQL {
   const e = edges(window, BUCKET_MS);
+  return splitOf(orgId, e, e.from !== e.lo, rollup, raw, rawWhere, grain === "hour" ? edges(window, HOUR_MS).lo : null);
+}
+
+/**
+ * `callSplitSql` over edges and an organization given as values or as placeholders (a statement built once per shape),
+ * with or without the raw part of the front edge (`[from, lo)`: empty, and left out, when the window starts on the grid),
+ * and with the window's first whole hour `hourLo` (a value or a placeholder) to read clean whole hours from hourly
+ * rows, or null to read 15-minute rows only.
+ */
+function splitOf(
+  orgId: string | Placeholder,
+  e: Edges<string | Placeholder>,
+  front: boolean,
+  rollup: SQL,
+  raw: SQL,
+  rawWhere: SQL,
+  hourLo: string | Placeholder | null,
+): SQL {
   const lo = sql`${e.lo}::timestamptz`;
   const hi = sql`(SELECT greatest(${lo}, least(${e.floorTo}::timestamptz, ${builtTo})))`;
   const org = sql`${orgId}::uuid`;
   const unmarked = sql`NOT EXISTS (SELECT 1 FROM rollup_dirty d WHERE d.org_id = r.org_id AND d.bucket_start = r.bucket_start)`;
   let clean: SQL;
-  if (grain === "hour") {
-    const hlo = sql`${edges(window, HOUR_MS).lo}::timestamptz`;
+  if (hourLo !== null) {
+    const hlo = sql`${hourLo}::timestamptz`;
     // the last whole hour's end: at least hlo, so that [lo, hlo), [hlo, hhi) and [hhi, hi) never overlap
     const hhi = sql`(SELECT greatest(${hlo}, tally_rollup_hour(least(${e.floorTo}::timestamptz, ${builtTo}))))`;
     clean = sql`
@@ -193,13 +214,14 @@ function callSplitSql(orgId: string, window: RollupWindow, rollup: SQL, raw: SQL
      WHERE r.org_id = ${org} AND r.bucket_start >= ${lo} AND r.bucket_start < ${hi} AND ${unmarked}`;
   }
   return sql`${clean}
-    ${frontEdge(
-      e,
-      sql`UNION ALL
+    ${
+      front
+        ? sql`UNION ALL
     SELECT ${raw}
       FROM calls c
-     WHERE c.org_id = ${org} AND c.started_at >= ${e.from}::timestamptz AND c.started_at < least(${lo}, ${e.to}::timestamptz) ${rawWhere}`,
-    )}
+     WHERE c.org_id = ${org} AND c.started_at >= ${e.from}::timestamptz AND c.started_at < least(${lo}, ${e.to}::timestamptz) ${rawWhere}`
+        : sql``
+    }
     UNION ALL
     SELECT ${raw}
       FROM calls c
@@ -230,16 +252,49 @@ export function callPartsSql(orgId: string, window: RollupWindow, columns?: read
   return callSplitSql(orgId, window, rollup, raw, sql``, grain);
 }
 
-/** One row `(calls)`: the window's calls of one direction and/or status (the calls list's exact `meta.total`). */
-export function callCountSql(orgId: string, window: RollupWindow, filters: CallFilters = {}): SQL {
-  const directions = filters.direction ? [filters.direction] : CALL_DIRECTIONS;
-  const statuses = filters.status ? [filters.status] : CALL_STATUSES;
-  const columns = filters.direction || filters.status ? directions.flatMap((d) => statuses.map((s) => `r.${d}_${s}`)) : ["r.calls"];
-  const where: SQL[] = [];
-  if (filters.direction) where.push(sql`AND c.direction = ${filters.direction}::call_direction`);
-  if (filters.status) where.push(sql`AND c.status = ${filters.status}::call_status`);
-  const parts = callSplitSql(orgId, window, sql.raw(`(${columns.join(" + ")}) AS n`), sql.raw(`1 AS n`), sql.join(where, sql` `), "hour");
-  return sql`SELECT coalesce(sum(p.n), 0)::int AS calls FROM (${parts}) p`;
+/**
+ * The statement of `callCount` for one shape: the filters' values (they pick the rollup columns summed) and whether the
+ * window has a front edge off the grid; everything else (organization, edges) is a placeholder. A shape's text never
+ * varies, so it is built once and sent as a named prepared statement, planned once a connection: building it with
+ * Drizzle on every request cost the calls list more CPU than its page (issue #15). Shapes: at most 3 × 8 × 2.
+ */
+function callCountStatement(filters: CallFilters, front: boolean): { name: string; text: string; params: unknown[] } {
+  const key = `${filters.direction ?? ""}:${filters.status ?? ""}:${front ? "f" : ""}`;
+  let statement = countStatements.get(key);
+  if (!statement) {
+    // the columns come from the enums' own lists, so a value that is none of them sums no column (and fails the statement)
+    const directions = CALL_DIRECTIONS.filter((d) => !filters.direction || d === filters.direction);
+    const statuses = CALL_STATUSES.filter((s) => !filters.status || s === filters.status);
+    const columns = filters.direction || filters.status ? directions.flatMap((d) => statuses.map((s) => `r.${d}_${s}`)) : ["r.calls"];
+    const where: SQL[] = [];
+    if (filters.direction) where.push(sql`AND c.direction = ${sql.placeholder("direction")}::call_direction`);
+    if (filters.status) where.push(sql`AND c.status = ${sql.placeholder("status")}::call_status`);
+    const e = { from: sql.placeholder("from"), to: sql.placeholder("to"), lo: sql.placeholder("lo"), floorTo: sql.placeholder("floorTo") };
+    const parts = splitOf(
+      sql.placeholder("org"),
+      e,
+      front,
+      sql.raw(`(${columns.join(" + ")}) AS n`),
+      sql.raw(`1 AS n`),
+      sql.join(where, sql` `),
+      sql.placeholder("hourLo"),
+    );
+    const query = new PgDialect().sqlToQuery(sql`SELECT coalesce(sum(p.n), 0)::int AS calls FROM (${parts}) p`);
+    statement = { name: `tally_call_count_${countStatements.size}`, text: query.sql, params: query.params };
+    countStatements.set(key, statement);
+  }
+  return statement;
+}
+const countStatements = new Map<string, { name: string; text: string; params: unknown[] }>();
+
+/** The window's calls of one direction and/or status (the calls list's exact `meta.total`), in one statement. */
+export async function callCount(ctx: RollupContext, window: RollupWindow, filters: CallFilters = {}): Promise<number> {
+  const e = edges(window, BUCKET_MS);
+  const statement = callCountStatement(filters, e.from !== e.lo);
+  // clean whole hours from hourly rows: a count only sums the window
+  const values = { org: ctx.orgId, ...e, hourLo: edges(window, HOUR_MS).lo, direction: filters.direction, status: filters.status };
+  const [row] = await preparedRows<{ calls: number }>(ctx.db, statement.name, statement.text, fillPlaceholders(statement.params, values));
+  return row!.calls;
 }
 
 /** The sums of part rows `p` as the columns CallTotals is read from. */

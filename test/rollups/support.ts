@@ -1,9 +1,9 @@
 import { getTableColumns, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { callMilestones, callObjections, callRollupHourly, calls, contacts } from "../../drizzle/schema";
-import { firstRow, rows, type Db } from "../../functions/db/database";
+import { rows, type Db } from "../../functions/db/database";
 import { resolveWindow } from "../../functions/lib/windows";
-import { agentTotals, callAnalytics, callCountSql, callTotals, type CallFilters, type RollupContext, type RollupWindow } from "../../functions/rollups/queries";
+import { agentTotals, callAnalytics, callCount, callTotals, type CallFilters, type RollupWindow } from "../../functions/rollups/queries";
 import type { CallSeed } from "../support/fixtures";
 import { body, type TestApp } from "../support/app";
 import { expectedAgentList, expectedAgentPerformance, expectedVariance, nearlyEqual, readRawOrg } from "../support/oracle/agents";
@@ -154,12 +154,6 @@ export async function expectHoursSumQuarters(db: Db, orgId: string, label: strin
         (SELECT 'quarters' AS side, * FROM q EXCEPT ALL SELECT 'quarters', * FROM h)`,
   );
   expect(differing, `${label}: call_rollup_hourly = sums of call_rollup_15m`).toEqual([]);
-}
-
-/** The window's call count through the calls list's statement (`callCountSql`), optionally of one direction and/or status. */
-async function callCount(ctx: RollupContext, window: RollupWindow, filters: CallFilters = {}): Promise<number> {
-  const row = await firstRow<{ calls: number }>(ctx.db, callCountSql(ctx.orgId, window, filters));
-  return row!.calls;
 }
 
 /** The local dates of a bounded window, from Intl (independently of functions/lib/windows). */

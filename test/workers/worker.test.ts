@@ -62,7 +62,7 @@ async function createOrg(envOverride?: Env): Promise<{ orgId: string; writeKey: 
   return { orgId: json.data.organization.id, writeKey: json.data.apiKey };
 }
 
-/** Writes a call with POST /api/calls and reads it back with GET /api/calls/{id}, through one environment. */
+/** Writes a call with POST /api/calls and reads it back with GET /api/calls/{id} and GET /api/calls, through one environment. */
 async function writeAndReadCall(envOverride?: Env) {
   const opts = envOverride ? { env: envOverride } : {};
   const { writeKey } = await createOrg(envOverride);
@@ -80,6 +80,15 @@ async function writeAndReadCall(envOverride?: Env) {
   expect(read.status, JSON.stringify(read.json)).toBe(200);
   expect(read.json.data).toMatchObject({ id: created.json.data.id, phoneNumber: "+14155550123", durationSec: 300, startedAt: "2026-03-01T09:30:00.000Z" });
   expect(read.json.data.contact).toMatchObject({ name: "Ada", phone: "+14155550123" });
+  // the list's statements (named prepared statements, one text per filter shape) through the same driver: twice, so a
+  // connection that already holds a statement runs it again; the count from the rollups, and raw with an agent filter
+  for (const path of ["/api/calls?limit=5", "/api/calls?limit=5", "/api/calls?status=completed", "/api/calls?agentId=00000000-0000-4000-8000-000000000000"]) {
+    const list = await send("GET", path, { key: writeKey, ...opts });
+    expect(list.status, JSON.stringify(list.json)).toBe(200);
+    const { milestones: _m, objections: _o, ...single } = read.json.data;
+    expect(list.json.data, path).toEqual(path.includes("agentId") ? [] : [single]);
+    expect(list.json.meta.total, path).toBe(path.includes("agentId") ? 0 : 1);
+  }
 }
 
 /** HMAC-SHA256 as a sender computes it, written here with WebCrypto rather than taken from the code under test. */
@@ -108,7 +117,7 @@ describe("the Worker over Hyperdrive and Upstash (its configured bindings)", () 
     expect(res.headers.get("x-request-id")).toBeTruthy();
   });
 
-  it("writes a call with POST /api/calls and reads it back with GET /api/calls/{id}", async () => {
+  it("writes a call with POST /api/calls and reads it back with GET /api/calls/{id} and in GET /api/calls", async () => {
     await writeAndReadCall();
   });
 

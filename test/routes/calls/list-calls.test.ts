@@ -52,6 +52,48 @@ describe("GET /api/calls", () => {
     expect(json.meta).toEqual({ nextCursor: null, total: 3, limit: 20, asOf: NOW.toISOString(), cache: "bypass" });
   });
 
+  it("answers each call as GET /api/calls/{id} does, byte for byte: every field in its order, instants truncated to milliseconds", async () => {
+    const { orgId, readKey } = await t.createOrg();
+    const [agent] = await insertAgents(t.database.db, orgId, [{ name: "Ann" }]);
+    const made = await insertCalls(t.database.db, orgId, [
+      {
+        agentId: agent!.id,
+        startedAt: minutesAgo(30),
+        endedAt: minutesAgo(25),
+        durationSec: 300,
+        creditsUsed: 7,
+        outcome: "appointment_booked",
+        leadScore: 91,
+      },
+      { agentId: null, startedAt: minutesAgo(20), contactIndex: 1, status: "in_progress", reconnectToken: "tok-1", reconnectEligible: true },
+      { agentId: agent!.id, startedAt: minutesAgo(10), direction: "outbound", status: "failed", leadScore: 0, outcome: null },
+    ]);
+    // instants with microseconds below the millisecond (.999999 must not round up), the unnamed contact, a pool and a site
+    await rows(
+      t.database.db,
+      sql`UPDATE calls SET started_at = started_at + interval '0.123999 seconds', ended_at = ended_at + interval '0.000999 seconds',
+                           created_at = '2026-03-01T00:00:00.999999Z', updated_at = '2026-03-02T00:00:00.000001Z',
+                           pool_id = gen_random_uuid(), site_id = gen_random_uuid(), country_code = 'US'
+           WHERE org_id = ${orgId} AND id = ${made[0]!.id}`,
+    );
+    await rows(t.database.db, sql`UPDATE contacts SET name = NULL WHERE org_id = ${orgId} AND phone = '+14155550001'`);
+    // a year past 9999, which JavaScript writes "+010000-…" (Postgres rounds 9999-12-31T23:59:59.9999995Z up to it)
+    await rows(t.database.db, sql`UPDATE calls SET updated_at = '10000-01-01T00:00:00.0005Z' WHERE org_id = ${orgId} AND id = ${made[1]!.id}`);
+    const res = await t.request("GET", "/api/calls", { key: readKey });
+    const json = await body(res);
+    expect(res.status, JSON.stringify(json)).toBe(200);
+    expect(json.data.map((c: Item) => c.id)).toEqual([made[2]!.id, made[1]!.id, made[0]!.id]);
+    expect(json.data[2].startedAt).toBe(new Date(minutesAgo(30).getTime() + 123).toISOString());
+    expect(json.data[2].createdAt).toBe("2026-03-01T00:00:00.999Z");
+    expect(json.data[1].updatedAt).toBe("+010000-01-01T00:00:00.000Z");
+    for (const item of json.data) {
+      const one = await t.request("GET", `/api/calls/${item.id}`, { key: readKey });
+      const { milestones: _m, objections: _o, ...single } = (await body(one)).data;
+      // the same keys in the same order with the same values: the list's JSON (and so its ETag) as the call's own
+      expect(JSON.stringify(item)).toBe(JSON.stringify(single));
+    }
+  });
+
   it("pages through every call exactly once, ties on startedAt and microseconds included", async () => {
     const { orgId, readKey } = await t.createOrg();
     const seeds: CallSeed[] = Array.from({ length: 23 }, (_, i) => ({ startedAt: minutesAgo(Math.floor(i / 4)) }));
