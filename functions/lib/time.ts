@@ -100,23 +100,26 @@ export function zoneOffsetMs(at: Date, timeZone: string): number {
  * Whether every UTC hour that meets [fromMs, toMs) lies inside one local hour of `timeZone`: the zone's offset is a
  * whole number of hours there and changes only on a UTC hour. Then a local hour, and a local date, is a union of whole
  * UTC hours, and hourly rollup rows can be grouped by them (zones at +05:30, +05:45, −03:30 and their like cannot).
- * Checked at each UTC midnight of the window, and hour by hour on a day whose offset changes (offsets change at most
- * once a day). `zoneOffsetMs` caches offsets per 15-minute slot: a 90-day window measured ~50 µs a call once its
- * slots are cached, ~3 ms the first time for a zone and period (Intl for each midnight).
+ * The window's hours are taken a UTC day at a time: the offset at the day's first hour in the window is compared with
+ * the next day's (or the window's last second), and only a day whose offset changes is checked hour by hour (offsets
+ * change at most once a day). Only the window's own hours count: Lord Howe's day of a +10:30 → +11:00 change has
+ * whole-hour local hours after the change. `zoneOffsetMs` caches offsets per 15-minute slot: a 90-day window measured
+ * ~50 µs a call once its slots are cached, ~3 ms the first time for a zone and period (Intl for each midnight).
  */
 export function utcHoursAreLocalHours(timeZone: string, fromMs: number, toMs: number): boolean {
   const offsetAt = (ms: number) => zoneOffsetMs(new Date(ms), timeZone);
-  const first = Math.floor(fromMs / DAY_MS) * DAY_MS;
-  let offset = offsetAt(first);
-  if (offset % HOUR_MS !== 0) return false;
-  for (let day = first; day < toMs; day += DAY_MS) {
-    const next = offsetAt(day + DAY_MS);
-    if (next === offset) continue;
-    for (let hour = day; hour < day + DAY_MS; hour += HOUR_MS) {
-      const at = offsetAt(hour);
-      if (at % HOUR_MS !== 0 || at !== offsetAt(hour + HOUR_MS - 1000)) return false;
+  const end = Math.ceil(toMs / HOUR_MS) * HOUR_MS;
+  for (let start = Math.floor(fromMs / HOUR_MS) * HOUR_MS; start < end; ) {
+    const stop = Math.min(Math.floor(start / DAY_MS) * DAY_MS + DAY_MS, end);
+    const offset = offsetAt(start);
+    if (offset % HOUR_MS !== 0) return false;
+    if (offsetAt(stop < end ? stop : stop - 1000) !== offset) {
+      for (let hour = start; hour < stop; hour += HOUR_MS) {
+        const at = offsetAt(hour);
+        if (at % HOUR_MS !== 0 || at !== offsetAt(hour + HOUR_MS - 1000)) return false;
+      }
     }
-    offset = next;
+    start = stop;
   }
   return true;
 }

@@ -150,4 +150,12 @@ describe("utcHoursAreLocalHours", () => {
     );
     for (const zone of ["Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe"]) expect(utcHoursAreLocalHours(zone, from, to), zone).toBe(false);
   });
+
+  it("counts only the window's own hours on a day whose offset changes (Lord Howe, +10:30 → +11:00 at 15:30Z)", () => {
+    // found by the property above: the day began on +10:30, but the window's hour lies after the change
+    const change = Date.UTC(2029, 9, 6, 15, 30);
+    expect(utcHoursAreLocalHours("Australia/Lord_Howe", Date.UTC(2029, 9, 6, 16), Date.UTC(2029, 9, 6, 16, 15))).toBe(true);
+    expect(utcHoursAreLocalHours("Australia/Lord_Howe", Date.UTC(2029, 9, 6, 16), Date.UTC(2029, 9, 20))).toBe(true);
+    expect(utcHoursAreLocalHours("Australia/Lord_Howe", change - HOUR_MS, Date.UTC(2029, 9, 6, 16, 15))).toBe(false);
+  });
 });
