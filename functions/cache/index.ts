@@ -14,6 +14,10 @@
  * - `invalidate(ns, key)` moves the key's generation, deletes the entry, and drops the writer's L1 copy.
  * - A load writes its value only if the org's version and the key's generation are still those read before loading
  *   (one atomic guarded SET), so a slow load begun before an invalidation never writes its older value over it.
+ * - An `aggregate` miss is answered as soon as its value is encoded; the guarded SET goes on in the background (through
+ *   `waitUntil` on Workers; `close()` waits for it). Meanwhile this instance serves the value from L1 (and joins reads
+ *   of the key to the load), and drops that copy if the store refuses the write. A `config` value is answered only once
+ *   its write has ended.
  *
  * Faults: every store call has a short timeout; a failed read is a miss, a failed write is logged and counted, and a
  * failure pauses store calls for `STORE_RETRY_MS`, so with Redis down or hanging `fetch` answers within the loader's

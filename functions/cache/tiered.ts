@@ -96,7 +96,7 @@ class TieredCache implements Cache {
       return { value: JSON.parse(JSON.stringify(await load())) as T, status: "bypass", asOf, ttlSec: 0 };
     }
     if (options.bypass) {
-      const loaded = await this.#loadAndStore(request, await this.#tiers.read(request, false));
+      const { loaded } = await this.#loadAndStore(request, await this.#tiers.read(request, false));
       return { value: loaded.value as T, status: "bypass", asOf: loaded.asOf, ttlSec: options.freshSec };
     }
     // a config value is never served from L1 without the store confirming it
@@ -190,12 +190,24 @@ class TieredCache implements Cache {
     const flight = loadFlightKey(this.#tiers, request, state);
     const running = this.#loads.get(flight);
     if (running) return running;
-    const loading = this.#loadAndStore(request, state).finally(() => this.#loads.delete(flight));
-    this.#loads.set(flight, loading);
-    return loading;
+    const loading = this.#loadAndStore(request, state);
+    const value = loading.then(({ loaded }) => loaded);
+    this.#loads.set(flight, value);
+    // the flight ends when the store holds the value (or refused it): a read of the key meanwhile joins it, not a new load
+    void loading
+      .then(({ stored }) => stored)
+      .finally(() => this.#loads.delete(flight))
+      .catch(() => {});
+    return value;
   }
 
-  async #loadAndStore(request: Request<unknown>, state: StoreState): Promise<Loaded> {
+  /**
+   * Loads and encodes the value, and starts its store write: `loaded` resolves once the value is encoded, `stored` when
+   * the write ends. A config value is answered only after its write (every read of it confirms against the store); an
+   * aggregate is answered at once, from L1 meanwhile, and its write finishes in the background (`waitUntil` on
+   * Workers): the 90 KB agent variance's write was ~1.5 ms of its miss (BENCHMARKS.md, tenth round).
+   */
+  async #loadAndStore(request: Request<unknown>, state: StoreState): Promise<{ loaded: Loaded; stored: Promise<void> }> {
     const { options } = request;
     const epoch = this.#tiers.epoch;
     const startedAt = this.#now();
@@ -219,25 +231,39 @@ class TieredCache implements Cache {
     if (!encoded || encoded.raw.length > MAX_VALUE_CHARS) {
       this.#counters.store.skippedWrites += 1;
       this.#logger.log("warn", encoded ? "cache value too large to store" : "cache value is not JSON data", { ns: request.ns, key: request.key });
-      return { value: encoded ? encoded.env.v : value, asOf };
+      return { loaded: { value: encoded ? encoded.env.v : value, asOf }, stored: Promise.resolve() };
     }
     const ttlMs = Math.min(MAX_ENTRY_TTL_MS, encoded.env.e - loadedAt);
-    if (ttlMs > 0) await this.#tiers.write(request, state, encoded, ttlMs, epoch);
-    return { value: encoded.env.v, asOf };
+    const loaded = { value: encoded.env.v, asOf };
+    if (ttlMs <= 0) return { loaded, stored: Promise.resolve() };
+    if (request.strict) {
+      await this.#tiers.write(request, state, encoded, ttlMs, epoch);
+      return { loaded, stored: Promise.resolve() };
+    }
+    const stored = this.#tiers.write(request, state, encoded, ttlMs, epoch, true).catch((error) => {
+      this.#logger.log("warn", "cache write failed", { ns: request.ns, key: request.key, error: String(error) });
+    });
+    this.#inBackground(stored, request);
+    return { loaded, stored };
   }
 
   #refreshInBackground(request: Request<unknown>, state: StoreState): void {
     const refresh = this.#load(request, state).catch((error) => {
       this.#logger.log("warn", "cache background refresh failed", { ns: request.ns, key: request.key, error: String(error) });
     });
-    this.#background.add(refresh);
-    void refresh.finally(() => this.#background.delete(refresh));
+    this.#inBackground(refresh, request);
+  }
+
+  /** Work that outlives the answer: `close()` waits for it, and on Workers the invocation's `waitUntil` keeps it running. */
+  #inBackground(work: Promise<unknown>, request: Request<unknown>): void {
+    this.#background.add(work);
+    void work.finally(() => this.#background.delete(work));
     const waitUntil = request.options.waitUntil ?? this.#waitUntil;
     if (!waitUntil) return;
     try {
-      waitUntil(refresh);
+      waitUntil(work);
     } catch (error) {
-      this.#logger.log("warn", "waitUntil refused a cache refresh", { error: String(error) });
+      this.#logger.log("warn", "waitUntil refused background cache work", { error: String(error) });
     }
   }
 

@@ -129,9 +129,12 @@ export class Tiers {
    * a load that began before an invalidation must not write its older value over the newer state. With the store down
    * the value still goes to L1, unless this instance invalidated the key meanwhile.
    */
-  async write(at: Locator, state: StoreState, encoded: { raw: string; env: Envelope }, ttlMs: number, epoch: number): Promise<void> {
+  async write(at: Locator, state: StoreState, encoded: { raw: string; env: Envelope }, ttlMs: number, epoch: number, early = false): Promise<void> {
     const { ns, org, params } = at;
     let stored = false;
+    // `early` (an aggregate answered before its store write ends): L1 holds it meanwhile, unconfirmed, and loses it
+    // again if the store refuses it
+    if (early && epoch === this.#epoch) this.#remember(at, encoded.env, encoded.raw, state, false);
     if (state.available) {
       const layout = this.layout;
       const write = await this.breaker.attempt("write", (store) =>
@@ -142,6 +145,7 @@ export class Tiers {
       );
       if (write.ok && !write.value) {
         this.#logger.log("debug", "cache write refused: invalidated while loading", { ns, key: at.key });
+        if (early && this.#l1.get(l1Key(at))?.env === encoded.env) this.#l1.delete(l1Key(at));
         return;
       }
       stored = write.ok;

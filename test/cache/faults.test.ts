@@ -82,9 +82,14 @@ function cacheOver(open: (logger: Logger) => CacheStore) {
   const store = recorded(open(logger), events);
   const clock = new ManualClock(Date.now());
   // no L1: every fetch here must go to the store, so what the store does is what the test sees
-  const cache = tieredCache({ store, clock, logger, keyPrefix: prefix, l1: false, storeRetryMs: STORE_RETRY_MS });
+  // an aggregate's store write ends after its answer: `written()` waits for what the cache handed waitUntil
+  const background: Promise<unknown>[] = [];
+  const cache = tieredCache({ store, clock, logger, keyPrefix: prefix, l1: false, storeRetryMs: STORE_RETRY_MS, waitUntil: (work) => background.push(work) });
   cleanups.push(() => cache.close());
-  return { cache, logger, clock, events, messages: () => logger.lines.map((line) => String(line.msg)) };
+  const written = async () => {
+    while (background.length > 0) await Promise.all(background.splice(0));
+  };
+  return { cache, logger, clock, events, written, messages: () => logger.lines.map((line) => String(line.msg)) };
 }
 
 const slowLoad = (value: string, events?: Events) => async () => {
@@ -180,7 +185,7 @@ describe("the cache over Redis when Redis fails", () => {
   it("logs and counts a write that fails, and still answers the loaded value", async () => {
     const proxy = await FaultProxy.start(REDIS_URL);
     cleanups.push(() => proxy.stop());
-    const { cache, messages } = cacheOver((logger) => redisStore({ url: proxy.url, timeoutMs: 1_000, logger }));
+    const { cache, messages, written } = cacheOver((logger) => redisStore({ url: proxy.url, timeoutMs: 1_000, logger }));
     const org = randomUUID();
 
     const loadThenLoseRedis = async () => {
@@ -189,6 +194,7 @@ describe("the cache over Redis when Redis fails", () => {
     };
     const result = await cache.fetch("overview", `${org}:days=30`, loadThenLoseRedis, { freshSec: 60 });
     expect(result).toMatchObject({ status: "miss", value: "computed" });
+    await written();
     expect(messages()).toContain("cache store write failed");
     expect(cache.stats().store).toMatchObject({ writeErrors: 1, available: false });
     expect(await storedEntry(org)).toBeNull();
