@@ -68,11 +68,12 @@ const OUTCOME_SUMS = sql.raw(CALL_OUTCOMES.map((o) => `coalesce(sum(h.outcome_${
 /**
  * One agent of the organization over a window, in ONE statement: the agent row (null for an unknown or another
  * organization's agent); the totals from the rollups the variance reads (`agentTotalsSql`: clean hourly agent rows plus
- * the raw calls they do not cover, so milestones and objections need no per-call lookup), as the variance's metrics; the daily series, the hours
- * and the outcomes from the agent's own calls of the window (one index-only range scan of `calls_org_agent_started_idx`,
- * which INCLUDEs the columns read, summed per local hour, or per UTC hour where those are local hours; the series, hours and outcomes sum those rows): no rollup
- * holds outcomes per agent, and an hourly UTC bucket straddles two local hours (and, at midnight, two local dates) in a
- * +05:30 or +05:45 zone, so only the agent's calls themselves answer those exactly in every zone.
+ * the raw calls they do not cover, so milestones and objections need no per-call lookup), as the variance's metrics;
+ * the daily series, the hours and the outcomes from the agent's own calls of the window (one index-only range scan of
+ * `calls_org_agent_started_idx`, which INCLUDEs the columns read, summed per local hour, or per UTC hour where those
+ * are local hours; the series, hours and outcomes sum those rows): no rollup holds outcomes per agent, and an hourly
+ * UTC bucket straddles two local hours (and, at midnight, two local dates) in a +05:30 or +05:45 zone, so only the
+ * agent's calls themselves answer those exactly in every zone.
  */
 export async function readAgentPerformance(ctx: AgentPerformanceContext, agentId: string, window: Window): Promise<AgentPerformance | null> {
   const org = sql`${ctx.org.id}::uuid`;
