@@ -152,7 +152,8 @@ export class Tiers {
     } else {
       this.#counters.store.skippedWrites += 1;
     }
-    if (epoch === this.#epoch) this.#remember(at, encoded.env, encoded.raw, state, stored);
+    // an early copy is in L1 already (its `confirmedAt` would only serve config values, which are never early)
+    if (!early && epoch === this.#epoch) this.#remember(at, encoded.env, encoded.raw, state, stored);
   }
 
   async invalidate(at: Locator): Promise<void> {

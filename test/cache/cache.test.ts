@@ -47,13 +47,17 @@ describe.each(STORE_KINDS)("the cache over the %s store", (kind) => {
   /** One app instance: a cache with its own L1 over the store every instance of the test shares. */
   function instance(clock: ManualClock, options: Partial<TieredCacheOptions> = {}) {
     const refreshes: Promise<unknown>[] = [];
+    let handed = 0;
     const logger = memoryLogger();
     const cache = tieredCache({
       store: backend.open(clock),
       clock,
       logger,
       keyPrefix: prefix,
-      waitUntil: (promise) => refreshes.push(promise),
+      waitUntil: (promise) => {
+        handed += 1;
+        refreshes.push(promise);
+      },
       ...options,
     });
     caches.push(cache);
@@ -61,7 +65,7 @@ describe.each(STORE_KINDS)("the cache over the %s store", (kind) => {
     const settle = async () => {
       while (refreshes.length > 0) await Promise.all(refreshes.splice(0));
     };
-    return { cache, logger, refreshes, settle };
+    return { cache, logger, refreshes, settle, handed: () => handed };
   }
 
   const newClock = () => new ManualClock("2026-03-01T12:00:00Z");
@@ -110,7 +114,7 @@ describe.each(STORE_KINDS)("the cache over the %s store", (kind) => {
 
     it("serves a stale value past its fresh TTL and refreshes it in the background through waitUntil", async () => {
       const clock = newClock();
-      const { cache, refreshes, settle } = instance(clock);
+      const { cache, refreshes, settle, handed } = instance(clock);
       const key = orgKey("days=7");
       const data = source(1);
       await cache.fetch("analytics", key, data.load, AGGREGATE);
@@ -120,9 +124,9 @@ describe.each(STORE_KINDS)("the cache over the %s store", (kind) => {
 
       const stale = await cache.fetch("analytics", key, data.load, AGGREGATE);
       expect(stale).toMatchObject({ status: "stale", value: 1, ttlSec: 60 });
-      // the refresh, and once its load ends, the refresh's store write
-      expect(refreshes.length).toBeGreaterThanOrEqual(1);
+      expect(refreshes.length).toBeGreaterThanOrEqual(1); // the refresh, handed over before the stale answer
       await settle();
+      expect(handed()).toBe(3); // the miss's store write, the refresh, and the refresh's store write
       expect(data.loads).toBe(2);
 
       const refreshed = await cache.fetch("analytics", key, data.load, AGGREGATE);
@@ -168,7 +172,7 @@ describe.each(STORE_KINDS)("the cache over the %s store", (kind) => {
     it("refreshes a hot key early with XFetch's probability, before it expires", async () => {
       const clock = newClock();
       let random = 1;
-      const { cache, refreshes, settle } = instance(clock, { random: () => random });
+      const { cache, refreshes, settle, handed } = instance(clock, { random: () => random });
       const key = orgKey("days=30");
       let loads = 0;
       const slowToCompute = async () => {
@@ -186,8 +190,9 @@ describe.each(STORE_KINDS)("the cache over the %s store", (kind) => {
       clock.advance(L1_TTL_MS);
       random = 0.01; // -ln(0.01) × 2 s ≈ 9.2 s ≥ 4 s: refresh now, still answering the fresh value
       expect(await cache.fetch("overview", key, slowToCompute, AGGREGATE)).toMatchObject({ status: "hit", value: 1 });
-      expect(refreshes.length).toBeGreaterThanOrEqual(1); // the refresh (and its store write once it has loaded)
+      expect(refreshes.length).toBeGreaterThanOrEqual(1); // the refresh, handed over before the answer
       await settle();
+      expect(handed()).toBe(3); // the miss's store write, the refresh, and the refresh's store write
       clock.advance(L1_TTL_MS);
       expect(await cache.fetch("overview", key, slowToCompute, AGGREGATE)).toMatchObject({ status: "hit", value: 2 });
     });
