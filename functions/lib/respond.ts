@@ -1,4 +1,6 @@
+import { deflateSync, gzipSync } from "node:zlib";
 import type { z } from "@hono/zod-openapi";
+import { parseAccept } from "hono/utils/accept";
 import { weakEtagOf } from "./etag";
 import { jsonTextReusingParts } from "./json-text";
 
@@ -68,7 +70,20 @@ export function jsonTextOf(answer: unknown): { text: string; etag: string } {
   return serialized;
 }
 
-const compressions = new WeakMap<object, Partial<Record<"gzip" | "deflate", Promise<Uint8Array<ArrayBuffer>>>>>();
+/** The encoding `hono/compress` (the chain's) picks for an `Accept-Encoding`: gzip or deflate by weight, gzip first. */
+export function chosenEncoding(acceptEncoding: string | undefined): "gzip" | "deflate" | undefined {
+  if (acceptEncoding === undefined) return undefined;
+  const accepts = parseAccept(acceptEncoding);
+  const wildcard = accepts.find((a) => a.type === "*")?.q;
+  let best: { encoding: "gzip" | "deflate"; q: number } | undefined;
+  for (const encoding of ["gzip", "deflate"] as const) {
+    const q = accepts.find((a) => a.type.toLowerCase() === encoding)?.q ?? wildcard ?? 0;
+    if (q === 1) return encoding;
+    if (q > 0 && (!best || q > best.q)) best = { encoding, q };
+  }
+  return best?.encoding;
+}
+
 const compressed = new WeakMap<object, Partial<Record<"gzip" | "deflate", Uint8Array<ArrayBuffer>>>>();
 
 /** The bytes `compressedTextOf` made for a serialized answer, once made, else undefined (nothing is started). */
@@ -77,42 +92,19 @@ export function compressedTextIfMade(serialized: { text: string }, encoding: "gz
 }
 
 /**
- * The JSON text of `jsonTextOf` compressed (`CompressionStream`, as `hono/compress`), made once per serialized answer
- * and encoding: the hits of one cached answer share the bytes. A failed compression is forgotten (the next one tries again).
+ * The JSON text of `jsonTextOf` compressed, in the bytes `hono/compress` would send (gzip, or deflate in its zlib
+ * wrapper, at zlib's default level), made once per serialized answer and encoding: the hits of one cached answer
+ * share the bytes, and a miss's answer is compressed once. In one synchronous call (`node:zlib`, in Node and in
+ * workerd under `nodejs_compat`): a 90 KB answer piped through `CompressionStream` took ~2.7 ms where the one call
+ * takes ~1.5 ms, and the web-stream pipeline cost the process more CPU than the compression (BENCHMARKS.md).
  */
-export function compressedTextOf(serialized: { text: string }, encoding: "gzip" | "deflate"): Promise<Uint8Array<ArrayBuffer>> {
-  let byEncoding = compressions.get(serialized);
-  if (!byEncoding) compressions.set(serialized, (byEncoding = {}));
-  const known = byEncoding[encoding];
+export function compressedTextOf(serialized: { text: string }, encoding: "gzip" | "deflate"): Uint8Array<ArrayBuffer> {
+  const known = compressed.get(serialized)?.[encoding];
   if (known) return known;
-  const made = compress(serialized.text, encoding);
-  byEncoding[encoding] = made;
-  made.then(
-    (bytes) => {
-      let made = compressed.get(serialized);
-      if (!made) compressed.set(serialized, (made = {}));
-      made[encoding] = bytes;
-    },
-    () => {
-      if (byEncoding[encoding] === made) delete byEncoding[encoding];
-    },
-  );
-  return made;
-}
-
-async function compress(text: string, encoding: "gzip" | "deflate"): Promise<Uint8Array<ArrayBuffer>> {
-  const reader = new Blob([text]).stream().pipeThrough(new CompressionStream(encoding)).getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for (let read = await reader.read(); !read.done; read = await reader.read()) {
-    chunks.push(read.value);
-    length += read.value.byteLength;
-  }
-  const bytes = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
+  const made = encoding === "gzip" ? gzipSync(serialized.text) : deflateSync(serialized.text);
+  const bytes = new Uint8Array(made.buffer, made.byteOffset, made.byteLength) as Uint8Array<ArrayBuffer>;
+  let byEncoding = compressed.get(serialized);
+  if (!byEncoding) compressed.set(serialized, (byEncoding = {}));
+  byEncoding[encoding] = bytes;
   return bytes;
 }

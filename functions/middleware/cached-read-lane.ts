@@ -1,12 +1,11 @@
 import type { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import { parseAccept } from "hono/utils/accept";
 import { StatementCounter } from "../db/database";
 import type { AppDeps } from "../deps";
 import type { AppEnv } from "../hono/env";
 import { sha256HexNow, timingSafeEqual } from "../lib/api-keys";
 import { ifNoneMatchMatches } from "../lib/etag";
-import { checkedAnswer, compressedTextIfMade, compressedTextOf, jsonTextOf } from "../lib/respond";
+import { chosenEncoding, checkedAnswer, compressedTextIfMade, compressedTextOf, jsonTextOf } from "../lib/respond";
 import { MAX_WINDOW_DAYS } from "../lib/windows";
 import { requestMetricsOf } from "../ops/metrics";
 import { logRequest } from "../ops/request-log";
@@ -161,14 +160,7 @@ async function answerAfterRoundTrip(
   const result = request.route.peek(deps.cache, grant.org, request.query, deps.clock.now());
   if (!result) return next();
   const body = bodyOf(c, deps, request.route, result);
-  let bytes = body.bytes;
-  if (body.encoding) {
-    try {
-      bytes = body.compressed ?? (await compressedTextOf(body.serialized, body.encoding));
-    } catch {
-      return next();
-    }
-  }
+  const bytes = body.encoding ? (body.compressed ?? compressedTextOf(body.serialized, body.encoding)) : body.bytes;
   return answer(deps, request, { ...body, bytes }, result, decision ? { limiter: pending.limiter, decision } : undefined, {
     cacheMs,
     statements: counter.count,
@@ -180,8 +172,7 @@ function bodyOf(c: Context<AppEnv>, deps: AppDeps, route: LaneRoute, result: Cac
   const serialized = jsonTextOf(checkedAnswer(deps.validateResponses, route.schema, route.answer(result)));
   const notModified = ifNoneMatchMatches(c.req.header("if-none-match"), serialized.etag);
   // compressed as `hono/compress` would, once per answer rather than once a request
-  const acceptEncoding = c.req.header("accept-encoding");
-  const encoding = notModified || acceptEncoding === undefined ? undefined : chosenEncoding(acceptEncoding);
+  const encoding = notModified ? undefined : chosenEncoding(c.req.header("accept-encoding"));
   return {
     serialized,
     notModified,
@@ -234,19 +225,6 @@ function answer(
 function requestIdOf(c: Context<AppEnv>): string {
   const sent = c.req.header("x-request-id");
   return sent && sent.length <= 255 && !/[^\w\-=]/.test(sent) ? sent : crypto.randomUUID();
-}
-
-/** The encoding `hono/compress` (the chain's) picks for an `Accept-Encoding`: gzip or deflate by weight, gzip first. */
-function chosenEncoding(acceptEncoding: string): "gzip" | "deflate" | undefined {
-  const accepts = parseAccept(acceptEncoding);
-  const wildcard = accepts.find((a) => a.type === "*")?.q;
-  let best: { encoding: "gzip" | "deflate"; q: number } | undefined;
-  for (const encoding of ["gzip", "deflate"] as const) {
-    const q = accepts.find((a) => a.type.toLowerCase() === encoding)?.q ?? wildcard ?? 0;
-    if (q === 1) return encoding;
-    if (q > 0 && (!best || q > best.q)) best = { encoding, q };
-  }
-  return best?.encoding;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { gunzipSync, inflateSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { API_CACHE_CONTROL } from "../../functions/middleware/http-caching";
 import { ADMIN_KEY, createTestApp, ManualClock, type TestApp } from "../support/app";
@@ -5,6 +6,7 @@ import { bearer, describeAnswer, send, type Sent } from "../support/security/htt
 import { fixtureFor, operationsOf, urlOf, type Operation } from "../support/security/route-table";
 import { buildWorld, type World } from "../support/security/world";
 import { useTestApp } from "../support/use-test-app";
+import { testTarget } from "../support/worker-target";
 
 /**
  * SPEC §11 HTTP caching on every GET of the OpenAPI document under /api (the route table of the security suites, so a
@@ -102,6 +104,58 @@ describe("ETag and 304 on every GET /api route (SPEC §11)", () => {
     const res = await send(t.app, "GET", "/api/dashboard/overview?days=0", { authorization: bearer(w.own.readKey), headers: { "if-none-match": "*" } });
     expect(res.status).toBe(400);
     expect(res.headers.get("etag")).toBeNull();
+  });
+});
+
+describe("compressed answers (SPEC §4: large answers are compressed when the client accepts it)", () => {
+  /** The answer's bytes as sent, and its text as the client decompresses it (`content-encoding` gzip or deflate). */
+  async function raw(key: string, url: string, acceptEncoding: string) {
+    const res = await t.app.request(url, { headers: { authorization: bearer(key), "accept-encoding": acceptEncoding } });
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const encoding = res.headers.get("content-encoding");
+    const text = (encoding === "gzip" ? gunzipSync(bytes) : encoding === "deflate" ? inflateSync(bytes) : bytes).toString("utf8");
+    return { status: res.status, headers: res.headers, encoding, bytes, text };
+  }
+
+  it("a cache miss and an uncached list go out compressed when asked, and decompress to the answer sent plain, with its tag", async () => {
+    const org = await t.createOrg({ timezone: "America/New_York" });
+    for (let i = 0; i < 12; i++) {
+      const res = await t.request("POST", "/api/calls", {
+        key: org.writeKey,
+        body: {
+          phoneNumber: `+1415555${String(1000 + i)}`,
+          direction: "inbound",
+          status: "completed",
+          durationSec: 60 + i,
+          startedAt: new Date(clock.now().getTime() - (i + 1) * 3_600_000).toISOString(),
+        },
+      });
+      expect(res.status).toBe(201);
+    }
+    // the Worker's runtime compresses there (the app never sees Accept-Encoding): gzip is checked on both targets
+    const encodings = testTarget() === "worker" ? ["gzip"] : ["gzip", "deflate"];
+    for (const encoding of encodings) {
+      // uncached: the same request answers the same text
+      const list = "/api/calls?limit=12";
+      const plainList = await raw(org.readKey, list, "identity");
+      const packedList = await raw(org.readKey, list, encoding);
+      expect(plainList.bytes.length, list).toBeGreaterThan(1024);
+      expect(plainList.encoding).toBeNull();
+      expect(packedList.encoding, list).toBe(encoding);
+      expect(packedList.bytes.length, `${list}: smaller compressed`).toBeLessThan(plainList.bytes.length);
+      expect(packedList.text, list).toBe(plainList.text);
+      expect(packedList.headers.get("etag"), list).toBe(plainList.headers.get("etag"));
+      // a window of its own: the first answer is the cache's miss, compressed; the plain one after it is the hit
+      const coverage = `/api/coverage?days=${encoding === "gzip" ? 11 : 12}`;
+      const miss = await raw(org.readKey, coverage, encoding);
+      const hit = await raw(org.readKey, coverage, "identity");
+      expect(miss.status, miss.text).toBe(200);
+      expect(miss.encoding, coverage).toBe(encoding);
+      const [fromMiss, fromHit] = [JSON.parse(miss.text), JSON.parse(hit.text)];
+      expect(fromMiss.meta.cache).toBe("miss");
+      expect(fromHit.meta.cache).toBe("hit");
+      expect(fromMiss.data).toEqual(fromHit.data);
+    }
   });
 });
 
