@@ -7,6 +7,7 @@ import { timing } from "hono/timing";
 import { StatementCounter } from "./db/database";
 import type { AppDeps } from "./deps";
 import type { App, AppEnv } from "./hono/env";
+import { RememberingRouter } from "./hono/router";
 import { ApiError, fromDatabaseError, fromHttpException, problem, validationError, withoutQueryParams } from "./lib/errors";
 import { authenticate } from "./middleware/auth";
 import { cachedReadLane } from "./middleware/cached-read-lane";
@@ -38,6 +39,7 @@ export const OPENAPI_INFO = {
 /** Builds the one Hono app from the dependencies a runtime hands it. Holds no state of its own. */
 export function createApp(deps: AppDeps): App {
   const app: App = new OpenAPIHono<AppEnv>({
+    router: new RememberingRouter(),
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error, result.target);
     },
