@@ -23,6 +23,8 @@ const { values: opts } = parseArgs({
     connections: { type: "string", default: "50" },
     "batch-size": { type: "string", default: "1000" },
     "single-samples": { type: "string", default: "200" },
+    /** each row's --duration is split into this many slices, alternated with slices of the bare route (side by side) */
+    rounds: { type: "string", default: "5" },
     keys: { type: "string", default: "200" },
     "cpu-prof": { type: "boolean", default: false },
     /** only the phases whose name contains this text (e.g. "POST" for the writes); the bare floor always runs */
@@ -44,6 +46,7 @@ const connections = positive("connections", opts.connections);
 const batchSize = positive("batch-size", opts["batch-size"]);
 const singleSamples = positive("single-samples", opts["single-samples"]);
 const keyCount = positive("keys", opts.keys);
+const rounds = positive("rounds", opts.rounds);
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 // ---------------------------------------------------------------------------------------------------------- dataset
@@ -143,17 +146,25 @@ type LoadRow = Summary & {
   loadavg: number[];
   /** the server process's CPU time (user + system) per request served, µs */
   cpuUsPerRequest: number;
+  /**
+   * The bare route's req/s in the slices alternated with this row's (`--rounds`), and this row's req/s over it, in all
+   * and round by round: both routes see the same seconds of a shared machine's noise, which a row measured minutes
+   * after the floor does not (paired runs of one tree swung 39–60 % of a floor measured first).
+   */
+  sideBySide?: { floorRps: number; ofFloor: number; ofFloorByRound: number[] };
 };
 
-async function loadPhase(server: ServerProcess, phase: Phase): Promise<LoadRow> {
-  const base = server.base;
+/** What one autocannon run measured: every response's latency and status, its requests, the server's CPU. */
+type Load = { latencies: number[]; statusCodes: Record<string, number>; requests: number; errors: number; cpuMs: number; seconds: number };
+
+async function runLoad(server: ServerProcess, phase: Phase, seconds: number): Promise<Load> {
   const cpuBefore = server.cpuMs();
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
   const instance = autocannon({
-    url: base,
+    url: server.base,
     connections,
-    duration: durationSec,
+    duration: seconds,
     timeout: 30,
     requests: [
       {
@@ -176,23 +187,68 @@ async function loadPhase(server: ServerProcess, phase: Phase): Promise<LoadRow> 
     instance.on("done", resolve);
     instance.on("error", reject);
   });
+  return { latencies, statusCodes, requests: result.requests.total, errors: result.errors, cpuMs: server.cpuMs() - cpuBefore, seconds: result.duration };
+}
+
+function rowOf(loads: Load[], phase: Phase, floor?: { loads: Load[] }): LoadRow {
+  const latencies = loads.flatMap((l) => l.latencies);
+  const statusCodes: Record<string, number> = {};
+  for (const l of loads) for (const [s, n] of Object.entries(l.statusCodes)) statusCodes[s] = (statusCodes[s] ?? 0) + n;
   const non2xx = Object.entries(statusCodes)
     .filter(([s]) => !s.startsWith("2"))
     .reduce((n, [, c]) => n + c, 0);
-  const cpuMs = server.cpuMs() - cpuBefore;
-  const rps = Math.round(result.requests.average);
+  const sum = (xs: Load[], f: (l: Load) => number) => xs.reduce((n, l) => n + f(l), 0);
+  const requests = sum(loads, (l) => l.requests);
+  const rpsOf = (xs: Load[]) =>
+    sum(xs, (l) => l.requests) /
+    Math.max(
+      1e-9,
+      sum(xs, (l) => l.seconds),
+    );
+  const rps = Math.round(rpsOf(loads));
   const ok = latencies.length - non2xx;
+  const pct = (x: number) => Math.round(x * 1000) / 10;
   return {
     ...summarize(latencies),
     rps,
     itemsPerSec: Math.round((ok / Math.max(1, latencies.length)) * rps * (phase.items ?? 1)),
-    requests: result.requests.total,
+    requests,
     non2xx,
-    errors: result.errors,
+    errors: sum(loads, (l) => l.errors),
     statusCodes,
     loadavg: load(),
-    cpuUsPerRequest: Math.round((cpuMs * 1000) / Math.max(1, result.requests.total)),
+    cpuUsPerRequest: Math.round((sum(loads, (l) => l.cpuMs) * 1000) / Math.max(1, requests)),
+    ...(floor && {
+      sideBySide: {
+        floorRps: Math.round(rpsOf(floor.loads)),
+        ofFloor: pct(rpsOf(loads) / rpsOf(floor.loads)),
+        ofFloorByRound: loads.map((l, i) => pct(rpsOf([l]) / rpsOf([floor.loads[i]!]))),
+      },
+    }),
   };
+}
+
+/** A row measured alone, for --duration. */
+async function loadPhase(server: ServerProcess, phase: Phase): Promise<LoadRow> {
+  return rowOf([await runLoad(server, phase, durationSec)], phase);
+}
+
+/**
+ * A row measured side by side with the bare route: --duration split into --rounds slices, each next to a slice of
+ * the bare route of the same length, the order alternated round by round.
+ */
+async function sideBySidePhase(server: ServerProcess, phase: Phase, floorServer: ServerProcess, floorPhase: Phase): Promise<LoadRow> {
+  const seconds = durationSec / rounds;
+  const loads: Load[] = [];
+  const floorLoads: Load[] = [];
+  // uncounted: the server sat idle through the rows before (its keys' leases lapsed), as the bare route did not
+  await runLoad(server, phase, 1);
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) floorLoads.push(await runLoad(floorServer, floorPhase, seconds));
+    loads.push(await runLoad(server, phase, seconds));
+    if (round % 2 === 1) floorLoads.push(await runLoad(floorServer, floorPhase, seconds));
+  }
+  return rowOf(loads, phase, { loads: floorLoads });
 }
 
 /** The same route one request at a time: what one request costs alone (client included). */
@@ -263,11 +319,13 @@ try {
   results.push({ name: storePhase.name, load: await loadPhase(bare, storePhase), single: await singlePhase(bare.base, storePhase, singleSamples) });
   for (const p of selected) {
     progress(`${p.name}: ${connections} connections × ${durationSec} s…`);
-    const loadRow = await loadPhase(entry, p);
+    // reads beside the floor, whose ratio to it is their goal; writes alone, whose goals are rates (and whose
+    // batches take seconds each, longer than a slice)
+    const loadRow = p.method === "GET" ? await sideBySidePhase(entry, p, bare, barePhase) : await loadPhase(entry, p);
     const single = await singlePhase(entry.base, p, p.items ? Math.max(5, Math.floor(singleSamples / 20)) : singleSamples);
     results.push({ name: p.name, load: loadRow, single });
     progress(
-      `${p.name}: ${loadRow.rps} req/s (${loadRow.itemsPerSec} items/s), p50 ${loadRow.p50} ms, non-2xx ${loadRow.non2xx} ${JSON.stringify(loadRow.statusCodes)}; alone p50 ${single.p50} ms`,
+      `${p.name}: ${loadRow.rps} req/s (${loadRow.itemsPerSec} items/s), ${loadRow.sideBySide ? `${loadRow.sideBySide.ofFloor} % of the bare route beside it (rounds ${loadRow.sideBySide.ofFloorByRound.join(" / ")} %), ` : ""}p50 ${loadRow.p50} ms, non-2xx ${loadRow.non2xx} ${JSON.stringify(loadRow.statusCodes)}; alone p50 ${single.p50} ms`,
     );
   }
 } finally {
@@ -343,11 +401,11 @@ writeFileSync(file, JSON.stringify(result, null, 2));
 progress(`wrote ${file.pathname}`);
 const f = (x: number) => (x >= 100 ? Math.round(x).toString() : x.toFixed(2));
 const lines = [
-  `| path | req/s | calls/s | ÷ bare req/s | server CPU µs/request | p50 / p95 / p99 (ms) under load | non-2xx | alone p50 / p95 (ms) | load avg (1 min) |`,
-  `|---|---|---|---|---|---|---|---|---|`,
+  `| path | req/s | calls/s | ÷ bare req/s | ÷ bare beside it (rounds) | server CPU µs/request | p50 / p95 / p99 (ms) under load | non-2xx | alone p50 / p95 (ms) | load avg (1 min) |`,
+  `|---|---|---|---|---|---|---|---|---|---|`,
   ...results.map(
     (r) =>
-      `| ${r.name} | ${r.load.rps} | ${r.load.itemsPerSec} | ${Math.round((r.load.rps / floorRps) * 1000) / 10} % | ${r.load.cpuUsPerRequest} | ${f(r.load.p50)} / ${f(r.load.p95)} / ${f(r.load.p99)} | ${r.load.non2xx} | ${f(r.single.p50)} / ${f(r.single.p95)} | ${r.load.loadavg[0]} |`,
+      `| ${r.name} | ${r.load.rps} | ${r.load.itemsPerSec} | ${Math.round((r.load.rps / floorRps) * 1000) / 10} % | ${r.load.sideBySide ? `${r.load.sideBySide.ofFloor} % (${r.load.sideBySide.ofFloorByRound.join(" / ")})` : "—"} | ${r.load.cpuUsPerRequest} | ${f(r.load.p50)} / ${f(r.load.p95)} / ${f(r.load.p99)} | ${r.load.non2xx} | ${f(r.single.p50)} / ${f(r.single.p95)} | ${r.load.loadavg[0]} |`,
   ),
 ];
 if (profile) {
