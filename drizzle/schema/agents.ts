@@ -49,6 +49,10 @@ export const agentSessions = pgTable(
     index("agent_sessions_org_open_idx").on(t.orgId).where(sql`${t.endedAt} IS NULL`),
     // the sessions that reach past an instant (coverage reads its raw part, the time from coverage_built_to on, by it)
     index("agent_sessions_org_ended_idx").on(t.orgId, t.endedAt),
+    // an ended session's span, for coverage's raw regions (a window's edges off the 15-minute grid, marked buckets, the
+    // time after the built point): a region finds the sessions that overlap it, not every session ending after its start
+    // (GiST over btree_gist's uuid, migration 0017; `greatest` keeps a session recorded as ending before it began empty)
+    index("agent_sessions_org_span_idx").using("gist", t.orgId, sql`tstzrange(${t.startedAt}, greatest(${t.startedAt}, ${t.endedAt}), '[)')`),
   ],
 );
 

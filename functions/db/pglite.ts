@@ -1,4 +1,5 @@
 import { PGlite } from "@electric-sql/pglite";
+import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import { drizzle } from "drizzle-orm/pglite";
 import * as schema from "../../drizzle/schema";
 import { countedHandle, type Database, type Db, type StatementCounter } from "./database";
@@ -13,6 +14,8 @@ export type PgliteOptions = {
 /** The embedded default: Postgres in WASM, one connection, queries run one after another. */
 export async function openPglite(options: PgliteOptions = {}): Promise<Database & { client: PGlite }> {
   const client = new PGlite({
+    // migration 0017's GiST index over (org_id, a session's span)
+    extensions: { btree_gist },
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
   });

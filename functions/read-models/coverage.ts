@@ -31,8 +31,8 @@ export type CoverageHour = {
  * local hour, and both measures add up over buckets): the stored `coverage_15m` rows of the window's whole buckets
  * below the built point (`least(coverage_built_to, bucket of now)`) that no mark covers, plus a raw sweep of the rest —
  * a window edge off the bucket grid, the marked buckets (a session changed since the refresh), the time from the built
- * point to the window's end. The raw sessions are found by their end (`agent_sessions_org_ended_idx`) and the open
- * ones; the sweep runs over one sorted stream of events (each agent's merged spans open +1 and close −1, each bucket
+ * point to the window's end. Each region finds the ended sessions that overlap it by their span
+ * (`agent_sessions_org_span_idx`, GiST) and the open ones; the sweep runs over one sorted stream of events (each agent's merged spans open +1 and close −1, each bucket
  * starts with 0), so buckets × intervals are never paired up. The buckets are then summed per local hour and laid
  * on the zero-filled grid of the window's dates. Functions/rollups/README.md "Coverage" has the invariants.
  */
@@ -89,17 +89,20 @@ export async function readCoverage(ctx: CoverageContext, window: Pick<Window, "f
         UNION ALL
         SELECT sp.stored_to, ${to} FROM span AS sp WHERE sp.stored_to < ${to}
       ),
-      bounds AS (SELECT min(lo) AS lo, max(hi) AS hi FROM regions),
+      -- each region's sessions: the ended ones by their span (agent_sessions_org_span_idx, GiST), the open ones
       sessions AS (
-        SELECT s.agent_id, s.started_at, s.ended_at
-        FROM bounds AS b JOIN agent_sessions AS s ON s.org_id = ${org} AND s.ended_at > b.lo AND s.started_at < b.hi
+        SELECT r.lo, r.hi, s.agent_id, s.started_at, s.ended_at
+        FROM regions AS r
+        JOIN agent_sessions AS s ON s.org_id = ${org} AND s.ended_at IS NOT NULL
+          AND tstzrange(s.started_at, greatest(s.started_at, s.ended_at), '[)') && tstzrange(r.lo, r.hi, '[)')
         UNION ALL
-        SELECT s.agent_id, s.started_at, ${now}
-        FROM bounds AS b JOIN agent_sessions AS s ON s.org_id = ${org} AND s.ended_at IS NULL AND s.started_at < b.hi
+        SELECT r.lo, r.hi, s.agent_id, s.started_at, ${now}
+        FROM regions AS r JOIN agent_sessions AS s ON s.org_id = ${org} AND s.ended_at IS NULL AND s.started_at < r.hi
       ),
       clipped AS (
-        SELECT s.agent_id, greatest(s.started_at, r.lo) AS online_from, least(s.ended_at, r.hi) AS online_to
-        FROM sessions AS s JOIN regions AS r ON s.started_at < r.hi AND s.ended_at > r.lo
+        SELECT agent_id, greatest(started_at, lo) AS online_from, least(ended_at, hi) AS online_to
+        FROM sessions
+        WHERE started_at < hi AND ended_at > lo
       ),
       agent_edges AS (
         SELECT agent_id, online_from, online_to,
